@@ -1,0 +1,33 @@
+# Two commands do all set-up: `make serve` and `make test` (see README.md).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.convdocs-installed
+export NO_MKDOCS_2_WARNING := 1
+
+.PHONY: setup serve test build clean
+
+# (Re)create the virtual environment when the pinned requirements change.
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check torch==2.13.0
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+# Verify the pages' examples, build the site strictly, and serve it on http://127.0.0.1:8000.
+serve: setup
+	$(BIN)/python -m pytest -q -p no:cacheprovider docs README.md
+	$(BIN)/mkdocs serve --strict --dev-addr 127.0.0.1:8000
+
+# Every test: unit tests, verified examples (pages, README, docstrings), the strict site build.
+test: setup
+	$(BIN)/python -m pytest
+
+build: setup
+	$(BIN)/mkdocs build --strict
+
+clean:
+	rm -rf $(VENV) site .cache .pytest_cache

@@ -1,0 +1,22 @@
+"""The Sybil objects that collect the verified examples: pages, README and docstrings."""
+
+from __future__ import annotations
+
+from sybil import Sybil
+from sybil.document import PythonDocStringDocument
+from sybil.sybil import SybilCollection
+
+from convdocs.verify.evaluate import parse_cells, reset_page
+
+
+def examples(root: str) -> SybilCollection:
+    """Every verified example under ``root``: ``docs/**/*.md``, ``README.md``, docstrings in ``convdocs/``."""
+    common = dict(parsers=[parse_cells], setup=reset_page, teardown=reset_page)
+    return SybilCollection([
+        Sybil(path=f"{root}/docs", patterns=["*.md"], name="page", **common),
+        Sybil(path=root, filenames=["README.md"], excludes=["docs/*", ".venv/*"], name="readme", **common),
+        Sybil(
+            path=f"{root}/convdocs", patterns=["*.py"], name="docstring",
+            document_types={".py": PythonDocStringDocument}, **common,
+        ),
+    ])

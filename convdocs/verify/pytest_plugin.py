@@ -1,0 +1,69 @@
+"""pytest options of the verification: ``--device``, ``--update-outputs``; pages kept together."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from convdocs.devices import ENV_VAR, default_device
+from convdocs.verify import rewrite
+from convdocs.verify.settings import current, site_tolerance
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("convdocs", "convdocs verified examples")
+    group.addoption(
+        "--device", default=None, metavar="DEVICE",
+        help=f"run the examples on DEVICE, e.g. cpu or cuda (default: ${ENV_VAR}, else cpu)",
+    )
+    group.addoption(
+        "--update-outputs", action="store_true", default=False,
+        help="REWRITE FILES: replace each output block that differs beyond tolerance with "
+             "what the code prints now (CPU only; refused when $CI is set)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    device = config.getoption("device") or os.environ.get(ENV_VAR) or "cpu"
+    os.environ[ENV_VAR] = device
+    try:
+        current.device = str(default_device())
+    except ValueError as error:
+        raise pytest.UsageError(f"--device {device}: {error}") from None
+    current.update = bool(config.getoption("update_outputs"))
+    if current.update and os.environ.get("CI"):
+        raise pytest.UsageError("--update-outputs rewrites files, so it refuses to run when CI is set")
+    if current.update and current.device != "cpu":
+        raise pytest.UsageError(
+            f"--update-outputs writes the CPU form of every output; run it with --device cpu, "
+            f"not {current.device}"
+        )
+    try:
+        current.rtol, current.atol = site_tolerance(Path(config.rootpath) / "pyproject.toml")
+    except ValueError as error:
+        raise pytest.UsageError(str(error)) from None
+    # Examples of one page share a namespace: keep each file on one xdist worker.
+    if getattr(config.option, "numprocesses", None) and getattr(config.option, "dist", "no") in ("no", "load"):
+        config.option.dist = "loadfile"
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    import torch
+
+    return (f"convdocs: device {current.device}, torch {torch.__version__}, "
+            f"site tolerance rtol={current.rtol:g} atol={current.atol:g}"
+            + (", UPDATING OUTPUTS" if current.update else ""))
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if current.update:
+        changed = rewrite.apply_all()
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.ensure_newline()
+            reporter.write_line(
+                f"convdocs --update-outputs: rewrote {len(changed)} file(s)"
+                + "".join(f"\n  {p}" for p in changed)
+            )
