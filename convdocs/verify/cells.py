@@ -8,8 +8,9 @@ Vocabulary (the page "How examples are verified" explains it for authors):
   Every ``text`` fence must be an output block; plain text that is not an output uses
   another language (``console``, ``plain``).
 * A *marker* is an HTML comment ``<!-- convdocs: DIRECTIVE key="value" ... -->`` on its own
-  line. ``skip reason="..."``, ``source OBJECT`` and ``tolerance rtol=... atol=...``
-  (optionally ``device=cuda``) apply to the next cell; ``page-tolerance ...`` to the page.
+  line. ``skip reason="..."``, ``source OBJECT``, ``figure PATH`` and
+  ``tolerance rtol=... atol=...`` (optionally ``device=cuda``) apply to the next cell;
+  ``page-tolerance ...`` to the page.
 
 Anything else that looks like an example (a ``pycon`` fence, ``>>>`` in an untagged fence,
 a marker that is not followed by a cell, an unknown directive) becomes a *problem*,
@@ -25,7 +26,7 @@ from dataclasses import dataclass, field
 PYTHON_LANGS = frozenset({"python", "py", "python3"})
 OUTPUT_LANG = "text"
 DOCTEST_LANGS = frozenset({"pycon", "doctest", "ipython", "ipython3"})
-CELL_DIRECTIVES = frozenset({"skip", "source", "tolerance"})
+CELL_DIRECTIVES = frozenset({"skip", "source", "tolerance", "figure"})
 PAGE_DIRECTIVES = frozenset({"page-tolerance"})
 
 _FENCE_OPEN = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[^`\n]*?)[ \t]*$")

@@ -4,11 +4,10 @@ The rules, documented for readers on the page "How examples are verified":
 
 * Floating-point numbers (with a decimal point or an exponent, and ``nan``/``inf``)
   match when ``|expected - actual| <= atol + rtol * max(|expected|, |actual|) + slack``,
-  where ``slack`` is half a unit in the last printed digit of each of the two numbers:
-  ``2.9292`` stands for anything in ``[2.92915, 2.92925]``, so two numbers printed with
-  four decimals can differ by one unit in the last digit and still come from the same
-  value. torch prints ``5.`` only for values that are exactly integral, so ``5.`` has no
-  slack. ``nan`` matches only ``nan``; ``inf`` matches only an ``inf`` of the same sign.
+  where ``slack`` is half a unit in the last printed digit (of the less precise of the
+  two): ``2.9292`` stands for anything in ``[2.92915, 2.92925]``, so it cannot be held
+  closer than that. A one-unit change in the last digit (``2.9292`` to ``2.9293``) fails.
+  torch prints ``5.`` only for values that are exactly integral, so ``5.`` has no slack. ``nan`` matches only ``nan``; ``inf`` matches only an ``inf`` of the same sign.
 * Integers (no decimal point, no exponent: shapes, counts, epochs) match exactly.
 * Whitespace between tokens does not matter (torch pads columns, ``-0.`` vs ``0.``);
   the line structure does.
@@ -111,7 +110,7 @@ def floats_close(expected: str, actual: str, rtol: float, atol: float) -> bool:
         return math.isnan(e) and math.isnan(a)
     if math.isinf(e) or math.isinf(a):
         return e == a
-    slack = _half_last_digit(expected) + _half_last_digit(actual)
+    slack = max(_half_last_digit(expected), _half_last_digit(actual))
     return abs(e - a) <= atol + rtol * max(abs(e), abs(a)) + slack
 
 
@@ -154,7 +153,7 @@ def compare_outputs(expected: str, actual: str, *, rtol: float | None = None, at
     ```
 
     ```text
-    outputs match
+    line 1, column 17: expected '2.5000', got '2.5001' (beyond tolerance rtol=1e-05, atol=1e-08)
     line 1, column 17: expected '2.5000', got '2.6000' (beyond tolerance rtol=1e-05, atol=1e-08)
     ```
     """

@@ -11,6 +11,7 @@ import importlib
 import inspect
 import os
 import random
+import sys
 import textwrap
 
 import pytest
@@ -20,6 +21,7 @@ from convdocs.verify import rewrite
 from convdocs.verify.cells import Cell, Marker, Problem, read_cells
 from convdocs.verify.compare import compare_outputs
 from convdocs.verify.execute import CellError, run_cell
+from convdocs.verify.figures import DEFAULT_TOL, check_figure
 from convdocs.verify.settings import current
 
 
@@ -41,6 +43,11 @@ def reset_page(namespace: dict) -> None:
     random.seed(0)
     numpy.random.seed(0)
     torch.set_printoptions(profile="default", sci_mode=None)
+    if "matplotlib" in sys.modules:
+        import matplotlib.pyplot as plt
+
+        plt.close("all")
+        plt.rcdefaults()
     namespace.setdefault("__name__", "__convdocs_page__")
 
 
@@ -134,7 +141,7 @@ def evaluate_cell(example) -> str | None:
         reason = skip.options.get("reason", "").strip()
         if not reason:
             return f'{page}:{skip.line + offset}: a skip marker needs a reason: <!-- convdocs: skip reason="..." -->'
-        pytest.skip(f"{page}:{cell.code.line + offset}: not run: {reason}")
+        raise pytest.skip.Exception(f"not run: {reason}", _use_item_location=True)
 
     source = cell.marker("source")
     if source is not None:
@@ -146,6 +153,17 @@ def evaluate_cell(example) -> str | None:
         actual = run_cell(cell.code.body, example.namespace, page, cell.code.body_line + offset)
     except CellError as error:
         return str(error)
+
+    figure = cell.marker("figure")
+    if figure is not None:
+        if len(figure.words) != 1:
+            return f"{page}:{figure.line + offset}: the figure marker names one image path"
+        failure = check_figure(
+            page, example.document.path, _file_text(example), figure.words[0],
+            float(figure.options.get("tol", DEFAULT_TOL)), current.update,
+        )
+        if failure:
+            return failure
 
     expected = cell.output.body if cell.output is not None else ""
     rtol, atol, origin = tolerance_for(cell, offset)

@@ -37,6 +37,10 @@ def run_cell(code: str, namespace: dict, filename: str, first_line: int) -> str:
                         f"    {(error.text or '').strip()}") from None
     ast.increment_lineno(tree, first_line - 1)
     last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
+    if code.rstrip().endswith(";"):  # as in Jupyter, a final semicolon hides the value
+        if last is not None:
+            tree.body.append(last)
+        last = None
     try:
         with contextlib.redirect_stdout(buffer):
             exec(compile(tree, filename, "exec"), namespace)

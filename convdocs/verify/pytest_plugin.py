@@ -26,6 +26,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    os.environ.setdefault("MPLBACKEND", "Agg")  # figures are drawn off-screen
     device = config.getoption("device") or os.environ.get(ENV_VAR) or "cpu"
     os.environ[ENV_VAR] = device
     try:
@@ -62,8 +63,6 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         changed = rewrite.apply_all()
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
         if reporter is not None:
-            reporter.ensure_newline()
-            reporter.write_line(
-                f"convdocs --update-outputs: rewrote {len(changed)} file(s)"
-                + "".join(f"\n  {p}" for p in changed)
-            )
+            reporter.write_sep("-", f"convdocs --update-outputs: rewrote {len(changed)} file(s)")
+            for path in changed:
+                reporter.write_line(f"  {path}")

@@ -38,6 +38,8 @@ def indent_lines(body: str, indent: str) -> str:
 
 pending: list[Edit] = []
 """Edits found during this run, applied by ``apply_all`` at its end."""
+figures_written: list[str] = []
+"""Figures the update mode redrew during this run."""
 
 
 def apply(path: str, edits: list[Edit]) -> bool:
@@ -78,4 +80,7 @@ def apply_all() -> list[str]:
     for edit in pending:
         by_path.setdefault(edit.path, []).append(edit)
     pending.clear()
-    return [path for path, edits in sorted(by_path.items()) if apply(path, edits)]
+    changed = [path for path, edits in sorted(by_path.items()) if apply(path, edits)]
+    changed += figures_written
+    figures_written.clear()
+    return changed
