@@ -15,7 +15,7 @@ def check_corr2d_inputs(fn: str, X: object, K: object) -> None:
     check_kernel_fits(fn, X, K)
 
 
-def corr2d(X, K):
+def corr2d(X: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
     """Compute the 2-D cross-correlation of the input ``X`` with the kernel ``K``.
 
     Each output element is the sum of the elementwise product of ``K`` with the
@@ -50,7 +50,7 @@ def corr2d(X, K):
             [37., 43.]])
     ```
 
-    Taught on the page [Cross-correlation](../cross-correlation.md).
+    Taught on the page [Cross-correlation](cross-correlation.md).
     """
     check_corr2d_inputs("corr2d", X, K)
     h, w = K.shape

@@ -8,7 +8,7 @@ from convdocs._checks import check_float_tensor
 from convdocs.correlation import check_corr2d_inputs, corr2d
 
 
-def stripe_image(*, device=None, dtype=None):
+def stripe_image(*, device: torch.device | str | None = None, dtype: torch.dtype | None = None) -> torch.Tensor:
     """Return the book's 6x8 image: ones, with columns 2 to 5 set to zero.
 
     Args:
@@ -39,7 +39,7 @@ def stripe_image(*, device=None, dtype=None):
     return X
 
 
-def edge_kernel(*, device=None, dtype=None):
+def edge_kernel(*, device: torch.device | str | None = None, dtype: torch.dtype | None = None) -> torch.Tensor:
     """Return the 1x2 kernel ``[[1, -1]]``, which responds to vertical edges.
 
     Args:
@@ -52,7 +52,7 @@ def edge_kernel(*, device=None, dtype=None):
     return torch.tensor([[1.0, -1.0]], device=device, dtype=dtype)
 
 
-def detect_edges(X, K=None):
+def detect_edges(X: torch.Tensor, K: torch.Tensor | None = None) -> torch.Tensor:
     """Return the edge map of a 2-D image: ``corr2d(X, K)``.
 
     Args:
@@ -79,7 +79,7 @@ def detect_edges(X, K=None):
     tensor([ 0.,  1.,  0.,  0.,  0., -1.,  0.])
     ```
 
-    Taught on the page [Edge detection](../edge-detection.md).
+    Taught on the page [Edge detection](edge-detection.md).
     """
     if K is None:
         check_float_tensor("detect_edges", "input X", X, 2)

@@ -41,10 +41,17 @@ class Conv2D(nn.Module):
             [1.4850, 1.4850]], grad_fn=<AddBackward0>)
     ```
 
-    Taught on the page [The Conv2D layer](../conv2d-layer.md).
+    Taught on the page [The Conv2D layer](conv2d-layer.md).
     """
 
-    def __init__(self, kernel_size, *, generator=None, device=None, dtype=None):
+    def __init__(
+        self,
+        kernel_size: int | tuple[int, int],
+        *,
+        generator: torch.Generator | None = None,
+        device: torch.device | str | None = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
         super().__init__()
         kh, kw = kernel_size_pair("Conv2D", kernel_size)
         if generator is not None and not isinstance(generator, torch.Generator):
@@ -57,7 +64,7 @@ class Conv2D(nn.Module):
         self.weight = nn.Parameter(weight.to(device))
         self.bias = nn.Parameter(torch.zeros(1, dtype=weight.dtype, device=device))
 
-    def forward(self, X):
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
         """Return ``corr2d(X, self.weight) + self.bias`` for a 2-D input ``X``."""
         check_float_tensor("Conv2D", "input X", X, 2)
         if X.device != self.weight.device or X.dtype != self.weight.dtype:

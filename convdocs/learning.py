@@ -27,7 +27,17 @@ class LearnedKernel:
     """The summed squared error of each epoch, measured before that epoch's update."""
 
 
-def learn_kernel(X, Y, kernel_size, *, lr=0.01, epochs=20, seed=0, device=None, verbose=False):
+def learn_kernel(
+    X: torch.Tensor,
+    Y: torch.Tensor,
+    kernel_size: int | tuple[int, int],
+    *,
+    lr: float = 0.01,
+    epochs: int = 20,
+    seed: int = 0,
+    device: torch.device | str | None = None,
+    verbose: bool = False,
+) -> LearnedKernel:
     """Learn the kernel ``K`` with ``Y = corr2d(X, K)`` back from ``X`` and ``Y``.
 
     As in D2L section 7.2: an ``nn.Conv2d(1, 1, kernel_size, bias=False)``, its
@@ -66,7 +76,7 @@ def learn_kernel(X, Y, kernel_size, *, lr=0.01, epochs=20, seed=0, device=None, 
     tensor([[ 0.6680, -0.6679]])
     ```
 
-    Taught on the page [Learning a kernel](../learning-a-kernel.md).
+    Taught on the page [Learning a kernel](learning-a-kernel.md).
     """
     fn = "learn_kernel"
     check_float_tensor(fn, "input X", X, 2)

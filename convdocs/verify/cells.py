@@ -10,7 +10,8 @@ Vocabulary (the page "How examples are verified" explains it for authors):
 * A *marker* is an HTML comment ``<!-- convdocs: DIRECTIVE key="value" ... -->`` on its own
   line. ``skip reason="..."``, ``source OBJECT``, ``figure PATH`` and
   ``tolerance rtol=... atol=...`` (optionally ``device=cuda``) apply to the next cell;
-  ``page-tolerance ...`` to the page.
+  ``page-tolerance ...`` to the page; ``examples-from PATH ...`` names the documents whose
+  examples a page renders (the API page's docstrings), for its verification stamp.
 
 Anything else that looks like an example (a ``pycon`` fence, ``>>>`` in an untagged fence,
 a marker that is not followed by a cell, an unknown directive) becomes a *problem*,
@@ -27,7 +28,7 @@ PYTHON_LANGS = frozenset({"python", "py", "python3"})
 OUTPUT_LANG = "text"
 DOCTEST_LANGS = frozenset({"pycon", "doctest", "ipython", "ipython3"})
 CELL_DIRECTIVES = frozenset({"skip", "source", "tolerance", "figure"})
-PAGE_DIRECTIVES = frozenset({"page-tolerance"})
+PAGE_DIRECTIVES = frozenset({"page-tolerance", "examples-from"})
 
 _FENCE_OPEN = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[^`\n]*?)[ \t]*$")
 _MARKER = re.compile(r"^[ \t]*<!--[ \t]*convdocs:[ \t]*(?P<body>.*?)[ \t]*-->[ \t]*$")

@@ -19,7 +19,14 @@ class CellError(Exception):
 
 
 def run_cell(code: str, namespace: dict, filename: str, first_line: int) -> str:
-    """Execute ``code`` in ``namespace`` and return what it printed, as a cell's output.
+    """Execute ``code`` in ``namespace`` and return what it printed, as a cell's output."""
+    __tracebackhide__ = True
+    printed, value = run_cell_parts(code, namespace, filename, first_line)
+    return printed if value is None else printed + value + "\n"
+
+
+def run_cell_parts(code: str, namespace: dict, filename: str, first_line: int) -> tuple[str, str | None]:
+    """Execute ``code`` in ``namespace``; return what it printed and its final value's text (or None).
 
     Line numbers in tracebacks are those of the page: ``first_line`` is the page line of
     the code's first line, and ``filename`` the page's path.
@@ -41,13 +48,14 @@ def run_cell(code: str, namespace: dict, filename: str, first_line: int) -> str:
         if last is not None:
             tree.body.append(last)
         last = None
+    result = None
     try:
         with contextlib.redirect_stdout(buffer):
             exec(compile(tree, filename, "exec"), namespace)
             if last is not None:
                 value = eval(compile(ast.Expression(last.value), filename, "eval"), namespace)
                 if value is not None:
-                    print(pretty(value))
+                    result = pretty(value)
     except Exception as error:  # noqa: BLE001 - a cell may raise anything; report it
         tb = error.__traceback__
         while tb is not None and tb.tb_frame.f_code.co_filename != filename:
@@ -56,4 +64,4 @@ def run_cell(code: str, namespace: dict, filename: str, first_line: int) -> str:
         where = f"{filename}:{page_lines[-1]}" if page_lines else filename
         text = "".join(traceback.format_exception(type(error), error, tb))
         raise CellError(f"the cell raised at {where}\n{buffer.getvalue()}{text}") from None
-    return buffer.getvalue()
+    return buffer.getvalue(), result

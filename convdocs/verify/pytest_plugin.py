@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from convdocs.devices import ENV_VAR, default_device
-from convdocs.verify import rewrite
+from convdocs.verify import record, rewrite
 from convdocs.verify.settings import current, site_tolerance
 
 
@@ -58,9 +58,64 @@ def pytest_report_header(config: pytest.Config) -> str:
             + (", UPDATING OUTPUTS" if current.update else ""))
 
 
+_outcomes: dict[str, dict[str, int]] = {}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Count each page's outcomes (on the xdist controller too, which sees every report)."""
+    path, _, name = report.nodeid.partition("::")
+    if not name.startswith("sybil:"):
+        return
+    counts = _outcomes.setdefault(path, {"passed": 0, "failed": 0, "skipped": 0})
+    if report.failed:
+        counts["failed"] += 1
+    elif report.when == "call" and report.passed:
+        counts["passed"] += 1
+    elif report.skipped:
+        counts["skipped"] += 1
+
+
+def _cpu_name() -> str:
+    """The CPU's model name, as /proc/cpuinfo gives it, else the machine type."""
+    import platform
+
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.machine() + " CPU"
+
+
+def _write_record(session: pytest.Session) -> None:
+    """Record every page whose examples all ran here and none failed."""
+    import torch
+
+    root = Path(session.config.rootpath)
+    device = current.device
+    name = torch.cuda.get_device_name(torch.device(device)) if device.startswith("cuda") else _cpu_name()
+    book = record.load(root)
+    for path, counts in sorted(_outcomes.items()):
+        page = root / path
+        if counts["failed"] or not page.is_file():
+            continue
+        if counts["passed"] + counts["skipped"] != record.example_count(page) or not counts["passed"]:
+            continue
+        record.note_pass(book, path, record.fingerprint(page), device, torch.__version__,
+                         counts["passed"], name)
+    record.save(root, book)
+
+
 def pytest_sessionfinish(session: pytest.Session) -> None:
+    if not hasattr(session.config, "workerinput") and not current.update and _outcomes:
+        _write_record(session)
+    _outcomes.clear()
     if current.update:
-        changed = rewrite.apply_all()
+        from convdocs.verify import notebook
+
+        changed = rewrite.apply_all() + notebook.apply_pending()
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
         if reporter is not None:
             reporter.write_sep("-", f"convdocs --update-outputs: rewrote {len(changed)} file(s)")
