@@ -1,0 +1,78 @@
+"""Figures: the committed PNG must match what the page's code draws, within a pixel tolerance."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from convdocs.verify import rewrite  # noqa: E402
+from convdocs.verify.figures import check_figure  # noqa: E402
+
+PAGE_TEXT = "# Page\n\n![a diagonal line](figures/line.png)\n"
+
+
+def draw():
+    fig, ax = plt.subplots(figsize=(3, 2))
+    ax.plot([0, 1], [0, 1])
+
+
+@pytest.fixture
+def page(tmp_path):
+    path = tmp_path / "page.md"
+    path.write_text(PAGE_TEXT)
+    yield path
+    rewrite.figures_written.clear()
+    plt.close("all")
+
+
+def check(page, update=False, text=PAGE_TEXT, tol=2.0):
+    return check_figure("page.md", str(page), text, "figures/line.png", tol, update)
+
+
+def test_update_writes_then_check_passes(page):
+    draw()
+    assert "is missing" in check(page)
+    draw()
+    assert check(page, update=True) is None
+    assert (page.parent / "figures/line.png").is_file()
+    draw()
+    assert check(page) is None
+
+
+def test_an_altered_figure_fails(page):
+    draw()
+    check(page, update=True)
+    committed = page.parent / "figures/line.png"
+    pixels = np.array(Image.open(committed).convert("RGBA"))
+    pixels[40:80, 60:120, :3] = 255 - pixels[40:80, 60:120, :3]
+    Image.fromarray(pixels).save(committed)
+    draw()
+    failure = check(page)
+    assert failure is not None and "no longer matches what the code draws (RMS" in failure
+    draw()
+    assert check(page, update=True) is None
+    draw()
+    assert check(page) is None
+
+
+def test_changed_code_fails(page):
+    draw()
+    check(page, update=True)
+    fig, ax = plt.subplots(figsize=(3, 2))
+    ax.plot([0, 1], [1, 0])
+    assert "no longer matches" in check(page)
+
+
+def test_exactly_one_figure_and_alt_text(page):
+    assert "it drew 0" in check(page)
+    draw()
+    draw()
+    assert "it drew 2" in check(page)
+    draw()
+    assert "with alt text" in check(page, text="![](figures/line.png)")
