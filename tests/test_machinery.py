@@ -59,8 +59,7 @@ def project(pytester, monkeypatch):
     pytester.makepyfile(conftest=CONFTEST)
     (pytester.path / "docs").mkdir()
     yield pytester
-    settings.current = saved
-    settings.current.__dict__.update(saved.__dict__)
+    settings.current.__dict__.update(saved.__dict__)  # the object other modules imported
     rewrite.pending.clear()
     if saved_env is None:
         os.environ.pop("CONVDOCS_DEVICE", None)
