@@ -22,8 +22,10 @@ serve: setup
 	$(BIN)/python -m pytest -q -p no:cacheprovider docs README.md
 	$(BIN)/mkdocs serve --strict --dev-addr 127.0.0.1:8000
 
-# Every test: unit tests, verified examples (pages, README, docstrings), the strict site build.
+# Every test: unit tests, verified examples (pages, notebook, README, docstrings), the strict
+# site build, and the browser tests (Debian's chromium is installed with apt when missing).
 test: setup
+	bash scripts/ensure-chromium.sh
 	$(BIN)/python -m pytest
 
 build: setup

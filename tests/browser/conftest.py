@@ -1,0 +1,162 @@
+"""Browser fixtures: the built site served on 127.0.0.1, and one headless chromium per session.
+
+The browser is Debian's ``/usr/bin/chromium`` (``scripts/ensure-chromium.sh`` installs it);
+``playwright install`` is never needed. Each test opens its own context from the shared browser
+and watches its pages with ``watch``: every request URL, and every console error, page error,
+failed request and HTTP error response.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import sys
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+LOCAL_HOST = "127.0.0.1"
+TIMEOUT_MS = 10_000
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    """Serve files without logging each request to stderr."""
+
+    def log_message(self, format, *args):
+        pass
+
+
+class QuietServer(http.server.ThreadingHTTPServer):
+    """A threading server that ignores clients hanging up (the browser checks statuses itself)."""
+
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
+@pytest.fixture(scope="session")
+def site_url(built_site: Path):
+    """The strictly built site, served on 127.0.0.1 at a free port: ``http://127.0.0.1:PORT``."""
+    handler = functools.partial(QuietHandler, directory=str(built_site))
+    server = QuietServer((LOCAL_HOST, 0), handler)
+    thread = threading.Thread(target=server.serve_forever, name="convdocs-site", daemon=True)
+    thread.start()
+    try:
+        yield f"http://{LOCAL_HOST}:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Debian chromium for the whole session."""
+    if not (CHROMIUM.is_file() and os.access(CHROMIUM, os.X_OK)):
+        where = "in CI (CI is set)" if os.environ.get("CI") else "on this machine"
+        pytest.fail(
+            f"{CHROMIUM} is missing {where}; the browser tests need Debian's chromium. "
+            "Run `bash scripts/ensure-chromium.sh` (apt-get install chromium fonts-liberation). "
+            "Do not run `playwright install`.",
+            pytrace=False,
+        )
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def context(browser, site_url):
+    """A fresh browser context for one test, with relative URLs resolved against the site."""
+    context = browser.new_context(base_url=site_url, viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(TIMEOUT_MS)
+    try:
+        yield context
+    finally:
+        context.close()
+
+
+def is_local(url: str) -> bool:
+    """Whether a request stays on this machine: 127.0.0.1, or an in-page data:/blob: URL."""
+    parts = urlsplit(url)
+    if parts.scheme in {"data", "blob", "about"}:
+        return True
+    return parts.scheme in {"http", "https", "ws", "wss"} and parts.hostname == LOCAL_HOST
+
+
+@dataclass
+class Traffic:
+    """What one page did: every request URL, and everything that went wrong."""
+
+    requests: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def foreign(self) -> list[str]:
+        """Requests to any host other than 127.0.0.1."""
+        return [url for url in self.requests if not is_local(url)]
+
+    def assert_clean(self, where: str) -> None:
+        """Fail with every problem and every foreign request seen on ``where``."""
+        __tracebackhide__ = True
+        lines = self.problems + [f"request to another host: {url}" for url in self.foreign]
+        if lines:
+            pytest.fail(f"{where}:\n  " + "\n  ".join(lines), pytrace=False)
+
+
+def watch(page) -> Traffic:
+    """Record ``page``'s requests, console errors, page errors, failed requests and responses >= 400."""
+    traffic = Traffic()
+    page.on("request", lambda request: traffic.requests.append(request.url))
+    page.on(
+        "requestfailed",
+        lambda request: traffic.problems.append(f"request failed ({request.failure}): {request.url}"),
+    )
+    page.on(
+        "response",
+        lambda response: response.status >= 400
+        and traffic.problems.append(f"HTTP {response.status}: {response.url}"),
+    )
+    page.on(
+        "console",
+        lambda message: message.type == "error"
+        and traffic.problems.append(f"console error: {message.text} (at {message.location.get('url')})"),
+    )
+    page.on("pageerror", lambda error: traffic.problems.append(f"page error: {error}"))
+    return traffic
+
+
+def settle(page) -> None:
+    """Wait until MathJax has typeset the page and its web fonts are loaded."""
+    page.evaluate(
+        """async () => {
+            if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
+                await MathJax.startup.promise;
+            }
+            await document.fonts.ready;
+        }"""
+    )

@@ -1,0 +1,285 @@
+"""The built site works in a real browser: clean loads, offline assets, math, images, search, copy.
+
+Every page is discovered from the built site (its ``index.html`` files and ``404.html``), so a
+new page is checked without editing this file. Set ``CONVDOCS_SHOTS=DIR`` to also save a
+full-page screenshot of every page to ``DIR``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import urllib.request
+import xml.etree.ElementTree as ElementTree
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from tests.browser.conftest import TIMEOUT_MS, Traffic, is_local, settle, watch
+
+ROOT = Path(__file__).resolve().parents[2]
+CROSS_CORRELATION = "/cross-correlation/"
+CROSS_CORRELATION_MD = ROOT / "docs" / "cross-correlation.md"
+TABS_AT_ONCE = 4  # pages load side by side: about half the time of one by one on 2 cores
+
+_FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[^`\n]*?)[ \t]*$")
+_JUPYTER_WRAPPER = re.compile(r"""<div[^>]*\bclass=["'][^"']*\bjupyter-wrapper\b""")
+_MARKER = re.compile(r"^[ \t]*<!--[ \t]*convdocs:.*-->[ \t]*$")
+_SOURCE_MARKER = re.compile(r"^[ \t]*<!--[ \t]*convdocs:[ \t]*source\b.*-->[ \t]*$")
+
+_IMAGES = """async () => {
+    const images = Array.from(document.images);
+    images.forEach(img => { img.loading = "eager"; });
+    await Promise.all(images.map(img => img.complete ? null : new Promise(done => {
+        img.addEventListener("load", done);
+        img.addEventListener("error", done);
+    })));
+    return images.map(img => ({src: img.currentSrc || img.src, alt: img.getAttribute("alt"),
+                               width: img.naturalWidth}));
+}"""
+
+_READ_CLIPBOARD = """async sentinel => {
+    for (let i = 0; i < 100; i++) {
+        const text = await navigator.clipboard.readText();
+        if (text !== sentinel) return text;
+        await new Promise(done => setTimeout(done, 20));
+    }
+    return sentinel;
+}"""
+
+
+def folder_path(site: Path, folder: Path) -> str:
+    """The URL path of a folder of the built site: ``/`` or ``/cross-correlation/``."""
+    relative = folder.relative_to(site).as_posix()
+    return "/" if relative == "." else f"/{relative}/"
+
+
+def site_pages(site: Path) -> list[str]:
+    """The URL path of every HTML page of the built site: ``/``, ``/cross-correlation/``, ..."""
+    pages = [folder_path(site, index.parent) for index in sorted(site.rglob("index.html"))]
+    if (site / "404.html").is_file():
+        pages.append("/404.html")
+    return pages
+
+
+@dataclass(frozen=True)
+class Fence:
+    """A fenced block of a Markdown page, and whether a ``convdocs: source`` marker precedes it."""
+
+    lang: str
+    body: str
+    after_source_marker: bool
+
+
+def read_fences(markdown: str) -> list[Fence]:
+    """Every fenced block of ``markdown``, in order (the indent of the opening fence removed)."""
+    lines = markdown.splitlines()
+    fences = []
+    i = 0
+    while i < len(lines):
+        m = _FENCE.match(lines[i])
+        if not m or (m["fence"][0] == "`" and "`" in m["info"]):
+            i += 1
+            continue
+        char, size, indent = m["fence"][0], len(m["fence"]), m["indent"]
+        close = re.compile(rf"^[ \t]*{re.escape(char)}{{{size},}}[ \t]*$")
+        j = i + 1
+        while j < len(lines) and not close.match(lines[j]):
+            j += 1
+        body = "\n".join(line[len(indent):] if line.startswith(indent) else line.lstrip()
+                         for line in lines[i + 1:j])
+        markers = []  # the convdocs markers right above the fence (blank lines between are fine)
+        for line in reversed(lines[:i]):
+            if not line.strip():
+                continue
+            if not _MARKER.match(line):
+                break
+            markers.append(line)
+        info = m["info"].strip()
+        lang = info.split()[0].lower() if info else ""
+        fences.append(Fence(lang, body, any(_SOURCE_MARKER.match(line) for line in markers)))
+        i = j + 1
+    return fences
+
+
+@dataclass(frozen=True)
+class Visit:
+    """One page as the browser saw it: its traffic and its images."""
+
+    path: str
+    traffic: Traffic
+    images: list[dict]
+
+
+@pytest.fixture(scope="module")
+def visits(browser, site_url, built_site) -> list[Visit]:
+    """Load every page of the site once, a few tabs at a time in one context, and record each."""
+    shots = os.environ.get("CONVDOCS_SHOTS")
+    if shots:
+        Path(shots).mkdir(parents=True, exist_ok=True)
+    paths = site_pages(built_site)
+    context = browser.new_context(base_url=site_url, viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(TIMEOUT_MS)
+    result = []
+    try:
+        for start in range(0, len(paths), TABS_AT_ONCE):
+            tabs = []
+            for path in paths[start:start + TABS_AT_ONCE]:
+                page = context.new_page()
+                tabs.append((path, page, watch(page)))
+                page.goto(path, wait_until="commit")
+            for path, page, traffic in tabs:
+                page.wait_for_load_state("networkidle")
+                settle(page)
+                images = page.evaluate(_IMAGES)
+                if shots:
+                    name = path.strip("/").replace("/", "-").removesuffix(".html") or "index"
+                    page.screenshot(path=str(Path(shots) / f"{name}.png"), full_page=True)
+                result.append(Visit(path, traffic, images))
+            for _, page, _ in tabs:
+                page.close()
+    finally:
+        context.close()
+    return result
+
+
+def test_every_sitemap_page_is_a_built_page(built_site):
+    tree = ElementTree.parse(built_site / "sitemap.xml")
+    locs = [loc.text for loc in tree.iter("{http://www.sitemaps.org/schemas/sitemap/0.9}loc")]
+    assert locs, "sitemap.xml lists no page"
+    missing = {urlsplit(loc).path for loc in locs} - set(site_pages(built_site))
+    assert not missing, f"pages in sitemap.xml but not built as index.html: {sorted(missing)}"
+
+
+def test_every_page_loads_without_errors(visits):
+    assert len(visits) >= 2, f"expected the site's pages, found only {[v.path for v in visits]}"
+    failures = {
+        visit.path: visit.traffic.problems for visit in visits if visit.traffic.problems
+    }
+    assert not failures, "pages with console errors, page errors or failed requests:\n" + "\n".join(
+        f"  {path}:\n    " + "\n    ".join(problems) for path, problems in failures.items()
+    )
+
+
+def test_no_request_leaves_127_0_0_1(visits):
+    assert all(visit.traffic.requests for visit in visits), "a page made no request at all"
+    foreign = {visit.path: visit.traffic.foreign for visit in visits if visit.traffic.foreign}
+    assert not foreign, f"requests to hosts other than 127.0.0.1 (the site must work offline): {foreign}"
+
+
+def test_every_image_loads_and_has_alt_text(visits):
+    images = [(visit.path, image) for visit in visits for image in visit.images]
+    assert images, "no <img> on any page: the image check found nothing to check"
+    broken = [f"{path}: {image['src']}" for path, image in images if image["width"] == 0]
+    no_alt = [f"{path}: {image['src']}" for path, image in images if not (image["alt"] or "").strip()]
+    assert not (broken or no_alt), (
+        "images that did not load (naturalWidth 0):\n  " + "\n  ".join(broken or ["(none)"])
+        + "\nimages without alt text:\n  " + "\n  ".join(no_alt or ["(none)"])
+    )
+
+
+def test_mathjax_typesets_the_cross_correlation_page(context):
+    page = context.new_page()
+    traffic = watch(page)
+    page.goto(CROSS_CORRELATION)
+    page.wait_for_selector("mjx-container")
+    settle(page)
+    math = page.evaluate("""() => {
+        const spans = Array.from(document.querySelectorAll(".arithmatex"));
+        return {
+            total: spans.length,
+            typeset: spans.filter(e => e.querySelector("mjx-container")).length,
+            display: document.querySelectorAll('mjx-container[display="true"]').length,
+            errors: document.querySelectorAll("mjx-merror").length,
+        };
+    }""")
+    assert math["total"] > 0, "no .arithmatex element on the cross-correlation page"
+    assert math["typeset"] == math["total"], f"math left untypeset by MathJax: {math}"
+    assert math["display"] >= 1, f"no display equation was typeset: {math}"
+    assert math["errors"] == 0, f"MathJax reported TeX errors: {math}"
+    traffic.assert_clean(CROSS_CORRELATION)
+
+
+def test_search_finds_corr2d(context):
+    page = context.new_page()
+    traffic = watch(page)
+    page.goto("/")
+    page.locator("input.md-search__input").click()
+    page.keyboard.type("corr2d")
+    links = page.locator("li.md-search-result__item a.md-search-result__link")
+    links.first.wait_for()
+    hrefs = links.evaluate_all("links => links.map(a => a.href)")
+    assert CROSS_CORRELATION in {urlsplit(href).path for href in hrefs}, (
+        f"searching corr2d does not find {CROSS_CORRELATION}; results: {hrefs}"
+    )
+    assert any(url.endswith("/search/search_index.json") for url in traffic.requests)
+    traffic.assert_clean("/ while searching")
+
+
+def test_copy_button_copies_the_code_not_its_output(context, site_url):
+    fences = read_fences(CROSS_CORRELATION_MD.read_text(encoding="utf-8"))
+    cells = [(n, fence) for n, fence in enumerate(fences) if fence.lang == "python"]
+    example = next(i for i, (_, fence) in enumerate(cells) if not fence.after_source_marker)
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=site_url)
+    page = context.new_page()
+    traffic = watch(page)
+    page.goto(CROSS_CORRELATION)
+    # Each fence becomes one div.highlight, in order (the HTML does not name the language).
+    blocks = page.locator("article div.highlight")
+    assert blocks.count() == len(fences), (
+        f"{CROSS_CORRELATION_MD.name} has {len(fences)} fences, the page {blocks.count()} code blocks"
+    )
+    outputs_checked = 0
+    for i, (n, fence) in enumerate(cells):
+        sentinel = f"(nothing copied from python fence {i})"
+        page.evaluate("text => navigator.clipboard.writeText(text)", sentinel)
+        blocks.nth(n).locator('button.md-code__button[data-md-type="copy"]').click()
+        copied = page.evaluate(_READ_CLIPBOARD, sentinel)
+        assert copied != sentinel, f"the copy button of python fence {i} copied nothing"
+        assert copied.rstrip("\n") == fence.body.rstrip("\n"), f"python fence {i} copied wrongly"
+        output = fences[n + 1] if n + 1 < len(fences) and fences[n + 1].lang == "text" else None
+        if output is not None:
+            outputs_checked += 1
+            for line in filter(str.strip, output.body.splitlines()):
+                assert line.strip() not in copied, f"python fence {i} copied its output {line!r}"
+        if i == example:
+            assert output is not None, "the page's first example (not a source listing) has no output"
+    assert outputs_checked, "no python fence with an output block: the output check found nothing"
+    traffic.assert_clean(CROSS_CORRELATION)
+
+
+def test_notebook_download_link_serves_the_notebook(context, built_site):
+    # mkdocs-jupyter wraps every notebook page it renders in <div class="jupyter-wrapper">.
+    notebook_pages = [
+        folder_path(built_site, html.parent) for html in sorted(built_site.rglob("index.html"))
+        if _JUPYTER_WRAPPER.search(html.read_text(encoding="utf-8", errors="replace"))
+    ]
+    if not notebook_pages:
+        loose = sorted(nb.relative_to(built_site).as_posix() for nb in built_site.rglob("*.ipynb"))
+        pytest.skip(
+            "the built site has no notebook page yet (no page rendered by mkdocs-jupyter)"
+            + (f"; it only has the files {loose}" if loose else "")
+        )
+    for path in notebook_pages:
+        page = context.new_page()
+        page.goto(path)
+        hrefs = page.locator("a[href]").evaluate_all(
+            "links => links.map(a => a.href).filter(h => new URL(h).pathname.endsWith('.ipynb'))"
+        )
+        assert hrefs, (
+            f"{path} is a notebook page without a download link to its .ipynb: set mkdocs-jupyter's "
+            "include_source: true and add the download button in overrides/main.html"
+        )
+        for href in hrefs:
+            assert is_local(href), f"{path}: the notebook link leaves 127.0.0.1: {href}"
+            with urllib.request.urlopen(href, timeout=TIMEOUT_MS / 1000) as response:
+                assert response.status == 200, f"{href}: HTTP {response.status}"
+                notebook = json.loads(response.read())
+            assert isinstance(notebook, dict) and isinstance(notebook.get("cells"), list), (
+                f"{href} is not a notebook (JSON with a 'cells' list)"
+            )
+            assert notebook["cells"], f"{href} is a notebook without cells"
+        page.close()
