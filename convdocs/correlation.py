@@ -54,7 +54,8 @@ def corr2d(X: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
     """
     check_corr2d_inputs("corr2d", X, K)
     h, w = K.shape
-    Y = X.new_zeros((X.shape[0] - h + 1, X.shape[1] - w + 1))  # (H - kh + 1, W - kw + 1)
+    # the output shrinks by the kernel's size minus one: (H - kh + 1, W - kw + 1)
+    Y = X.new_zeros((X.shape[0] - h + 1, X.shape[1] - w + 1))
     for i in range(Y.shape[0]):
         for j in range(Y.shape[1]):
             Y[i, j] = (X[i:i + h, j:j + w] * K).sum()
