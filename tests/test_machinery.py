@@ -280,3 +280,20 @@ def test_unknown_device_is_a_usage_error(project):
     page(project, GOOD_PAGE)
     result = run(project, "--device", "tpu")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
+
+
+def test_passing_pages_are_recorded_and_an_edit_unverifies_the_stamp(project):
+    from convdocs.verify import record
+    from convdocs.verify.mkdocs_hooks import stamp_html
+
+    path = page(project, GOOD_PAGE)
+    page(project, GOOD_PAGE.replace("4.2\n", "4.3\n"), "broken.md")
+    run(project).assert_outcomes(passed=3, failed=1)
+    book = record.load(project.path)
+    assert set(book["pages"]) == {"docs/page.md"}  # the failing page is not recorded
+    entry = book["pages"]["docs/page.md"]
+    assert entry["examples"] == 2 and entry["runs"]["cpu"]["torch"]
+    stamp = stamp_html(project.path, ["docs/page.md"])
+    assert "2 examples · verified on CPU" in stamp and "GPU: not yet verified" in stamp
+    path.write_text(GOOD_PAGE.replace("x / 10", "x / 10.0"))
+    assert "CPU: not yet verified for this version of the page" in stamp_html(project.path, ["docs/page.md"])

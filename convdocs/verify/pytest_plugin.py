@@ -45,6 +45,7 @@ def pytest_configure(config: pytest.Config) -> None:
         current.rtol, current.atol = site_tolerance(Path(config.rootpath) / "pyproject.toml")
     except ValueError as error:
         raise pytest.UsageError(str(error)) from None
+    config.pluginmanager.register(RecordKeeper(config), "convdocs-record")
     # Examples of one page share a namespace: keep each file on one xdist worker.
     if getattr(config.option, "numprocesses", None) and getattr(config.option, "dist", "no") in ("no", "load"):
         config.option.dist = "loadfile"
@@ -58,21 +59,32 @@ def pytest_report_header(config: pytest.Config) -> str:
             + (", UPDATING OUTPUTS" if current.update else ""))
 
 
-_outcomes: dict[str, dict[str, int]] = {}
+class RecordKeeper:
+    """Counts each document's outcomes in one session and writes the verification record.
 
+    One instance per pytest config, so nested sessions (pytester) keep their own counts. On
+    xdist, the controller sees every worker's reports and is the only one that writes.
+    """
 
-def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    """Count each page's outcomes (on the xdist controller too, which sees every report)."""
-    path, _, name = report.nodeid.partition("::")
-    if not name.startswith("sybil:"):
-        return
-    counts = _outcomes.setdefault(path, {"passed": 0, "failed": 0, "skipped": 0})
-    if report.failed:
-        counts["failed"] += 1
-    elif report.when == "call" and report.passed:
-        counts["passed"] += 1
-    elif report.skipped:
-        counts["skipped"] += 1
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.outcomes: dict[str, dict[str, int]] = {}
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        path, _, name = report.nodeid.partition("::")
+        if not name.startswith("sybil:"):
+            return
+        counts = self.outcomes.setdefault(path, {"passed": 0, "failed": 0, "skipped": 0})
+        if report.failed:
+            counts["failed"] += 1
+        elif report.when == "call" and report.passed:
+            counts["passed"] += 1
+        elif report.skipped:
+            counts["skipped"] += 1
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if not hasattr(self.config, "workerinput") and not current.update and self.outcomes:
+            _write_record(Path(self.config.rootpath), self.outcomes)
 
 
 def _cpu_name() -> str:
@@ -89,15 +101,14 @@ def _cpu_name() -> str:
     return platform.machine() + " CPU"
 
 
-def _write_record(session: pytest.Session) -> None:
-    """Record every page whose examples all ran here and none failed."""
+def _write_record(root: Path, outcomes: dict[str, dict[str, int]]) -> None:
+    """Record every document whose examples all ran here and none failed."""
     import torch
 
-    root = Path(session.config.rootpath)
     device = current.device
     name = torch.cuda.get_device_name(torch.device(device)) if device.startswith("cuda") else _cpu_name()
     book = record.load(root)
-    for path, counts in sorted(_outcomes.items()):
+    for path, counts in sorted(outcomes.items()):
         page = root / path
         if counts["failed"] or not page.is_file():
             continue
@@ -109,9 +120,6 @@ def _write_record(session: pytest.Session) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    if not hasattr(session.config, "workerinput") and not current.update and _outcomes:
-        _write_record(session)
-    _outcomes.clear()
     if current.update:
         from convdocs.verify import notebook
 
