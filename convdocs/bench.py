@@ -240,7 +240,7 @@ def time_case(case: dict, device: torch.device, budget_s: float, max_reps: int) 
     busy_before, own_before, wall_before = cpu_busy_s(), own_cpu_s(), time.perf_counter()
     gc.disable()
     try:
-        for rep in range(reps):
+        for _ in range(reps):
             order = rng.sample(names, len(names))  # a new order each time: no fixed neighbours
             for name in order:
                 if name == "loop" and len(times[name]) >= LOOP_REPS:

@@ -9,7 +9,6 @@ the image with alt text: ``![what it shows](figures/name.png)``.
 
 from __future__ import annotations
 
-import os
 import re
 import tempfile
 from pathlib import Path
@@ -62,10 +61,6 @@ def check_figure(page: str, page_path: str, page_text: str, target: str, tol: fl
         if not update:
             return message + " (run `pytest --update-outputs` to redraw it)"
         committed.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_path = tempfile.mkstemp(dir=committed.parent, suffix=".png.tmp")
-        os.close(fd)
-        Path(tmp_path).write_bytes(drawn.read_bytes())
-        os.chmod(tmp_path, 0o644)
-        os.replace(tmp_path, committed)
+        rewrite.write_atomically(committed, drawn.read_bytes())
         rewrite.figures_written.append(str(committed))
         return None

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from sybil import Document, Region
 
 from convdocs.verify.compare import compare_outputs
 from convdocs.verify.execute import CellError, run_cell_parts
+from convdocs.verify.rewrite import write_atomically
 from convdocs.verify.settings import current
 
 TEXT_OUTPUTS = ("stream", "execute_result")
@@ -159,11 +159,7 @@ def apply_pending() -> list[str]:
         target = Path(path)
         if target.read_text(encoding="utf-8") == text:
             continue
-        fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
+        write_atomically(target, text.encode("utf-8"))
         changed.append(path)
     pending_outputs.clear()
     return changed

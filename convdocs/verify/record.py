@@ -10,11 +10,10 @@ from __future__ import annotations
 import datetime
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 
 from convdocs.verify.cells import read_cells
+from convdocs.verify.rewrite import write_atomically
 
 RECORD_NAME = "verification-record.json"
 
@@ -74,11 +73,7 @@ def save(root: Path, record: dict) -> None:
     text = json.dumps(record, indent=2, sort_keys=True) + "\n"
     if path.is_file() and path.read_text(encoding="utf-8") == text:
         return
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
+    write_atomically(path, text.encode("utf-8"))
 
 
 def note_pass(record: dict, page: str, fingerprint_: str, device: str, torch_version: str,

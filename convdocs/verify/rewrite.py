@@ -36,6 +36,21 @@ def indent_lines(body: str, indent: str) -> str:
     return "".join((indent + line if line.strip() else "") + "\n" for line in lines)
 
 
+def write_atomically(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` in one step (a temporary file, then a rename); keep its mode."""
+    path = Path(path)
+    mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 pending: list[Edit] = []
 """Edits found during this run, applied by ``apply_all`` at its end."""
 figures_written: list[str] = []
@@ -62,15 +77,7 @@ def apply(path: str, edits: list[Edit]) -> bool:
         new_text = new_text[:edit.start] + edit.new + new_text[edit.end:]
     if new_text == text:
         return False
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(new_text)
-        os.chmod(tmp, target.stat().st_mode & 0o777)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomically(target, new_text.encode("utf-8"))
     return True
 
 

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from convdocs.verify.cells import iter_fences, read_cells
 from tests.browser.conftest import TIMEOUT_MS, Traffic, is_local, settle, watch
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,10 +26,7 @@ CROSS_CORRELATION = "/cross-correlation/"
 CROSS_CORRELATION_MD = ROOT / "docs" / "cross-correlation.md"
 TABS_AT_ONCE = 4  # pages load side by side: about half the time of one by one on 2 cores
 
-_FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[^`\n]*?)[ \t]*$")
 _JUPYTER_WRAPPER = re.compile(r"""<div[^>]*\bclass=["'][^"']*\bjupyter-wrapper\b""")
-_MARKER = re.compile(r"^[ \t]*<!--[ \t]*convdocs:.*-->[ \t]*$")
-_SOURCE_MARKER = re.compile(r"^[ \t]*<!--[ \t]*convdocs:[ \t]*source\b.*-->[ \t]*$")
 
 _IMAGES = """async () => {
     const images = Array.from(document.images);
@@ -63,46 +61,6 @@ def site_pages(site: Path) -> list[str]:
     if (site / "404.html").is_file():
         pages.append("/404.html")
     return pages
-
-
-@dataclass(frozen=True)
-class Fence:
-    """A fenced block of a Markdown page, and whether a ``convdocs: source`` marker precedes it."""
-
-    lang: str
-    body: str
-    after_source_marker: bool
-
-
-def read_fences(markdown: str) -> list[Fence]:
-    """Every fenced block of ``markdown``, in order (the indent of the opening fence removed)."""
-    lines = markdown.splitlines()
-    fences = []
-    i = 0
-    while i < len(lines):
-        m = _FENCE.match(lines[i])
-        if not m or (m["fence"][0] == "`" and "`" in m["info"]):
-            i += 1
-            continue
-        char, size, indent = m["fence"][0], len(m["fence"]), m["indent"]
-        close = re.compile(rf"^[ \t]*{re.escape(char)}{{{size},}}[ \t]*$")
-        j = i + 1
-        while j < len(lines) and not close.match(lines[j]):
-            j += 1
-        body = "\n".join(line[len(indent):] if line.startswith(indent) else line.lstrip()
-                         for line in lines[i + 1:j])
-        markers = []  # the convdocs markers right above the fence (blank lines between are fine)
-        for line in reversed(lines[:i]):
-            if not line.strip():
-                continue
-            if not _MARKER.match(line):
-                break
-            markers.append(line)
-        info = m["info"].strip()
-        lang = info.split()[0].lower() if info else ""
-        fences.append(Fence(lang, body, any(_SOURCE_MARKER.match(line) for line in markers)))
-        i = j + 1
-    return fences
 
 
 @dataclass(frozen=True)
@@ -220,9 +178,11 @@ def test_search_finds_corr2d(context):
 
 
 def test_copy_button_copies_the_code_not_its_output(context, site_url):
-    fences = read_fences(CROSS_CORRELATION_MD.read_text(encoding="utf-8"))
-    cells = [(n, fence) for n, fence in enumerate(fences) if fence.lang == "python"]
-    example = next(i for i, (_, fence) in enumerate(cells) if not fence.after_source_marker)
+    markdown = CROSS_CORRELATION_MD.read_text(encoding="utf-8")
+    fences = list(iter_fences(markdown))  # every fenced block, as the machinery reads them
+    by_start = {cell.code.start: cell for cell in read_cells(markdown).cells}
+    cells = [(n, fence) for n, fence in enumerate(fences) if fence.start in by_start]
+    example = next(i for i, (_, fence) in enumerate(cells) if not by_start[fence.start].marker("source"))
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=site_url)
     page = context.new_page()
     traffic = watch(page)
@@ -240,7 +200,7 @@ def test_copy_button_copies_the_code_not_its_output(context, site_url):
         copied = page.evaluate(_READ_CLIPBOARD, sentinel)
         assert copied != sentinel, f"the copy button of python fence {i} copied nothing"
         assert copied.rstrip("\n") == fence.body.rstrip("\n"), f"python fence {i} copied wrongly"
-        output = fences[n + 1] if n + 1 < len(fences) and fences[n + 1].lang == "text" else None
+        output = by_start[fence.start].output
         if output is not None:
             outputs_checked += 1
             for line in filter(str.strip, output.body.splitlines()):
