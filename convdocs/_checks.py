@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import numbers
 
 import torch
@@ -82,8 +83,8 @@ def check_positive_number(fn: str, name: str, value: object) -> float:
     """Raise unless ``value`` is a real number greater than zero."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{fn} expects {name} to be a number, got {type(value).__name__}")
-    if not value > 0:
-        raise ValueError(f"{fn} expects {name} > 0, got {value!r}")
+    if not (value > 0 and math.isfinite(value)):
+        raise ValueError(f"{fn} expects a finite {name} > 0, got {value!r}")
     return float(value)
 
 
@@ -94,3 +95,16 @@ def check_positive_int(fn: str, name: str, value: object) -> int:
     if value < 1:
         raise ValueError(f"{fn} expects {name} >= 1, got {value!r}")
     return int(value)
+
+
+def check_device(fn: str, device: object) -> torch.device | None:
+    """Turn ``device`` into a ``torch.device`` this torch can use (None stays None)."""
+    if device is None:
+        return None
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ValueError(f"{fn} expects a torch device such as 'cpu' or 'cuda', got {device!r}") from None
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"{fn} was asked for device {device!r}, but this torch has no CUDA device")
+    return resolved

@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from convdocs._checks import (
+    check_device,
     check_float_tensor,
     check_kernel_fits,
     check_positive_int,
@@ -94,7 +95,7 @@ def learn_kernel(
     epochs = check_positive_int(fn, "epochs", epochs)
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise TypeError(f"{fn} expects seed to be an int, got {type(seed).__name__}")
-    device = X.device if device is None else torch.device(device)
+    device = check_device(fn, device) or X.device
 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)

@@ -53,6 +53,7 @@ def test_gradcheck_float64():
         (dict(kernel_size=True), TypeError, r"got bool"),
         (dict(kernel_size=2, dtype=torch.int64), ValueError, r"floating-point dtype, got torch.int64"),
         (dict(kernel_size=2, generator=0), TypeError, r"generator to be a torch.Generator, got int"),
+        (dict(kernel_size=2, device="tpu:9"), ValueError, r"Conv2D expects a torch device such as 'cpu' or 'cuda', got 'tpu:9'"),
     ],
 )
 def test_bad_construction(kwargs, error, message):
