@@ -126,7 +126,7 @@ def test_bad_arguments():
 
 
 def test_defaults_are_documented_values():
-    assert (DEFAULT_RTOL, DEFAULT_ATOL) == (1e-5, 1e-8)
+    assert (DEFAULT_RTOL, DEFAULT_ATOL) == (1e-6, 1e-8)
     assert floats_close("1.0", "1.0", 0, 0)
 
 

@@ -17,6 +17,14 @@ from convdocs.verify.notebook import NotebookDocument, expected_output, parse_no
 NOTEBOOK = Path(__file__).resolve().parents[1] / "docs" / "notebook.ipynb"
 
 
+
+@pytest.fixture(autouse=True)
+def checking_not_updating(monkeypatch):
+    """These tests check failures, so they run in checking mode even under --update-outputs."""
+    from convdocs.verify import settings
+
+    monkeypatch.setattr(settings.current, "update", False)
+
 def test_a_real_kernel_prints_the_stored_outputs():
     stored = nbformat.read(NOTEBOOK, as_version=4)
     executed = nbformat.read(NOTEBOOK, as_version=4)
@@ -77,3 +85,16 @@ def test_stored_outputs_are_in_jupyter_form():
     cells = [c for c in json.loads(NOTEBOOK.read_text())["cells"] if c["cell_type"] == "code"]
     kinds = {o["output_type"] for c in cells for o in c["outputs"]}
     assert kinds == {"stream", "execute_result"}
+
+
+def test_notebook_tolerance_from_metadata_applies_on_its_device_only(tmp_path, monkeypatch):
+    from convdocs.verify import settings
+
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print(1.004)")])
+    notebook.cells[0].outputs = [nbformat.v4.new_output("stream", name="stdout", text="1.000\n")]
+    notebook.metadata["convdocs"] = {"page-tolerance": [{"rtol": 1e-2, "device": "cuda"}]}
+    path = tmp_path / "n.ipynb"
+    path.write_text(nbformat.writes(notebook))
+    assert len(_evaluate(path, path.read_text())) == 1  # on the CPU the site's tolerance applies
+    monkeypatch.setattr(settings.current, "device", "cuda:0")
+    assert _evaluate(path, path.read_text()) == []

@@ -20,6 +20,14 @@ PAGES = sorted((ROOT / "docs").rglob("*.md"))
 NAIVE_PYTHON_FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})[ \t]*\{?[ \t]*\.?(python3?|py)\b", re.M)
 
 
+
+@pytest.fixture(autouse=True)
+def checking_not_updating(monkeypatch):
+    """These tests check failures, so they run in checking mode even under --update-outputs."""
+    from convdocs.verify import settings
+
+    monkeypatch.setattr(settings.current, "update", False)
+
 def document(path: Path, text: str | None = None) -> Document:
     doc = Document(path.read_text() if text is None else text, str(path))
     for region in parse_cells(doc):

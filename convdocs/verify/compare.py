@@ -22,7 +22,7 @@ import math
 import re
 from dataclasses import dataclass
 
-DEFAULT_RTOL = 1e-5
+DEFAULT_RTOL = 1e-6
 """Relative tolerance used when neither the page nor the block sets one."""
 DEFAULT_ATOL = 1e-8
 """Absolute tolerance used when neither the page nor the block sets one."""
@@ -148,13 +148,13 @@ def compare_outputs(expected: str, actual: str, *, rtol: float | None = None, at
 
     ```python
     from convdocs.verify import compare_outputs
-    print(compare_outputs("tensor([1.0000, 2.5000])", "tensor([1.0000, 2.5001], device='cuda:0')"))
+    print(compare_outputs("tensor([1.0000, 2.5000])", "tensor([1.0000, 2.5000], device='cuda:0')"))
     print(compare_outputs("tensor([1.0000, 2.5000])", "tensor([1.0000, 2.6000])"))
     ```
 
     ```text
-    line 1, column 17: expected '2.5000', got '2.5001' (beyond tolerance rtol=1e-05, atol=1e-08)
-    line 1, column 17: expected '2.5000', got '2.6000' (beyond tolerance rtol=1e-05, atol=1e-08)
+    outputs match
+    line 1, column 17: expected '2.5000', got '2.6000' (beyond tolerance rtol=1e-06, atol=1e-08)
     ```
     """
     for name, value in (("expected", expected), ("actual", actual)):

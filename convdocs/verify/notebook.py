@@ -4,6 +4,9 @@ The rules are the pages' rules (``compare_outputs``, tolerance, devices, update 
 cell's stored ``stream`` outputs plus its ``execute_result`` text must match what the cell
 prints now. A stored error, or an output that is not text (an image, HTML only), is reported
 rather than ignored. Failures name the notebook and the line of the cell in the ``.ipynb`` file.
+
+A notebook sets its tolerance, like a page's ``page-tolerance`` marker, in its metadata:
+``"convdocs": {"page-tolerance": [{"rtol": 2e-3, "device": "cuda", "reason": "..."}]}``.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ class NotebookCell:
     expected: str
     source_line: int
     problem: str = ""
+    tolerances: tuple[dict, ...] = ()
 
 
 def _text(value) -> str:
@@ -93,6 +97,7 @@ def parse_notebook(document: Document):
     offsets = _cell_offsets(document.text)
     if len(offsets) != len(notebook["cells"]):
         raise ValueError(f"{document.path}: expected a notebook written by nbformat (one cell_type per cell)")
+    tolerances = tuple(notebook.get("metadata", {}).get("convdocs", {}).get("page-tolerance", []))
     ends = offsets[1:] + [document.text.rfind("]", 0, document.text.find('"metadata"', offsets[-1]))]
     for index, (cell, start, end) in enumerate(zip(notebook["cells"], offsets, ends)):
         if cell["cell_type"] != "code":
@@ -100,7 +105,7 @@ def parse_notebook(document: Document):
         expected, problem = expected_output(cell.get("outputs", []))
         source_at = document.text.find('"source":', start)
         source_line = document.text.count("\n", 0, source_at) + 2
-        parsed = NotebookCell(index, _text(cell["source"]), expected, source_line, problem)
+        parsed = NotebookCell(index, _text(cell["source"]), expected, source_line, problem, tolerances)
         yield Region(start, max(end, start + 1), parsed, evaluate_notebook_cell)
 
 
@@ -121,7 +126,13 @@ def evaluate_notebook_cell(example) -> str | None:
     except CellError as error:
         return f"{where}: {error}"
     actual = printed if value is None else printed + value + "\n"
-    result = compare_outputs(cell.expected, actual, rtol=current.rtol, atol=current.atol)
+    rtol, atol = current.rtol, current.atol
+    for tolerance in cell.tolerances:
+        device = tolerance.get("device")
+        if device is None or current.device.split(":")[0] == device.split(":")[0]:
+            rtol, atol = float(tolerance.get("rtol", rtol)), float(tolerance.get("atol", atol))
+            break
+    result = compare_outputs(cell.expected, actual, rtol=rtol, atol=atol)
     if result and not cell.problem:
         return None
     if current.update:
