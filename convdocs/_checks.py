@@ -108,3 +108,10 @@ def check_device(fn: str, device: object) -> torch.device | None:
     if resolved.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"{fn} was asked for device {device!r}, but this torch has no CUDA device")
     return resolved
+
+
+def check_float_dtype(fn: str, dtype: object) -> torch.dtype | None:
+    """Raise ValueError unless ``dtype`` is None or a floating-point torch dtype."""
+    if dtype is not None and not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
+        raise ValueError(f"{fn} expects a floating-point dtype, got {dtype!r}")
+    return dtype

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from convdocs._checks import check_float_tensor
+from convdocs._checks import check_device, check_float_dtype, check_float_tensor
 from convdocs.correlation import check_corr2d_inputs, corr2d
 
 
@@ -34,6 +34,7 @@ def stripe_image(*, device: torch.device | str | None = None, dtype: torch.dtype
             [1., 1., 0., 0., 0., 0., 1., 1.]])
     ```
     """
+    device, dtype = check_device("stripe_image", device), check_float_dtype("stripe_image", dtype)
     X = torch.ones((6, 8), device=device, dtype=dtype)
     X[:, 2:6] = 0
     return X
@@ -49,6 +50,7 @@ def edge_kernel(*, device: torch.device | str | None = None, dtype: torch.dtype 
     Returns:
         A ``(1, 2)`` tensor.
     """
+    device, dtype = check_device("edge_kernel", device), check_float_dtype("edge_kernel", dtype)
     return torch.tensor([[1.0, -1.0]], device=device, dtype=dtype)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from convdocs._checks import check_device, check_float_tensor, kernel_size_pair
+from convdocs._checks import check_device, check_float_dtype, check_float_tensor, kernel_size_pair
 from convdocs.correlation import corr2d
 
 
@@ -58,8 +58,7 @@ class Conv2D(nn.Module):
             raise TypeError(
                 f"Conv2D expects generator to be a torch.Generator, got {type(generator).__name__}"
             )
-        if dtype is not None and not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
-            raise ValueError(f"Conv2D expects a floating-point dtype, got {dtype!r}")
+        check_float_dtype("Conv2D", dtype)
         device = check_device("Conv2D", device)
         weight = torch.rand((kh, kw), generator=generator, dtype=dtype)  # drawn on the CPU
         self.weight = nn.Parameter(weight.to(device))

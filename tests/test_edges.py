@@ -43,3 +43,12 @@ def test_bad_input():
         detect_edges(torch.ones(1, 1))
     with pytest.raises(ValueError, match=r"detect_edges expects X and K with the same dtype"):
         detect_edges(torch.ones(3, 3), torch.ones(1, 2, dtype=torch.float64))
+
+
+@pytest.mark.parametrize("builder", [stripe_image, edge_kernel])
+def test_builders_check_dtype_and_device(builder):
+    name = builder.__name__
+    with pytest.raises(ValueError, match=rf"{name} expects a floating-point dtype, got torch.int64"):
+        builder(dtype=torch.int64)
+    with pytest.raises(ValueError, match=rf"{name} expects a torch device such as 'cpu' or 'cuda', got 'gpu'"):
+        builder(device="gpu")
