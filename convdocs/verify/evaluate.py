@@ -22,7 +22,7 @@ from convdocs.verify.cells import Cell, Marker, Problem, read_cells
 from convdocs.verify.compare import compare_outputs
 from convdocs.verify.execute import CellError, run_cell
 from convdocs.verify.figures import DEFAULT_TOL, check_figure
-from convdocs.verify.settings import current
+from convdocs.verify.settings import applicable_tolerance, current
 
 
 def parse_cells(document):
@@ -65,15 +65,12 @@ def tolerance_for(cell: Cell, offset: int = 0) -> tuple[float, float, str]:
     """The (rtol, atol) for a cell's output: its own marker, else the page's, else the site's."""
     candidates = [m for m in cell.markers if m.directive == "tolerance"]
     candidates += [m for m in cell.page_markers if m.directive == "page-tolerance"]
-    for marker in candidates:
-        device = marker.options.get("device")
-        if device is None or current.device.split(":")[0] == device.split(":")[0]:
-            return (
-                float(marker.options.get("rtol", current.rtol)),
-                float(marker.options.get("atol", current.atol)),
-                f"rtol/atol from the {marker.directive} marker at line {marker.line + offset}",
-            )
-    return current.rtol, current.atol, "the site's default rtol/atol"
+    found = applicable_tolerance([m.options for m in candidates])
+    if found is None:
+        return current.rtol, current.atol, "the site's default rtol/atol"
+    rtol, atol, index = found
+    marker = candidates[index]
+    return rtol, atol, f"rtol/atol from the {marker.directive} marker at line {marker.line + offset}"
 
 
 def shown_source(dotted: str) -> str:

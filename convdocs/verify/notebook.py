@@ -21,7 +21,7 @@ from sybil import Document, Region
 from convdocs.verify.compare import compare_outputs
 from convdocs.verify.execute import CellError, run_cell_parts
 from convdocs.verify.rewrite import write_atomically
-from convdocs.verify.settings import current
+from convdocs.verify.settings import applicable_tolerance, current
 
 TEXT_OUTPUTS = ("stream", "execute_result")
 
@@ -126,12 +126,7 @@ def evaluate_notebook_cell(example) -> str | None:
     except CellError as error:
         return f"{where}: {error}"
     actual = printed if value is None else printed + value + "\n"
-    rtol, atol = current.rtol, current.atol
-    for tolerance in cell.tolerances:
-        device = tolerance.get("device")
-        if device is None or current.device.split(":")[0] == device.split(":")[0]:
-            rtol, atol = float(tolerance.get("rtol", rtol)), float(tolerance.get("atol", atol))
-            break
+    rtol, atol, _ = applicable_tolerance(cell.tolerances) or (current.rtol, current.atol, None)
     result = compare_outputs(cell.expected, actual, rtol=rtol, atol=atol)
     if result and not cell.problem:
         return None

@@ -23,6 +23,19 @@ current = Settings()
 """The settings in force for this process."""
 
 
+def applicable_tolerance(tolerances) -> tuple[float, float, int] | None:
+    """The first tolerance (a mapping with rtol/atol/device) that applies on this run's device.
+
+    Returns ``(rtol, atol, index)``, a missing rtol or atol taken from the site's default,
+    or None when none applies. A tolerance without ``device`` applies everywhere.
+    """
+    for index, options in enumerate(tolerances):
+        device = options.get("device")
+        if device is None or str(device).split(":")[0] == current.device.split(":")[0]:
+            return float(options.get("rtol", current.rtol)), float(options.get("atol", current.atol)), index
+    return None
+
+
 def site_tolerance(pyproject: Path) -> tuple[float, float]:
     """Read ``[tool.convdocs.verify]`` ``rtol``/``atol`` from a pyproject.toml, else the defaults."""
     if not pyproject.is_file():
