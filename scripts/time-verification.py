@@ -17,27 +17,26 @@ from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
-from sybil.example import SybilFailure
 
-from convdocs.verify.collect import examples
+from convdocs.verify.config import Settings, load_project
+from convdocs.verify.documents import read_source
+from convdocs.verify.session import Session
 
 ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("CONVDOCS_DEVICE", "cpu")
 os.environ.setdefault("MPLBACKEND", "Agg")
+PROJECT = load_project(ROOT)
+assert PROJECT is not None, "pyproject.toml has no [tool.convdocs.verify] table"
 
 
 def in_process(paths: list[Path]) -> int:
+    session = Session(Settings(PROJECT, "cpu"))
     count = 0
     for path in paths:
-        sybil = next(s for s in examples(str(ROOT)) if s.should_parse(path))
-        document = sybil.parse(path)
-        sybil.setup(document.namespace)
-        for example in document.examples():
-            try:
-                example.evaluate()
-            except SybilFailure as failure:
-                raise SystemExit(f"{path}: {failure}") from None
-            count += 1
+        failures = session.evaluate(path)
+        if failures:
+            raise SystemExit(f"{path}: {failures[0]}")
+        count += read_source(path).example_count
     return count
 
 

@@ -1,4 +1,9 @@
-"""Shared fixtures: the site built once per test session with ``mkdocs build --strict``."""
+"""Shared fixtures: the device every test runs on (``--device``), and the site built once.
+
+The ``device`` fixture follows kornia's conftest: ``pytest --device cuda`` runs the package's
+unit tests on the GPU, ``--device cpu`` (the default) on the CPU. Tests of the verification
+machinery that describe CPU behaviour say so with ``--device cpu`` or ``Settings(device="cpu")``.
+"""
 
 from __future__ import annotations
 
@@ -8,15 +13,37 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
+
+from convdocs.verify.pytest_plugin import requested_device
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="session")
-def built_site(tmp_path_factory) -> Path:
+def device(pytestconfig: pytest.Config) -> torch.device:
+    """The device this run tests on: ``--device``, else $CONVDOCS_DEVICE, else the CPU."""
+    return torch.device(requested_device(pytestconfig))
+
+
+@pytest.fixture(scope="session")
+def float32_tolerance(device: torch.device) -> dict[str, float]:
+    """``assert_close`` tolerances for float32 results computed by cuDNN or oneDNN on ``device``.
+
+    On a GPU whose cuDNN may use TF32 for float32 convolutions (``allow_tf32``, the default),
+    products keep 10 bits of mantissa: about 1e-3 relative, so allow 5e-3. On the CPU,
+    torch's own float32 defaults.
+    """
+    if device.type == "cuda" and torch.backends.cudnn.allow_tf32:
+        return {"rtol": 5e-3, "atol": 5e-3}
+    return {"rtol": 1.3e-6, "atol": 1e-5}
+
+
+@pytest.fixture(scope="session")
+def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Build the site strictly into a temporary folder and return that folder."""
     site = tmp_path_factory.mktemp("site")
-    env = dict(os.environ, NO_MKDOCS_2_WARNING="1")
+    env = dict(os.environ, NO_MKDOCS_2_WARNING="1", CONVDOCS_DEVICE="cpu")
     result = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,

@@ -8,15 +8,18 @@ import torch
 from convdocs import default_device
 
 
-def test_without_override(monkeypatch):
+@pytest.mark.parametrize("cuda", [True, False], ids=["with-cuda", "without-cuda"])
+def test_without_override(monkeypatch, cuda):
     monkeypatch.delenv("CONVDOCS_DEVICE", raising=False)
-    expected = "cuda" if torch.cuda.is_available() else "cpu"
-    assert default_device() == torch.device(expected)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
+    assert default_device() == torch.device("cuda" if cuda else "cpu")
 
 
-def test_override(monkeypatch):
-    monkeypatch.setenv("CONVDOCS_DEVICE", "cpu")
-    assert default_device() == torch.device("cpu")
+@pytest.mark.parametrize("wanted", ["cpu", "meta", "cuda:1"])
+def test_override_wins_over_the_default(monkeypatch, wanted):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)  # the default would be cuda
+    monkeypatch.setenv("CONVDOCS_DEVICE", wanted)
+    assert default_device() == torch.device(wanted)
 
 
 def test_bad_override(monkeypatch):
@@ -25,8 +28,8 @@ def test_bad_override(monkeypatch):
         default_device()
 
 
-@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error on a machine without CUDA")
 def test_cuda_override_without_cuda(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     monkeypatch.setenv("CONVDOCS_DEVICE", "cuda")
     with pytest.raises(ValueError, match=r"asks for 'cuda', but this torch .* has no CUDA device"):
         default_device()

@@ -11,7 +11,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from convdocs.verify import rewrite  # noqa: E402
+from convdocs.verify.edits import EditQueue, FileWrite  # noqa: E402
 from convdocs.verify.figures import check_figure  # noqa: E402
 
 PAGE_TEXT = "# Page\n\n![a diagonal line](figures/line.png)\n"
@@ -27,12 +27,25 @@ def page(tmp_path):
     path = tmp_path / "page.md"
     path.write_text(PAGE_TEXT)
     yield path
-    rewrite.figures_written.clear()
     plt.close("all")
 
 
 def check(page, update=False, text=PAGE_TEXT, tol=2.0):
-    return check_figure("page.md", str(page), text, "figures/line.png", tol, update)
+    """Check the drawn figure; when updating, write what was drawn as the update mode does (at the end)."""
+    found = check_figure("page.md", str(page), text, "figures/line.png", tol)
+    if update and found.failure is not None and found.drawn is not None:
+        queue = EditQueue()
+        queue.add(FileWrite(str(found.committed), found.drawn))
+        assert queue.apply() == [str(found.committed)]
+        return None
+    return found.failure
+
+
+def test_nothing_is_written_while_checking(page):
+    draw()
+    found = check_figure("page.md", str(page), PAGE_TEXT, "figures/line.png", 2.0)
+    assert "is missing" in found.failure and found.drawn.startswith(b"\x89PNG")
+    assert not (page.parent / "figures").exists()
 
 
 def test_update_writes_then_check_passes(page):

@@ -8,37 +8,38 @@ import torch
 from convdocs import Conv2D, corr2d
 
 
-def test_weight_uniform_and_bias_zero():
-    conv = Conv2D((3, 4), generator=torch.Generator().manual_seed(1))
+def test_weight_uniform_and_bias_zero(device):
+    conv = Conv2D((3, 4), generator=torch.Generator().manual_seed(1), device=device)
     assert conv.weight.shape == (3, 4) and conv.bias.shape == (1,)
+    assert conv.weight.device == conv.bias.device == device
     assert 0 <= conv.weight.min() and conv.weight.max() < 1
-    assert torch.equal(conv.bias.detach(), torch.zeros(1))
+    assert torch.equal(conv.bias.detach(), torch.zeros(1, device=device))
 
 
-def test_int_kernel_size_and_seed_repeats():
-    a = Conv2D(2, generator=torch.Generator().manual_seed(5))
+def test_int_kernel_size_and_seed_repeats_on_every_device(device):
+    a = Conv2D(2, generator=torch.Generator().manual_seed(5), device=device)
     b = Conv2D((2, 2), generator=torch.Generator().manual_seed(5))
-    assert torch.equal(a.weight, b.weight)
+    assert torch.equal(a.weight.cpu(), b.weight)  # drawn on the CPU, then moved
 
 
-def test_forward_adds_the_bias():
-    conv = Conv2D((2, 2), generator=torch.Generator().manual_seed(0))
+def test_forward_adds_the_bias(device):
+    conv = Conv2D((2, 2), generator=torch.Generator().manual_seed(0), device=device)
     with torch.no_grad():
         conv.bias.fill_(0.5)
-    X = torch.randn(4, 5)
+    X = torch.randn(4, 5, device=device)
     torch.testing.assert_close(conv(X), corr2d(X, conv.weight.detach()) + 0.5)
 
 
-def test_every_parameter_gets_a_gradient():
-    conv = Conv2D((2, 2), generator=torch.Generator().manual_seed(0))
-    conv(torch.ones(3, 3)).sum().backward()
-    assert torch.equal(conv.bias.grad, torch.tensor([4.0]))
-    assert torch.equal(conv.weight.grad, torch.full((2, 2), 4.0))
+def test_every_parameter_gets_a_gradient(device):
+    conv = Conv2D((2, 2), generator=torch.Generator().manual_seed(0), device=device)
+    conv(torch.ones(3, 3, device=device)).sum().backward()
+    assert torch.equal(conv.bias.grad, torch.tensor([4.0], device=device))
+    assert torch.equal(conv.weight.grad, torch.full((2, 2), 4.0, device=device))
 
 
-def test_gradcheck_float64():
-    conv = Conv2D((2, 3), dtype=torch.float64, generator=torch.Generator().manual_seed(0))
-    X = torch.randn(4, 5, dtype=torch.float64, requires_grad=True)
+def test_gradcheck_float64(device):
+    conv = Conv2D((2, 3), dtype=torch.float64, generator=torch.Generator().manual_seed(0), device=device)
+    X = torch.randn(4, 5, dtype=torch.float64, device=device, requires_grad=True)
     assert torch.autograd.gradcheck(conv, (X,))
     assert torch.autograd.gradcheck(lambda w, b: corr2d(X, w) + b, (conv.weight, conv.bias))
 
@@ -61,11 +62,14 @@ def test_bad_construction(kwargs, error, message):
         Conv2D(**kwargs)
 
 
-def test_bad_forward_input():
-    conv = Conv2D(2)
+def test_bad_forward_input(device):
+    conv = Conv2D(2, device=device)
+    on = conv.weight.device
     with pytest.raises(TypeError, match="Conv2D expects input X to be a torch.Tensor"):
         conv([[1.0, 2.0]])
     with pytest.raises(ValueError, match=r"Conv2D expects a 2-D input X, got shape \(1, 1, 3, 3\)"):
-        conv(torch.ones(1, 1, 3, 3))
-    with pytest.raises(ValueError, match=r"Conv2D expects X on cpu with dtype torch.float32 .* got X on cpu with dtype torch.float64"):
-        conv(torch.ones(3, 3, dtype=torch.float64))
+        conv(torch.ones(1, 1, 3, 3, device=device))
+    with pytest.raises(ValueError, match=rf"Conv2D expects X on {on} with dtype torch.float32 .* got X on {on} with dtype torch.float64"):
+        conv(torch.ones(3, 3, dtype=torch.float64, device=device))
+    with pytest.raises(ValueError, match=rf"Conv2D expects X on {on} .* got X on meta"):
+        conv(torch.ones(3, 3, device="meta"))

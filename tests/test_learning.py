@@ -9,14 +9,15 @@ from convdocs import corr2d, detect_edges, learn_kernel, stripe_image
 
 
 @pytest.fixture
-def data():
-    X = stripe_image()
+def data(device):
+    X = stripe_image(device=device)
     return X, detect_edges(X)
 
 
-def test_converges_to_the_edge_kernel(data):
+def test_converges_to_the_edge_kernel(data, device):
     result = learn_kernel(*data, (1, 2), lr=0.03, epochs=60)
-    torch.testing.assert_close(result.kernel, torch.tensor([[1.0, -1.0]]), atol=1e-2, rtol=0)
+    assert result.kernel.device == data[0].device
+    torch.testing.assert_close(result.kernel, torch.tensor([[1.0, -1.0]], device=device), atol=1e-2, rtol=0)
     assert result.losses[-1] < 1e-3
 
 
@@ -40,10 +41,10 @@ def test_does_not_disturb_the_global_generator(data):
     assert torch.equal(torch.rand(3), expected)
 
 
-def test_learns_a_2x2_kernel_in_float64():
+def test_learns_a_2x2_kernel_in_float64(device):
     g = torch.Generator().manual_seed(0)
-    X = torch.randn(8, 8, generator=g, dtype=torch.float64)
-    K = torch.tensor([[0.5, -1.0], [2.0, 0.25]], dtype=torch.float64)
+    X = torch.randn(8, 8, generator=g, dtype=torch.float64).to(device)
+    K = torch.tensor([[0.5, -1.0], [2.0, 0.25]], dtype=torch.float64, device=device)
     result = learn_kernel(X, corr2d(X, K), 2, lr=0.01, epochs=300)
     assert result.kernel.dtype == torch.float64
     torch.testing.assert_close(result.kernel, K, atol=1e-4, rtol=0)
@@ -55,9 +56,11 @@ def test_verbose_prints_the_notebooks_lines(data, capsys):
     assert lines == [f"Epochs is {i + 1}, loss is {loss}" for i, loss in enumerate(result.losses)]
 
 
-def test_runs_on_a_given_device(data):
-    result = learn_kernel(*data, (1, 2), device="cpu", epochs=2)
-    assert result.kernel.device.type == "cpu"
+def test_runs_on_a_given_device(data, device):
+    on_cpu = learn_kernel(*data, (1, 2), device="cpu", epochs=2)
+    assert on_cpu.kernel.device.type == "cpu"
+    here = learn_kernel(data[0].cpu(), data[1].cpu(), (1, 2), device=device, epochs=2)
+    assert here.kernel.device == data[0].device
 
 
 @pytest.mark.parametrize(
@@ -81,6 +84,7 @@ def test_runs_on_a_given_device(data):
         ((torch.ones(6, 8, dtype=torch.int64), torch.ones(6, 7), (1, 2)), {}, ValueError, "floating-point input X"),
     ],
 )
-def test_bad_input(args, kwargs, error, message):
+def test_bad_input(args, kwargs, error, message, device):
+    args = tuple(a.to(device) if isinstance(a, torch.Tensor) else a for a in args)
     with pytest.raises(error, match=message):
         learn_kernel(*args, **kwargs)

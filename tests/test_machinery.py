@@ -1,22 +1,28 @@
-"""The verification machinery run on small pages of its own, through pytest (pytester)."""
+"""The verification machinery run on small projects of its own, through pytest (pytester).
+
+Each project is what another project would write: a pyproject.toml with a
+``[tool.convdocs.verify]`` table and some Markdown, and no conftest.py. These tests describe
+the checker's behaviour on the CPU, so every run says ``--device cpu``; the GPU side is
+simulated in-process with a ``Session`` whose settings name ``cuda:0``.
+"""
 
 from __future__ import annotations
 
-import os
 import textwrap
-from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
-from convdocs.verify import rewrite, settings
+from convdocs.verify import record
+from convdocs.verify.config import Settings, load_project
+from convdocs.verify.documents import fingerprint, read_source
+from convdocs.verify.session import Session
 
 pytest_plugins = ["pytester"]
 
-CONFTEST = """
-from pathlib import Path
-from convdocs.verify.collect import examples
-pytest_plugins = ["convdocs.verify.pytest_plugin"]
-pytest_collect_file = examples(str(Path(__file__).parent)).pytest()
+PYPROJECT = """\
+[tool.convdocs.verify]
+paths = ["docs"]
 """
 
 GOOD_PAGE = """\
@@ -49,37 +55,66 @@ tensor([ 42., 105.])
 ```
 """
 
+TABS_PAGE = """\
+```python
+print("same everywhere")
+```
+
+```text
+same everywhere
+```
+
+```python
+import os
+print("running on", os.environ["CONVDOCS_DEVICE"])
+```
+
+=== "CPU"
+
+    ```text
+    running on cpu
+    ```
+
+=== "GPU"
+
+    ```text
+    running on the moon
+    ```
+"""
+
 
 @pytest.fixture
-def project(pytester, monkeypatch):
-    """A throw-away project with the convdocs conftest; restores the process-wide settings."""
-    saved = replace(settings.current)
-    saved_env = os.environ.get("CONVDOCS_DEVICE")
+def project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+    """A throw-away project that opts in with its pyproject.toml table (no conftest.py)."""
     monkeypatch.delenv("CI", raising=False)
-    pytester.makepyfile(conftest=CONFTEST)
+    monkeypatch.delenv("CONVDOCS_DEVICE", raising=False)
+    pytester.makepyprojecttoml(PYPROJECT)
     (pytester.path / "docs").mkdir()
-    yield pytester
-    settings.current.__dict__.update(saved.__dict__)  # the object other modules imported
-    rewrite.pending.clear()
-    if saved_env is None:
-        os.environ.pop("CONVDOCS_DEVICE", None)
-    else:
-        os.environ["CONVDOCS_DEVICE"] = saved_env
+    return pytester
 
 
-def page(project, text, name="page.md"):
+def page(project: pytest.Pytester, text: str, name: str = "page.md") -> Path:
     path = project.path / "docs" / name
     path.write_text(textwrap.dedent(text))
     return path
 
 
-def run(project, *args):
-    return project.runpytest("-p", "no:cacheprovider", *args)
+def run(project: pytest.Pytester, *args: str) -> pytest.RunResult:
+    return project.runpytest("-p", "no:cacheprovider", "--device", "cpu", *args)
+
+
+def session(root: Path, device: str = "cpu", update: bool = False) -> Session:
+    """A session made by hand, as the plugin makes one, for in-process checks."""
+    project = load_project(root)
+    assert project is not None
+    return Session(Settings(project, device, update))
 
 
 def test_good_page_passes(project):
     page(project, GOOD_PAGE)
-    run(project).assert_outcomes(passed=2)
+    result = run(project)
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["convdocs: device cpu, torch *, tolerance rtol=1e-06 atol=1e-08, paths docs"])
 
 
 def test_wrong_number_fails_with_page_line_and_both_outputs(project):
@@ -87,24 +122,36 @@ def test_wrong_number_fails_with_page_line_and_both_outputs(project):
     result = run(project)
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines([
-        "*docs/page.md:9: the output differs from what the code prints*",
-        "*line 2, column 1: expected '4.3', got '4.2'*",
+        "*docs/page.md:9: the output differs from what the code prints (the site's default rtol/atol)*",
+        "*line 2, column 1: expected '4.3', got '4.2' (beyond tolerance rtol=1e-06, atol=1e-08)*",
         "--- shown on the page",
         "x is 42",
         "4.3",
         "--- printed now",
+        "x is 42",
+        "4.2",
     ])
 
 
 @pytest.mark.parametrize(
-    "edit",
-    [("x is 42", "x was 42"), ("tensor([ 42., 105.])", "tensor([ 42., 105., 1.])"),
-     ("x is 42\n4.2\n", "x is 42\n"), ("4.2\n", "4.2\nmore\n")],
-    ids=["word", "element-count", "missing-line", "extra-line"],
+    ("edit", "message"),
+    [
+        (("x is 42", "x was 42"), "*line 1, column 3: expected 'was', got 'is' (text must match exactly)*"),
+        (("tensor([ 42., 105.])", "tensor([ 42., 105., 1.])"),
+         "*line 1, column 19: expected ',', got ']' (text must match exactly)*"),
+        (("x is 42\n4.2\n", "x is 42\n"), "*line 1, column 8: expected 'end of output', got 'a line break' "
+                                           "(expected 1 line, got 2 lines)*"),
+        (("4.2\n", "4.2\nmore\n"), "*line 2, column 4: expected 'a line break', got 'end of output' "
+                                    "(expected 3 lines, got 2 lines)*"),
+        (("4.2\n", "4.21\n"), "*line 2, column 1: expected '4.21', got '4.2' (beyond tolerance*"),
+    ],
+    ids=["word", "element-count", "missing-line", "extra-line", "more-digits-than-printed"],
 )
-def test_other_changes_fail(project, edit):
+def test_other_changes_fail_and_name_the_difference(project, edit, message):
     page(project, GOOD_PAGE.replace(*edit))
-    run(project).assert_outcomes(passed=1, failed=1)
+    result = run(project)
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines([message])
 
 
 def test_float_noise_and_device_suffix_pass(project):
@@ -207,7 +254,7 @@ def test_skip_needs_a_marker_with_a_reason_and_is_reported(project):
 def test_bad_markers_fail(project, text, message):
     page(project, text)
     result = run(project)
-    assert result.ret != 0
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
     result.stdout.fnmatch_lines([message])
 
 
@@ -232,8 +279,10 @@ def test_block_and_page_tolerance_markers(project):
     page(project, "<!-- convdocs: page-tolerance rtol=1e-2 device=cuda -->\n\n" + body, "gpu-only.md")
     result = run(project, "-v")
     result.assert_outcomes(passed=2, failed=2)
-    result.stdout.fnmatch_lines(["*strict.md*FAILED*"], consecutive=False)
+    result.stdout.fnmatch_lines(["*block.md*PASSED*"], consecutive=False)
     result.stdout.fnmatch_lines(["*gpu-only.md*FAILED*"], consecutive=False)
+    result.stdout.fnmatch_lines(["*strict.md*FAILED*"], consecutive=False)
+    result.stdout.fnmatch_lines(["*whole.md*PASSED*"], consecutive=False)
 
 
 def test_examples_of_a_page_share_a_namespace_and_pages_do_not(project):
@@ -254,6 +303,7 @@ def test_update_mode_rewrites_only_what_differs_and_is_idempotent(project):
     path = page(project, original)
     result = run(project, "--update-outputs")
     result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["*convdocs --update-outputs: rewrote 1 file(s)*", "  docs/page.md"])
     updated = path.read_text()
     assert updated == original.replace("4.5\n", "4.2\n")  # the block within tolerance is untouched
     assert [p.name for p in path.parent.iterdir()] == ["page.md"]  # no temporary files left
@@ -268,6 +318,14 @@ def test_update_mode_adds_and_removes_blocks(project):
     assert path.read_text() == "```python\nprint('hi')\n```\n\n```text\nhi\n```\n\n```python\npass\n```\n"
 
 
+def test_update_mode_keeps_crlf_line_endings(project):
+    path = project.path / "docs" / "page.md"
+    path.write_bytes(b"# CRLF\r\n\r\n```python\r\nprint('a')\r\nprint('b')\r\n```\r\n\r\n```text\r\nz\r\n```\r\n")
+    run(project, "--update-outputs").assert_outcomes(passed=1)
+    assert path.read_bytes() == b"# CRLF\r\n\r\n```python\r\nprint('a')\r\nprint('b')\r\n```\r\n\r\n```text\r\na\r\nb\r\n```\r\n"
+    run(project).assert_outcomes(passed=1)
+
+
 def test_update_mode_refuses_in_ci(project, monkeypatch):
     page(project, GOOD_PAGE)
     monkeypatch.setenv("CI", "true")
@@ -276,24 +334,167 @@ def test_update_mode_refuses_in_ci(project, monkeypatch):
     result.stderr.fnmatch_lines(["*refuses to run when CI is set*"])
 
 
-def test_unknown_device_is_a_usage_error(project):
+@pytest.mark.parametrize(
+    ("device", "message"),
+    [("tpu", "*--device expects a torch device such as cpu or cuda, got 'tpu'*"),
+     ("meta", "*--device expects cpu or cuda (optionally cuda:N), got 'meta'*")],
+)
+def test_unknown_device_is_a_usage_error_naming_it(project, device, message):
     page(project, GOOD_PAGE)
-    result = run(project, "--device", "tpu")
+    result = project.runpytest("-p", "no:cacheprovider", "--device", device)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([message])
 
 
 def test_passing_pages_are_recorded_and_an_edit_unverifies_the_stamp(project):
-    from convdocs.verify import record
     from convdocs.verify.mkdocs_hooks import stamp_html
 
     path = page(project, GOOD_PAGE)
     page(project, GOOD_PAGE.replace("4.2\n", "4.3\n"), "broken.md")
     run(project).assert_outcomes(passed=3, failed=1)
     book = record.load(project.path)
-    assert set(book["pages"]) == {"docs/page.md"}  # the failing page is not recorded
-    entry = book["pages"]["docs/page.md"]
-    assert entry["examples"] == 2 and entry["runs"]["cpu"]["torch"]
+    assert set(book["documents"]) == {"docs/page.md"}  # the failing page is not recorded
+    entry = book["documents"]["docs/page.md"]["cpu"]
+    assert (entry["examples"], entry["passed"], entry["skipped"]) == (2, 2, 0)
+    assert entry["fingerprint"] == fingerprint(read_source(path), "cpu", {"rtol": 1e-6, "atol": 1e-8})
     stamp = stamp_html(project.path, ["docs/page.md"])
-    assert "2 examples · verified on CPU" in stamp and "GPU: not yet verified" in stamp
+    assert "2 examples · verified on CPU (" in stamp and "GPU: not yet verified for this version" in stamp
     path.write_text(GOOD_PAGE.replace("x / 10", "x / 10.0"))
     assert "CPU: not yet verified for this version of the page" in stamp_html(project.path, ["docs/page.md"])
+
+
+def test_changing_the_site_tolerance_unverifies_the_stamp(project):
+    from convdocs.verify.mkdocs_hooks import stamp_html
+
+    page(project, GOOD_PAGE)
+    run(project).assert_outcomes(passed=2)
+    assert "verified on CPU" in stamp_html(project.path, ["docs/page.md"])
+    project.makepyprojecttoml(PYPROJECT + "rtol = 1e-3\n")
+    assert "CPU: not yet verified" in stamp_html(project.path, ["docs/page.md"])
+
+
+# --- outputs that differ by device ---------------------------------------------------------------
+
+
+def test_device_tabs_on_the_cpu_check_the_cpu_tab_only(project):
+    page(project, TABS_PAGE)
+    run(project).assert_outcomes(passed=2)  # the GPU tab's text is never compared on the CPU
+    page(project, TABS_PAGE.replace("running on cpu", "running on cuda"))
+    result = run(project)
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*docs/page.md:16: the output (CPU tab) differs from what the code prints*"])
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (('=== "GPU"', '=== "TPU"'), "*the device tabs after the cell at line 9 lack GPU*"),
+        (('    ```text\n    running on the moon\n    ```\n', "    Nothing here.\n"),
+         '*the device tab "GPU" must hold one `text` output block*'),
+    ],
+    ids=["missing-gpu-tab", "empty-gpu-tab"],
+)
+def test_incomplete_device_tabs_fail(project, edit, message):
+    page(project, TABS_PAGE.replace(*edit))
+    result = run(project)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines([message])
+
+
+def test_cpu_update_rewrites_the_cpu_tab_and_leaves_the_gpu_tab(project):
+    stale = TABS_PAGE.replace("running on cpu", "stale")
+    path = page(project, stale)
+    run(project, "--update-outputs").assert_outcomes(passed=2)
+    assert path.read_text() == TABS_PAGE
+
+
+def test_a_gpu_run_checks_and_updates_only_its_own_tabs(project):
+    """The GPU side, simulated: a session on cuda:0 runs the same page on this CPU machine."""
+    path = page(project, TABS_PAGE)
+    assert session(project.path, "cpu").evaluate(path) == []
+    gpu_failures = session(project.path, "cuda:0").evaluate(path)
+    assert len(gpu_failures) == 1
+    assert "docs/page.md:22: the output (GPU tab) differs" in gpu_failures[0]
+    assert "first difference: line 1, column 12: expected 'the', got 'cuda'" in gpu_failures[0]
+
+    updating = session(project.path, "cuda:0", update=True)
+    assert updating.evaluate(path) == []
+    assert updating.apply_edits() == [str(path)]
+    assert path.read_text() == TABS_PAGE.replace("running on the moon", "running on cuda:0")
+    assert session(project.path, "cuda:0").evaluate(path) == []
+    assert session(project.path, "cpu").evaluate(path) == []
+
+
+def test_a_gpu_update_does_not_rewrite_shared_outputs(project):
+    text = TABS_PAGE.replace("same everywhere\n```", "shown wrong\n```")
+    path = page(project, text)
+    updating = session(project.path, "cuda:0", update=True)
+    failures = updating.evaluate(path)
+    assert len(failures) == 1  # the shared block; the GPU tab is rewritten
+    assert "a run on cuda:0 rewrites only the blocks of its own device tab" in failures[0]
+    updating.apply_edits()
+    assert "shown wrong" in path.read_text() and "running on cuda:0" in path.read_text()
+
+
+def test_a_gpu_tab_update_keeps_the_cpu_fingerprint(project):
+    path = page(project, TABS_PAGE)
+    context = {"rtol": 1e-6, "atol": 1e-8}
+    before = {kind: fingerprint(read_source(path), kind, context) for kind in ("cpu", "cuda")}
+    path.write_text(TABS_PAGE.replace("running on the moon", "running on cuda:0"))
+    after = {kind: fingerprint(read_source(path), kind, context) for kind in ("cpu", "cuda")}
+    assert after["cpu"] == before["cpu"] and after["cuda"] != before["cuda"]
+    path.write_text(TABS_PAGE.replace("running on cpu", "running on a cpu"))
+    assert fingerprint(read_source(path), "cpu", context) != before["cpu"]
+
+
+# --- the installed checker ------------------------------------------------------------------------
+
+
+def test_a_project_with_only_the_table_is_checked_and_fixed_byte_for_byte(project):
+    """The entry point loads the plugin in a fresh process: no conftest.py anywhere."""
+    right = GOOD_PAGE
+    wrong = GOOD_PAGE.replace("x is 42\n4.2", "x is 41\n4.25").replace("105.]", "106.]")
+    path = page(project, wrong)
+    assert not list(project.path.rglob("conftest.py"))
+    checked = project.runpytest_subprocess("-p", "no:cacheprovider", "--device", "cpu")
+    checked.assert_outcomes(failed=2)
+    fixed = project.runpytest_subprocess("-p", "no:cacheprovider", "--device", "cpu", "--update-outputs")
+    fixed.assert_outcomes(passed=2)
+    assert path.read_bytes() == right.encode()
+    project.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=2)
+
+
+def test_a_project_without_the_table_gets_nothing_collected(pytester):
+    pytester.makepyprojecttoml("[tool.other]\nx = 1\n")
+    (pytester.path / "docs").mkdir()
+    (pytester.path / "docs" / "page.md").write_text(GOOD_PAGE.replace("4.2", "9.9"))
+    (pytester.path / "README.md").write_text(GOOD_PAGE)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.NO_TESTS_COLLECTED
+    result.stdout.fnmatch_lines(["*no tests ran*"])
+    assert not (pytester.path / record.RECORD_NAME).exists()
+
+
+def test_only_the_listed_paths_are_collected(project):
+    page(project, GOOD_PAGE)
+    (project.path / "NOTES.md").write_text("```python\nraise RuntimeError\n```\n")
+    run(project).assert_outcomes(passed=2)
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ('paths = ["docs"]\nrtl = 1e-3\n', "*accepts atol, paths, rtol; got unknown key(s) rtl*"),
+        ('paths = ["nowhere"]\n', "*paths lists 'nowhere', which does not exist*"),
+        ("paths = []\n", "*paths must be a non-empty list of file or folder names, got []*"),
+        ('paths = ["docs"]\nrtol = "abc"\n', "*rtol must be a number, got 'abc'*"),
+        ('paths = ["docs"]\natol = -1\n', "*atol must be a finite number >= 0, got -1*"),
+    ],
+    ids=["unknown-key", "missing-path", "no-paths", "text-rtol", "negative-atol"],
+)
+def test_a_bad_table_is_a_usage_error(pytester, table, message):
+    pytester.makepyprojecttoml("[tool.convdocs.verify]\n" + table)
+    (pytester.path / "docs").mkdir()
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([message])

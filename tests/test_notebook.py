@@ -7,62 +7,63 @@ from pathlib import Path
 
 import nbformat
 import pytest
+import torch
 from nbclient import NotebookClient
-from sybil.example import SybilFailure
 
 from convdocs.verify import compare_outputs
-from convdocs.verify.evaluate import reset_page
-from convdocs.verify.notebook import NotebookDocument, expected_output, parse_notebook
+from convdocs.verify.config import Settings, load_project
+from convdocs.verify.notebook import expected_output
+from convdocs.verify.session import Session
 
-NOTEBOOK = Path(__file__).resolve().parents[1] / "docs" / "notebook.ipynb"
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOK = ROOT / "docs" / "notebook.ipynb"
+CODE_CELLS = 9
 
 
+def session(device: torch.device | str) -> Session:
+    """A checking session on ``device`` for the project's own settings."""
+    project = load_project(ROOT)
+    assert project is not None
+    return Session(Settings(project, str(device), update=False))
 
-@pytest.fixture(autouse=True)
-def checking_not_updating(monkeypatch):
-    """These tests check failures, so they run in checking mode even under --update-outputs."""
-    from convdocs.verify import settings
 
-    monkeypatch.setattr(settings.current, "update", False)
+def _evaluate(path: Path, text: str, device: torch.device | str = "cpu") -> list[str]:
+    return session(device).evaluate(path, text)
 
-def test_a_real_kernel_prints_the_stored_outputs():
+
+def test_a_real_kernel_prints_the_stored_outputs(device, monkeypatch):
+    from convdocs.verify.evaluate import applicable_tolerance
+    from convdocs.verify.notebook import read_notebook
+
+    monkeypatch.setenv("CONVDOCS_DEVICE", str(device))  # the kernel inherits the environment
     stored = nbformat.read(NOTEBOOK, as_version=4)
     executed = nbformat.read(NOTEBOOK, as_version=4)
     NotebookClient(executed, kernel_name="python3", timeout=120, allow_errors=False).execute()
-    code_cells = [(s, e) for s, e in zip(stored.cells, executed.cells) if s.cell_type == "code"]
-    assert len(code_cells) >= 9
+    code_cells = [(s, e) for s, e in zip(stored.cells, executed.cells, strict=True) if s.cell_type == "code"]
+    assert len(code_cells) == CODE_CELLS
+    tolerances = [(t, "metadata") for t in read_notebook(NOTEBOOK.read_text()).tolerances]
+    rtol, atol, _ = applicable_tolerance(session(device), tolerances)
     for number, (s, e) in enumerate(code_cells, start=1):
         want, problem = expected_output(s.outputs)
         got, _ = expected_output(e.outputs)
         assert not problem
-        result = compare_outputs(want, got)
+        result = compare_outputs(want, got, rtol=rtol, atol=atol)
         assert result, f"code cell {number}: {result}"
 
 
-def _evaluate(path: Path, text: str) -> list[str]:
-    document = NotebookDocument(text, str(path))
-    for region in parse_notebook(document):
-        document.add(region)
-    reset_page(document.namespace)
-    failures = []
-    for example in document.examples():
-        try:
-            example.evaluate()
-        except SybilFailure as failure:
-            failures.append(str(failure))
-    return failures
+def test_the_stored_outputs_pass_as_they_are(device):
+    assert _evaluate(NOTEBOOK, NOTEBOOK.read_text(), device) == []
 
 
-def test_the_stored_outputs_pass_as_they_are():
-    assert _evaluate(NOTEBOOK, NOTEBOOK.read_text()) == []
-
-
-def test_a_changed_stored_output_fails_with_the_cells_line():
+def test_a_changed_stored_output_fails_with_the_cells_line(device):
     text = NOTEBOOK.read_text()
     assert text.count("[37., 43.]") == 1
-    failures = _evaluate(NOTEBOOK, text.replace("[37., 43.]", "[37., 44.]"))
+    line = text[:text.index("[37., 43.]")].count("\n") + 1
+    failures = _evaluate(NOTEBOOK, text.replace("[37., 43.]", "[37., 44.]"), device)
     assert len(failures) == 1
     assert "docs/notebook.ipynb:" in failures[0] and "expected '44.', got '43.'" in failures[0]
+    cell_line = int(failures[0].split("docs/notebook.ipynb:")[1].split(" ")[0])
+    assert cell_line < line < cell_line + 40  # the cell's own line in the .ipynb
 
 
 @pytest.mark.parametrize(
@@ -79,6 +80,7 @@ def test_outputs_that_cannot_be_checked_are_reported(tmp_path, outputs, message)
     path.write_text(nbformat.writes(notebook))
     failures = _evaluate(path, path.read_text())
     assert len(failures) == 1 and message in failures[0]
+    assert failures[0].startswith(f"Example at {path}, line ")
 
 
 def test_stored_outputs_are_in_jupyter_form():
@@ -87,14 +89,24 @@ def test_stored_outputs_are_in_jupyter_form():
     assert kinds == {"stream", "execute_result"}
 
 
-def test_notebook_tolerance_from_metadata_applies_on_its_device_only(tmp_path, monkeypatch):
-    from convdocs.verify import settings
-
+def test_notebook_tolerance_from_metadata_applies_on_its_device_only(tmp_path):
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print(1.004)")])
     notebook.cells[0].outputs = [nbformat.v4.new_output("stream", name="stdout", text="1.000\n")]
     notebook.metadata["convdocs"] = {"page-tolerance": [{"rtol": 1e-2, "device": "cuda"}]}
     path = tmp_path / "n.ipynb"
     path.write_text(nbformat.writes(notebook))
-    assert len(_evaluate(path, path.read_text())) == 1  # on the CPU the site's tolerance applies
-    monkeypatch.setattr(settings.current, "device", "cuda:0")
-    assert _evaluate(path, path.read_text()) == []
+    failures = _evaluate(path, path.read_text(), "cpu")  # on the CPU the site's tolerance applies
+    assert len(failures) == 1 and "(the site's default rtol/atol)" in failures[0]
+    assert _evaluate(path, path.read_text(), "cuda:0") == []  # a GPU run, simulated
+
+
+def test_notebook_tolerance_is_part_of_its_fingerprint(tmp_path):
+    from convdocs.verify.documents import fingerprint, read_source
+
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print(1.004)")])
+    path = tmp_path / "n.ipynb"
+    path.write_text(nbformat.writes(notebook))
+    before = fingerprint(read_source(path), "cuda", {})
+    notebook.metadata["convdocs"] = {"page-tolerance": [{"rtol": 1e-2, "device": "cuda"}]}
+    path.write_text(nbformat.writes(notebook))
+    assert fingerprint(read_source(path), "cuda", {}) != before

@@ -1,4 +1,4 @@
-"""Read a Markdown text into cells: fenced Python code, its output block, and the markers before it.
+"""Read a Markdown text into cells: fenced Python code, its output block(s), and the markers before it.
 
 Vocabulary (the page "How examples are verified" explains it for authors):
 
@@ -7,6 +7,9 @@ Vocabulary (the page "How examples are verified" explains it for authors):
 * Its *output block* is a ``text`` fence that follows it with only blank lines between.
   Every ``text`` fence must be an output block; plain text that is not an output uses
   another language (``console``, ``plain``).
+* Where the output really differs by device, the cell is followed instead by a group of
+  content tabs, one per device (``=== "CPU"`` and ``=== "GPU"``), each holding one ``text``
+  fence: the output on that device, checked on that device only.
 * A *marker* is an HTML comment ``<!-- convdocs: DIRECTIVE key="value" ... -->`` on its own
   line. ``skip reason="..."``, ``source OBJECT``, ``figure PATH`` and
   ``tolerance rtol=... atol=...`` (optionally ``device=cuda``) apply to the next cell;
@@ -14,24 +17,29 @@ Vocabulary (the page "How examples are verified" explains it for authors):
   examples a page renders (the API page's docstrings), for its verification stamp.
 
 Anything else that looks like an example (a ``pycon`` fence, ``>>>`` in an untagged fence,
-a marker that is not followed by a cell, an unknown directive) becomes a *problem*,
-which the verification reports as a failure at its line. Nothing is left out silently.
+a marker that is not followed by a cell, an unknown directive, an incomplete device tab group)
+becomes a *problem*, which the verification reports as a failure at its line. Nothing is left
+out silently.
 """
 
 from __future__ import annotations
 
 import re
 import shlex
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
 
 PYTHON_LANGS = frozenset({"python", "py", "python3"})
 OUTPUT_LANG = "text"
 DOCTEST_LANGS = frozenset({"pycon", "doctest", "ipython", "ipython3"})
 CELL_DIRECTIVES = frozenset({"skip", "source", "tolerance", "figure"})
 PAGE_DIRECTIVES = frozenset({"page-tolerance", "examples-from"})
+DEVICE_TABS = {"CPU": "cpu", "GPU": "cuda"}
+"""Tab labels of a device output group, and the device kind each one is checked on."""
 
 _FENCE_OPEN = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[^`\n]*?)[ \t]*$")
 _MARKER = re.compile(r"^[ \t]*<!--[ \t]*convdocs:[ \t]*(?P<body>.*?)[ \t]*-->[ \t]*$")
+_TAB = re.compile(r'^(?P<indent>[ \t]*)===[+!]?[ \t]+"(?P<label>[^"\n]*)"[ \t]*$')
 
 
 @dataclass(frozen=True)
@@ -63,17 +71,41 @@ class Marker:
 
 
 @dataclass(frozen=True)
+class Tab:
+    """A content tab's header line, ``=== "Label"``."""
+
+    label: str
+    indent: str
+    start: int
+    end: int
+    line: int
+
+
+@dataclass(frozen=True)
 class Cell:
-    """A Python fence, its output block (if any) and the markers that apply to it."""
+    """A Python fence, its output block(s) and the markers that apply to it.
+
+    ``output`` is the block shared by every device; ``device_outputs`` holds, instead, one
+    block per device kind (``("cpu", fence), ("cuda", fence)``) from a device tab group.
+    """
 
     code: Fence
-    output: Fence | None
+    output: Fence | None = None
     markers: tuple[Marker, ...] = ()
     page_markers: tuple[Marker, ...] = ()
+    device_outputs: tuple[tuple[str, Fence], ...] = ()
+    faults: tuple[tuple[int, str], ...] = ()
+    """What is wrong with the cell's outputs (an incomplete device tab group), as (line, message)."""
 
     def marker(self, directive: str) -> Marker | None:
         """The cell's own marker with this directive, if any."""
         return next((m for m in self.markers if m.directive == directive), None)
+
+    def output_for(self, kind: str) -> Fence | None:
+        """The output block checked on device kind ``kind`` (``cpu``, ``cuda``)."""
+        if self.device_outputs:
+            return dict(self.device_outputs).get(kind)
+        return self.output
 
     @property
     def start(self) -> int:
@@ -81,7 +113,12 @@ class Cell:
 
     @property
     def end(self) -> int:
-        return (self.output or self.code).end
+        last = self.device_outputs[-1][1] if self.device_outputs else self.output
+        return (last or self.code).end
+
+    @property
+    def line(self) -> int:
+        return self.markers[0].line if self.markers else self.code.line
 
 
 @dataclass(frozen=True)
@@ -112,12 +149,17 @@ def fence_language(info: str) -> str:
     return info.split()[0].lower() if info else ""
 
 
-def iter_fences(text: str):
-    """Yield every fenced block of ``text`` as a ``Fence``, in order."""
+def _line_offsets(text: str) -> tuple[list[str], list[int]]:
     lines = text.splitlines(keepends=True)
     offsets = [0]
     for line in lines:
         offsets.append(offsets[-1] + len(line))
+    return lines, offsets
+
+
+def iter_fences(text: str) -> Iterator[Fence]:
+    """Yield every fenced block of ``text`` as a ``Fence``, in order."""
+    lines, offsets = _line_offsets(text)
     i = 0
     while i < len(lines):
         m = _FENCE_OPEN.match(lines[i].rstrip("\r\n"))
@@ -144,7 +186,7 @@ def iter_fences(text: str):
         i = j + 1
 
 
-def iter_markers(text: str):
+def iter_markers(text: str) -> Iterator[Marker | Problem]:
     """Yield every ``<!-- convdocs: ... -->`` marker of ``text``, or a ``Problem`` for a bad one."""
     offset = 0
     for number, line in enumerate(text.splitlines(keepends=True), start=1):
@@ -170,80 +212,176 @@ def iter_markers(text: str):
         offset += len(line)
 
 
+def iter_tabs(text: str) -> Iterator[Tab]:
+    """Yield every content tab header (``=== "Label"``) of ``text``."""
+    lines, offsets = _line_offsets(text)
+    for number, line in enumerate(lines):
+        m = _TAB.match(line.rstrip("\r\n"))
+        if m:
+            yield Tab(m["label"], m["indent"], offsets[number] + len(m["indent"]),
+                      offsets[number] + len(line.rstrip("\r\n")), number + 1)
+
+
 def _only_blank_between(text: str, start: int, end: int) -> bool:
     return not text[start:end].strip()
 
 
+class _Reader:
+    """The state of one pass over a text's fences, markers and tabs, in order."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.page = Page()
+        self.pending: list[Marker] = []
+        self.open_cell: int | None = None  # index of the cell that may still take outputs
+        self.open_tab: Tab | None = None  # a device tab still waiting for its text fence
+        self.last_end = 0
+
+    def problem(self, message: str, item: Fence | Marker | Tab) -> None:
+        self.page.problems.append(Problem(message, item.start, item.end, item.line))
+
+    def fault(self, line: int, message: str) -> None:
+        """Something wrong with the outputs of the open cell: that cell's example fails with it."""
+        assert self.open_cell is not None
+        cell = self.page.cells[self.open_cell]
+        self.page.cells[self.open_cell] = replace(cell, faults=(*cell.faults, (line, message)))
+
+    def close_tab(self) -> None:
+        if self.open_tab is not None:
+            self.fault(self.open_tab.line,
+                       f'the device tab "{self.open_tab.label}" must hold one `text` output block')
+            self.open_tab = None
+
+    def adjacent(self, start: int) -> bool:
+        return _only_blank_between(self.text, self.last_end, start)
+
+    def marker(self, marker: Marker) -> None:
+        if marker.directive in PAGE_DIRECTIVES:
+            self.page.page_markers.append(marker)
+        else:
+            self.pending.append(marker)
+
+    def tab(self, tab: Tab) -> None:
+        kind = DEVICE_TABS.get(tab.label)
+        cell = self.page.cells[self.open_cell] if self.open_cell is not None else None
+        if kind is None or cell is None or cell.output is not None or not self.adjacent(tab.start):
+            self.close_cell()  # an ordinary content tab
+            return
+        self.close_tab()
+        if kind in dict(cell.device_outputs):
+            self.fault(tab.line, f'the cell at line {cell.code.line} has two "{tab.label}" tabs')
+        self.open_tab, self.last_end = tab, tab.end
+
+    def fence(self, fence: Fence) -> None:
+        if self.open_tab is not None and self.open_cell is not None:
+            tab = self.open_tab
+            if (fence.lang == OUTPUT_LANG and self.adjacent(fence.start)
+                    and len(fence.indent) > len(tab.indent)):
+                cell = self.page.cells[self.open_cell]
+                outputs = (*cell.device_outputs, (DEVICE_TABS[tab.label], fence))
+                self.page.cells[self.open_cell] = replace(cell, device_outputs=outputs)
+                self.open_tab, self.last_end = None, fence.end
+                return
+            self.close_cell()
+        if fence.lang not in PYTHON_LANGS:
+            for marker in self.pending:
+                self.problem(
+                    f"the marker '{marker.directive}' at line {marker.line} must come right "
+                    f"before a Python cell, but the next block is a `{fence.lang or 'plain'}` fence",
+                    marker,
+                )
+            self.pending = []
+        if fence.lang == OUTPUT_LANG:
+            cell = self.page.cells[self.open_cell] if self.open_cell is not None else None
+            if cell is not None and cell.output is None and not cell.device_outputs and self.adjacent(fence.start):
+                self.page.cells[self.open_cell] = replace(cell, output=fence)  # type: ignore[index]
+            else:
+                self.problem(
+                    "a `text` block is an output block, but no Python cell comes right before it "
+                    "(only blank lines may stand between); use another language for plain text",
+                    fence,
+                )
+            self.open_cell, self.last_end = None, fence.end
+            return
+        self.close_cell()
+        if fence.lang in PYTHON_LANGS:
+            self.page.cells.append(Cell(fence, None, tuple(self.pending)))
+            self.open_cell = len(self.page.cells) - 1
+        elif fence.lang in DOCTEST_LANGS or (fence.lang == "" and re.search(r"^\s*>>> ", fence.body, re.M)):
+            self.problem(
+                "this block looks like a Python example but is not a `python` cell: "
+                "write the code in a python fence and its output in a text fence after it",
+                fence,
+            )
+        self.pending = []
+        self.last_end = fence.end
+
+    def close_cell(self) -> None:
+        self.close_tab()
+        if self.open_cell is not None:
+            cell = self.page.cells[self.open_cell]
+            shown = {kind for kind, _ in cell.device_outputs}
+            missing = [label for label, kind in DEVICE_TABS.items() if kind not in shown]
+            if shown and missing:
+                self.fault(cell.code.line, f"the device tabs after the cell at line {cell.code.line} lack "
+                           f"{', '.join(missing)}: a device tab group has one tab for each device "
+                           f"({', '.join(DEVICE_TABS)})")
+        self.open_cell = None
+
+    def finish(self) -> Page:
+        self.close_cell()
+        for marker in self.pending:
+            self.problem(f"the marker '{marker.directive}' at line {marker.line} is not followed by a Python cell",
+                         marker)
+        page = self.page
+        page.cells = [replace(c, page_markers=tuple(page.page_markers)) for c in page.cells]
+        page.problems.sort(key=lambda p: p.start)
+        return page
+
+
 def read_cells(text: str) -> Page:
     """Find the cells, page markers and problems of a Markdown text."""
-    page = Page()
     fences = list(iter_fences(text))
     inside = [(f.start, f.end) for f in fences]
-    pending: list[Marker] = []
 
     def in_fence(pos: int) -> bool:
         return any(s <= pos < e for s, e in inside)
 
-    events = sorted(
-        [item for item in iter_markers(text) if not in_fence(item.start)] + fences,
-        key=lambda item: item.start,
-    )
-    previous_end = 0
-    previous_cell: Cell | None = None
+    events: list[Fence | Marker | Problem | Tab] = [
+        *(item for item in iter_markers(text) if not in_fence(item.start)),
+        *(tab for tab in iter_tabs(text) if not in_fence(tab.start)),
+        *fences,
+    ]
+    events.sort(key=lambda item: item.start)
+    reader = _Reader(text)
     for item in events:
         if isinstance(item, Problem):
-            page.problems.append(item)
-            continue
-        if isinstance(item, Marker):
-            if item.directive in PAGE_DIRECTIVES:
-                page.page_markers.append(item)
-            else:
-                pending.append(item)
-            continue
-        fence = item
-        if fence.lang not in PYTHON_LANGS:
-            for marker in pending:
-                page.problems.append(Problem(
-                    f"the marker '{marker.directive}' at line {marker.line} must come right "
-                    f"before a Python cell, but the next block is a `{fence.lang or 'plain'}` fence",
-                    marker.start, marker.end, marker.line,
-                ))
-            pending = []
-        if fence.lang == OUTPUT_LANG:
-            if previous_cell is not None and previous_cell.output is None and _only_blank_between(
-                text, previous_end, fence.start
-            ):
-                cell = Cell(previous_cell.code, fence, previous_cell.markers)
-                page.cells[-1] = cell
-            else:
-                page.problems.append(Problem(
-                    "a `text` block is an output block, but no Python cell comes right before it "
-                    "(only blank lines may stand between); use another language for plain text",
-                    fence.start, fence.end, fence.line,
-                ))
-            previous_cell, previous_end = None, fence.end
-            continue
-        if fence.lang in PYTHON_LANGS:
-            cell = Cell(fence, None, tuple(pending))
-            page.cells.append(cell)
-            previous_cell = cell
+            reader.page.problems.append(item)
+        elif isinstance(item, Marker):
+            reader.marker(item)
+        elif isinstance(item, Tab):
+            reader.tab(item)
         else:
-            previous_cell = None
-            looks_like_doctest = fence.lang in DOCTEST_LANGS or (
-                fence.lang == "" and re.search(r"^\s*>>> ", fence.body, re.M)
-            )
-            if looks_like_doctest:
-                page.problems.append(Problem(
-                    "this block looks like a Python example but is not a `python` cell: "
-                    "write the code in a python fence and its output in a text fence after it",
-                    fence.start, fence.end, fence.line,
-                ))
-        pending = []
-        previous_end = fence.end
-    for marker in pending:
-        page.problems.append(Problem(
-            f"the marker '{marker.directive}' at line {marker.line} is not followed by a Python cell",
-            marker.start, marker.end, marker.line,
-        ))
-    page.cells = [Cell(c.code, c.output, c.markers, tuple(page.page_markers)) for c in page.cells]
-    return page
+            reader.fence(item)
+    return reader.finish()
+
+
+def shift(item, chars: int, lines: int):
+    """A copy of a fence, marker, cell or problem moved ``chars`` characters and ``lines`` lines
+    further into a bigger text (a docstring's examples inside its module)."""
+    if isinstance(item, Fence):
+        return replace(item, start=item.start + chars, end=item.end + chars,
+                       body_start=item.body_start + chars, body_end=item.body_end + chars,
+                       line=item.line + lines, body_line=item.body_line + lines)
+    if isinstance(item, (Marker, Problem)):
+        return replace(item, start=item.start + chars, end=item.end + chars, line=item.line + lines)
+    if isinstance(item, Cell):
+        return Cell(
+            shift(item.code, chars, lines),
+            None if item.output is None else shift(item.output, chars, lines),
+            tuple(shift(m, chars, lines) for m in item.markers),
+            tuple(shift(m, chars, lines) for m in item.page_markers),
+            tuple((kind, shift(f, chars, lines)) for kind, f in item.device_outputs),
+            tuple((line + lines, message) for line, message in item.faults),
+        )
+    raise TypeError(f"shift expects a Fence, Marker, Cell or Problem, got {type(item).__name__}")

@@ -1,55 +1,64 @@
-"""Compare a shown output with a real one: numbers within tolerance, everything else exact.
+"""Compare a shown output with a real one: numbers by value within tolerance, the rest exact.
 
 The rules, documented for readers on the page "How examples are verified":
 
-* Floating-point numbers (with a decimal point or an exponent, and ``nan``/``inf``)
-  match when ``|expected - actual| <= atol + rtol * max(|expected|, |actual|) + slack``,
-  where ``slack`` is half a unit in the last printed digit (of the less precise of the
-  two): ``2.9292`` stands for anything in ``[2.92915, 2.92925]``, so it cannot be held
-  closer than that. A one-unit change in the last digit (``2.9292`` to ``2.9293``) fails.
-  torch prints ``5.`` only for values that are exactly integral, so ``5.`` has no slack. ``nan`` matches only ``nan``; ``inf`` matches only an ``inf`` of the same sign.
+* A *float* is a number with a decimal point or an exponent (and ``nan``, ``inf``) that
+  stands alone: not part of a word (``conv2d``) or of a version (``2.13.0``, compared as
+  text). Two floats match when ``|e - a| <= atol + rtol * max(|e|, |a|) + slack``.
+  ``slack`` is half a unit in the last printed digit, and only when both sides print the
+  same number of digits (the same last decimal place): ``2.9292`` and ``2.9293`` then
+  differ by a whole unit and fail. A number printed with more or fewer digits than the
+  code prints gets no slack, so ``3.1`` does not stand for ``3.14159``, nor ``0.01`` for
+  ``0.011``. torch prints ``5.`` only for exactly integral values: ``5.`` has no slack.
+  ``nan`` matches only ``nan``; ``inf`` only an ``inf`` of the same sign.
 * Integers (no decimal point, no exponent: shapes, counts, epochs) match exactly.
 * Whitespace between tokens does not matter (torch pads columns, ``-0.`` vs ``0.``);
   the line structure does.
-* ``device='cuda:N'`` and the comma before it are ignored, and so is the line break torch
-  puts before a keyword suffix (``grad_fn=``, ``requires_grad=``, ``dtype=``) when the
-  device made the line too long. Nothing else is ignored.
+* ``device='cuda:N'`` and the comma before it are ignored. So is a line break that a device
+  suffix caused: one that follows a comma inside brackets, in a bracketed group that holds
+  a device suffix on either side (torch moving ``grad_fn=`` to a new line, IPython's pretty
+  printer putting each element of a tuple, list or dict on its own line). Every other
+  difference in line structure fails.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 DEFAULT_RTOL = 1e-6
 """Relative tolerance used when neither the page nor the block sets one."""
 DEFAULT_ATOL = 1e-8
 """Absolute tolerance used when neither the page nor the block sets one."""
 
-_DEVICE_SUFFIX = re.compile(r",\s*device='cuda(?::\d+)?'")
-_SUFFIX_BREAK = re.compile(
-    r",[ \t]*\n[ \t]*(?=(?:dtype|grad_fn|requires_grad|layout|names|size|device)=)"
-)
+_OPEN, _CLOSE = "([{", ")]}"
 _FLOAT_WORD = r"[-+]?(?:nan|inf)(?![A-Za-z0-9_])"
-_FLOAT = r"[-+]?(?:\d+\.\d*(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?|\d+[eE][-+]?\d+)"
-_INT = r"[-+]?\d+"
+_FLOAT = r"[-+]?(?:\d+\.\d*(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?|\d+[eE][-+]?\d+)(?![A-Za-z0-9_])"
 _TOKEN = re.compile(
-    rf"(?P<float>(?<![A-Za-z0-9_]){_FLOAT_WORD}|{_FLOAT})"
-    rf"|(?P<word>[A-Za-z_][A-Za-z0-9_]*)"
-    rf"|(?P<int>{_INT})"
-    r"|(?P<space>\s+)"
+    r"(?P<device>,[ \t]*(?:\n[ \t]*)?device='cuda(?::\d+)?')"
+    r"|(?P<newline>\n)"
+    r"|(?P<space>[ \t\f\v]+)"
+    r"|(?P<version>(?<![A-Za-z0-9_.])\d+(?:\.\d+){2,}(?:[-+.]?[A-Za-z0-9]+)*)"
+    rf"|(?P<float>(?<![A-Za-z0-9_.]){_FLOAT_WORD}|(?<![A-Za-z0-9_.]){_FLOAT})"
+    r"|(?P<word>[A-Za-z_][A-Za-z0-9_]*)"
+    r"|(?P<int>[-+]?\d+)"
     r"|(?P<other>.)"
 )
 
 
 @dataclass(frozen=True)
 class Token:
-    """One piece of a line: a float, an int, a word or a single other character."""
+    """One piece of an output: a float, an int, a word, a version, a line break, a device suffix
+    or a single other character, with its line and column (both from 1)."""
 
     kind: str
     text: str
+    line: int
     column: int
+
+    def shown(self) -> str:
+        return "a line break" if self.kind == "newline" else self.text
 
 
 @dataclass(frozen=True)
@@ -73,51 +82,53 @@ class Comparison:
         return f"{where}: expected {self.expected!r}, got {self.actual!r} ({self.reason})"
 
 
-def normalise(text: str) -> list[str]:
-    """Drop device suffixes and suffix line breaks, trailing spaces and trailing blank lines."""
-    text = _DEVICE_SUFFIX.sub("", text.replace("\r\n", "\n"))
-    text = _SUFFIX_BREAK.sub(", ", text)
-    lines = [line.rstrip() for line in text.split("\n")]
-    while lines and not lines[-1]:
-        lines.pop()
-    return lines
+def tokenize(text: str) -> list[Token]:
+    """Split an output into tokens, leaving out spaces, trailing blank lines and ``\\r``."""
+    text = text.replace("\r\n", "\n")
+    tokens: list[Token] = []
+    line, line_start = 1, 0
+    for m in _TOKEN.finditer(text):
+        kind = m.lastgroup or "other"
+        if kind != "space":
+            tokens.append(Token(kind, m.group(), line, m.start() - line_start + 1))
+        breaks = m.group().count("\n")
+        if breaks:
+            line += breaks
+            line_start = m.start() + m.group().rfind("\n") + 1
+    while tokens and tokens[-1].kind == "newline":
+        tokens.pop()
+    return tokens
 
 
-def tokenize(line: str) -> list[Token]:
-    """Split one line into tokens, leaving out whitespace."""
-    return [
-        Token(m.lastgroup, m.group(), m.start() + 1)
-        for m in _TOKEN.finditer(line)
-        if m.lastgroup != "space"
-    ]
-
-
-def _half_last_digit(text: str) -> float:
-    """Half a unit in the last printed digit of a float's text (0 for torch's integral ``5.``)."""
+def _last_place(text: str) -> int | None:
+    """The power of ten of a float's last printed digit (``2.929`` gives -3, ``1e-05`` gives -5);
+    None for torch's integral ``5.`` and for ``nan``/``inf``, which stand for themselves."""
     mantissa, _, exponent = text.lower().lstrip("+-").partition("e")
     if mantissa in ("nan", "inf"):
-        return 0.0
+        return None
     whole, dot, decimals = mantissa.partition(".")
     if dot and not decimals:
-        return 0.0
-    return 0.5 * 10.0 ** (int(exponent or 0) - len(decimals))
+        return None
+    return int(exponent or 0) - len(decimals)
 
 
 def floats_close(expected: str, actual: str, rtol: float, atol: float) -> bool:
-    """Whether two printed floats may come from values within ``atol + rtol * |value|``."""
+    """Whether two printed floats match: by value within ``atol + rtol * |value|``, plus half a
+    unit in the last digit only when both are printed to the same decimal place."""
     e, a = float(expected), float(actual)
     if math.isnan(e) or math.isnan(a):
         return math.isnan(e) and math.isnan(a)
     if math.isinf(e) or math.isinf(a):
         return e == a
-    slack = max(_half_last_digit(expected), _half_last_digit(actual))
+    place = _last_place(expected)
+    slack = 0.5 * 10.0**place if place is not None and place == _last_place(actual) else 0.0
     return abs(e - a) <= atol + rtol * max(abs(e), abs(a)) + slack
 
 
 def _tokens_match(e: Token, a: Token, rtol: float, atol: float) -> str:
     """Return '' when the tokens match, else the reason they do not."""
     if e.kind != a.kind:
-        return f"expected {e.kind}, got {a.kind}"
+        return f"expected {_KIND_NAMES[e.kind]}, got {_KIND_NAMES[a.kind]}"
     if e.kind == "float":
         if floats_close(e.text, a.text, rtol, atol):
             return ""
@@ -125,6 +136,109 @@ def _tokens_match(e: Token, a: Token, rtol: float, atol: float) -> str:
     if e.kind == "int":
         return "" if int(e.text) == int(a.text) else "integers must match exactly"
     return "" if e.text == a.text else "text must match exactly"
+
+
+_KIND_NAMES = {
+    "float": "float", "int": "int", "word": "word", "version": "version", "other": "character",
+    "newline": "line break",
+}
+
+
+@dataclass
+class _Group:
+    """A bracketed group open on both sides: whether a device suffix sits in it (on either
+    side), and the first line break found on one side only, excused if a suffix does."""
+
+    has_device: bool = False
+    unmatched_break: tuple[Token, Token, bool] | None = None
+    opened: list[Token] = field(default_factory=list)
+
+
+def _break_failure(expected: Token, actual: Token, break_expected: bool) -> Comparison:
+    reason = ("the page breaks the line here, the code does not" if break_expected
+              else "the code breaks the line here, the page does not")
+    return Comparison(False, expected.line, expected.column, expected.shown(), actual.shown(),
+                      f"{reason}; the line structure must match")
+
+
+def _lines(count: int) -> str:
+    return f"{count} line" + ("" if count == 1 else "s")
+
+
+def _line_count(tokens: list[Token]) -> int:
+    return 1 + sum(t.kind == "newline" for t in tokens) if tokens else 0
+
+
+def _compare_tokens(expected: list[Token], actual: list[Token], rtol: float, atol: float) -> Comparison:
+    i = j = 0
+    groups: list[_Group] = []
+    last: Token | None = None  # the last token matched on both sides (never a device suffix)
+    while True:
+        while i < len(expected) and expected[i].kind == "device":
+            i += 1
+            for group in groups:
+                group.has_device = True
+        while j < len(actual) and actual[j].kind == "device":
+            j += 1
+            for group in groups:
+                group.has_device = True
+        e = expected[i] if i < len(expected) else None
+        a = actual[j] if j < len(actual) else None
+        if e is None and a is None:
+            break
+        e_break = e is not None and e.kind == "newline"
+        a_break = a is not None and a.kind == "newline"
+        if e_break and a_break:
+            i, j, last = i + 1, j + 1, e
+            continue
+        if e_break or a_break:
+            # A break on one side only: excusable after a comma inside brackets (decided when
+            # the group closes, once it is known whether the group holds a device suffix).
+            if groups and last is not None and last.text == ",":
+                group = groups[-1]
+                if group.unmatched_break is None:
+                    e_at = e if e is not None else expected[-1]
+                    a_at = a if a is not None else actual[-1]
+                    group.unmatched_break = (e_at, a_at, e_break)
+                if e_break:
+                    i, last = i + 1, e
+                else:
+                    j, last = j + 1, a
+                continue
+            if e is not None and a is not None:
+                return _break_failure(e, a, e_break)
+        if e is None or a is None:
+            shown, printed = _line_count(expected), _line_count(actual)
+            reason = (f"expected {_lines(shown)}, got {_lines(printed)}" if shown != printed
+                      else ("the output ends early" if a is None else "the output goes on"))
+            at = e if e is not None else a
+            assert at is not None
+            return Comparison(False, at.line, at.column,
+                              e.shown() if e is not None else "end of output",
+                              a.shown() if a is not None else "end of output", reason)
+        reason = _tokens_match(e, a, rtol, atol)
+        if reason:
+            return Comparison(False, e.line, e.column, e.text, a.text, reason)
+        if e.kind == "other" and e.text in _OPEN:
+            groups.append(_Group())
+        elif e.kind == "other" and e.text in _CLOSE and groups:
+            group = groups.pop()
+            if group.unmatched_break is not None and not group.has_device:
+                return _break_failure(*group.unmatched_break)
+        i, j, last = i + 1, j + 1, e
+    for group in groups:
+        if group.unmatched_break is not None and not group.has_device:
+            return _break_failure(*group.unmatched_break)
+    return Comparison(True)
+
+
+def check_tolerance(name: str, value: object) -> float:
+    """Return ``value`` as a float if it is a finite number >= 0, else raise TypeError/ValueError."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"compare_outputs expects {name} to be a number, got {type(value).__name__}")
+    if not (math.isfinite(value) and value >= 0):
+        raise ValueError(f"compare_outputs expects a finite {name} >= 0, got {value!r}")
+    return float(value)
 
 
 def compare_outputs(expected: str, actual: str, *, rtol: float | None = None, atol: float | None = None) -> Comparison:
@@ -141,7 +255,7 @@ def compare_outputs(expected: str, actual: str, *, rtol: float | None = None, at
         difference by line and column, with the expected and actual text.
 
     Raises:
-        TypeError: if ``expected`` or ``actual`` is not a str.
+        TypeError: if ``expected`` or ``actual`` is not a str, or a tolerance is not a number.
         ValueError: if ``rtol`` or ``atol`` is negative or not finite.
 
     Example:
@@ -150,48 +264,18 @@ def compare_outputs(expected: str, actual: str, *, rtol: float | None = None, at
     from convdocs.verify import compare_outputs
     print(compare_outputs("tensor([1.0000, 2.5000])", "tensor([1.0000, 2.5000], device='cuda:0')"))
     print(compare_outputs("tensor([1.0000, 2.5000])", "tensor([1.0000, 2.6000])"))
+    print(compare_outputs("x = 3.1", "x = 3.14159"))
     ```
 
     ```text
     outputs match
     line 1, column 17: expected '2.5000', got '2.6000' (beyond tolerance rtol=1e-06, atol=1e-08)
+    line 1, column 5: expected '3.1', got '3.14159' (beyond tolerance rtol=1e-06, atol=1e-08)
     ```
     """
     for name, value in (("expected", expected), ("actual", actual)):
         if not isinstance(value, str):
             raise TypeError(f"compare_outputs expects {name} to be a str, got {type(value).__name__}")
-    rtol = DEFAULT_RTOL if rtol is None else rtol
-    atol = DEFAULT_ATOL if atol is None else atol
-    for name, value in (("rtol", rtol), ("atol", atol)):
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise TypeError(f"compare_outputs expects {name} to be a number, got {type(value).__name__}")
-        if not (math.isfinite(value) and value >= 0):
-            raise ValueError(f"compare_outputs expects a finite {name} >= 0, got {value!r}")
-
-    expected_lines, actual_lines = normalise(expected), normalise(actual)
-    for number, (e_line, a_line) in enumerate(zip(expected_lines, actual_lines), start=1):
-        e_tokens, a_tokens = tokenize(e_line), tokenize(a_line)
-        for e, a in zip(e_tokens, a_tokens):
-            reason = _tokens_match(e, a, rtol, atol)
-            if reason:
-                return Comparison(False, number, e.column, e.text, a.text, reason)
-        if len(e_tokens) != len(a_tokens):
-            shorter, longer = sorted((e_tokens, a_tokens), key=len)
-            extra = longer[len(shorter)]
-            missing = e_tokens is longer
-            return Comparison(
-                False, number, extra.column,
-                e_line[extra.column - 1:] if missing else "end of line",
-                "end of line" if missing else a_line[extra.column - 1:],
-                "the line ends early" if missing else "the line goes on",
-            )
-    if len(expected_lines) != len(actual_lines):
-        number = min(len(expected_lines), len(actual_lines)) + 1
-        missing = len(expected_lines) > len(actual_lines)
-        return Comparison(
-            False, number, None,
-            expected_lines[number - 1] if missing else "no more lines",
-            "no more lines" if missing else actual_lines[number - 1],
-            f"expected {len(expected_lines)} lines, got {len(actual_lines)}",
-        )
-    return Comparison(True)
+    rtol = check_tolerance("rtol", DEFAULT_RTOL if rtol is None else rtol)
+    atol = check_tolerance("atol", DEFAULT_ATOL if atol is None else atol)
+    return _compare_tokens(tokenize(expected), tokenize(actual), rtol, atol)

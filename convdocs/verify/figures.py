@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import re
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
-from convdocs.verify import rewrite
 
 DEFAULT_TOL = 2.0
 """RMS difference (0-255) above which a committed figure no longer matches its code."""
@@ -37,8 +37,18 @@ def render_current_figure(out: Path) -> int:
     return len(numbers)
 
 
-def check_figure(page: str, page_path: str, page_text: str, target: str, tol: float, update: bool) -> str | None:
-    """Compare (or, when updating, write) the figure the cell just drew; return a failure or None."""
+@dataclass(frozen=True)
+class FigureCheck:
+    """What ``check_figure`` found: a failure (or None), where the figure is committed, and
+    the PNG the cell drew (None when it drew no single figure)."""
+
+    failure: str | None
+    committed: Path
+    drawn: bytes | None
+
+
+def check_figure(page: str, page_path: str, page_text: str, target: str, tol: float) -> FigureCheck:
+    """Compare the figure the cell just drew with the committed PNG; write nothing."""
     from matplotlib.testing.compare import compare_images
 
     committed = Path(page_path).parent / target
@@ -47,20 +57,17 @@ def check_figure(page: str, page_path: str, page_text: str, target: str, tol: fl
         drawn = Path(tmp) / committed.name
         count = render_current_figure(drawn)
         if count != 1:
-            return f"{page}: the figure cell for {target} must draw exactly one figure, it drew {count}"
+            return FigureCheck(f"{page}: the figure cell for {target} must draw exactly one figure, it drew {count}",
+                               committed, None)
+        data = drawn.read_bytes()
         if alt is None or not alt.strip():
-            return f"{page}: the page must show {target} with alt text: ![what it shows]({target})"
-        if committed.is_file():
-            difference = compare_images(str(committed), str(drawn), tol=tol, in_decorator=True)
-            if difference is None:
-                return None
-            message = (f"{page}: {target} no longer matches what the code draws "
-                       f"(RMS {difference['rms']:.2f} > tol {tol:g})")
-        else:
-            message = f"{page}: {target} is missing; run pytest --update-outputs to draw it"
-        if not update:
-            return message + " (run `pytest --update-outputs` to redraw it)"
-        committed.parent.mkdir(parents=True, exist_ok=True)
-        rewrite.write_atomically(committed, drawn.read_bytes())
-        rewrite.figures_written.append(str(committed))
-        return None
+            return FigureCheck(f"{page}: the page must show {target} with alt text: ![what it shows]({target})",
+                               committed, None)
+        if not committed.is_file():
+            return FigureCheck(f"{page}: {target} is missing; run pytest --update-outputs to draw it", committed, data)
+        difference = compare_images(str(committed), str(drawn), tol=tol, in_decorator=True)
+        if difference is None:
+            return FigureCheck(None, committed, data)
+        return FigureCheck(f"{page}: {target} no longer matches what the code draws "
+                           f"(RMS {difference['rms']:.2f} > tol {tol:g}); run `pytest --update-outputs` to redraw it",
+                           committed, data)

@@ -13,7 +13,9 @@ import re
 from pathlib import Path
 
 from convdocs.verify import record
-from convdocs.verify.cells import iter_fences, iter_markers, Marker
+from convdocs.verify.cells import Marker, iter_fences, iter_markers
+from convdocs.verify.config import load_project
+from convdocs.verify.documents import MARKDOWN_SUFFIXES, kind_of, read_source
 
 _DEVICE_NAMES = {"cpu": "CPU", "cuda": "GPU"}
 
@@ -53,8 +55,10 @@ def on_page_markdown(markdown: str, page, config, files) -> str:
 def documents_of(root: Path, src_path: str) -> list[str]:
     """The documents whose examples a page shows: itself, plus any ``examples-from`` marker's paths."""
     path = root / "docs" / src_path
-    documents = [f"docs/{src_path}"] if record.example_count(path) else []
-    if path.suffix == ".md":
+    if kind_of(path) not in ("page", "notebook"):
+        return []
+    documents = [f"docs/{src_path}"] if read_source(path).example_count else []
+    if path.suffix in MARKDOWN_SUFFIXES:
         for item in iter_markers(path.read_text(encoding="utf-8")):
             if isinstance(item, Marker) and item.directive == "examples-from":
                 documents += list(item.words)
@@ -63,15 +67,17 @@ def documents_of(root: Path, src_path: str) -> list[str]:
 
 def stamp_html(root: Path, documents: list[str]) -> str:
     """The stamp for the examples of ``documents``, as HTML."""
-    state = record.stamp(record.load(root), root, documents)
+    project = load_project(root)
+    context = {"rtol": project.rtol, "atol": project.atol} if project else {}
+    state = record.stamp(record.load(root), root, documents, context)
     count = state["examples"]
     parts = [f"{count} example{'s' if count != 1 else ''}"]
-    for kind in ("cpu", "cuda"):
+    for kind in record.DEVICE_KINDS:
         run = state["runs"].get(kind)
         name = _DEVICE_NAMES[kind]
         if run:
             parts.append(f"verified on {name} ({html.escape(run['device_name'])}) with "
-                         f"torch {html.escape(run['torch'])} on {run['date']}")
+                         f"torch {html.escape(run['torch'])} on {html.escape(run['date'])}")
         else:
             parts.append(f"{name}: not yet verified for this version of the page")
     return '<p class="convdocs-stamp" data-convdocs-stamp>' + " · ".join(parts) + "</p>"

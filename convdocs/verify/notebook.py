@@ -12,33 +12,36 @@ A notebook sets its tolerance, like a page's ``page-tolerance`` marker, in its m
 from __future__ import annotations
 
 import json
-import os
+from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
-
-from sybil import Document, Region
-
-from convdocs.verify.compare import compare_outputs
-from convdocs.verify.execute import CellError, run_cell_parts
-from convdocs.verify.rewrite import write_atomically
-from convdocs.verify.settings import applicable_tolerance, current
+from typing import Any
 
 TEXT_OUTPUTS = ("stream", "execute_result")
 
 
 @dataclass(frozen=True)
 class NotebookCell:
-    """One code cell: its index among all cells, its code, its stored outputs, and a problem if any."""
+    """One code cell: its index among all cells, its code, its stored outputs, a problem if any,
+    where its JSON object sits in the file (``start``, ``end``), and the line of its source."""
 
     index: int
     code: str
     expected: str
-    source_line: int
+    start: int
+    end: int
+    line: int
     problem: str = ""
-    tolerances: tuple[dict, ...] = ()
 
 
-def _text(value) -> str:
+@dataclass(frozen=True)
+class Notebook:
+    """What ``read_notebook`` found: the code cells and the tolerances of the metadata."""
+
+    cells: tuple[NotebookCell, ...]
+    tolerances: tuple[Mapping[str, Any], ...]
+
+
+def _text(value: str | list[str]) -> str:
     return "".join(value) if isinstance(value, list) else value
 
 
@@ -59,15 +62,6 @@ def expected_output(outputs: list[dict]) -> tuple[str, str]:
     return "".join(text), problem
 
 
-def notebook_cells(text: str) -> list[tuple[str, str]]:
-    """``(code, expected output)`` for every code cell of a notebook's JSON text."""
-    notebook = json.loads(text)
-    return [
-        (_text(cell["source"]), expected_output(cell.get("outputs", []))[0])
-        for cell in notebook["cells"] if cell["cell_type"] == "code"
-    ]
-
-
 def _cell_offsets(text: str) -> list[int]:
     """Where each cell's JSON object starts: nbformat writes ``"cell_type"`` first in every cell."""
     offsets, position = [], text.find('"cells"')
@@ -78,94 +72,58 @@ def _cell_offsets(text: str) -> list[int]:
         offsets.append(position)
 
 
-class NotebookDocument(Document):
-    """A sybil document for ``.ipynb`` files: its text is the notebook's JSON."""
+def read_notebook(text: str, path: str = "notebook") -> Notebook:
+    """Read a notebook's JSON text into its code cells, with their places in the file.
 
-    @classmethod
-    def parse(cls, path: str, *parsers, encoding: str = "utf-8") -> Document:
-        with open(path, encoding=encoding) as handle:
-            document = cls(handle.read(), path)
-        for parser in parsers:
-            for region in parser(document):
-                document.add(region)
-        return document
-
-
-def parse_notebook(document: Document):
-    """A sybil parser: one region per code cell of the notebook."""
-    notebook = json.loads(document.text)
-    offsets = _cell_offsets(document.text)
-    if len(offsets) != len(notebook["cells"]):
-        raise ValueError(f"{document.path}: expected a notebook written by nbformat (one cell_type per cell)")
-    tolerances = tuple(notebook.get("metadata", {}).get("convdocs", {}).get("page-tolerance", []))
-    ends = offsets[1:] + [document.text.rfind("]", 0, document.text.find('"metadata"', offsets[-1]))]
-    for index, (cell, start, end) in enumerate(zip(notebook["cells"], offsets, ends)):
-        if cell["cell_type"] != "code":
+    Raises:
+        ValueError: if the text is not a notebook written by nbformat.
+    """
+    try:
+        notebook = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path} is not valid JSON: {error}") from None
+    cells = notebook.get("cells") if isinstance(notebook, dict) else None
+    offsets = _cell_offsets(text)
+    if not isinstance(cells, list) or len(offsets) != len(cells):
+        raise ValueError(f"{path}: expected a notebook written by nbformat (one cell_type per cell)")
+    tolerances = notebook.get("metadata", {}).get("convdocs", {}).get("page-tolerance", [])
+    if not isinstance(tolerances, list) or not all(isinstance(t, dict) for t in tolerances):
+        raise ValueError(f"{path}: metadata convdocs.page-tolerance must be a list of tables, got {tolerances!r}")
+    metadata_at = text.find('"metadata"', offsets[-1]) if offsets else -1
+    ends = offsets[1:] + [text.rfind("]", 0, metadata_at) if metadata_at >= 0 else len(text)]
+    found = []
+    for index, (cell, start, end) in enumerate(zip(cells, offsets, ends, strict=True)):
+        if cell.get("cell_type") != "code":
             continue
         expected, problem = expected_output(cell.get("outputs", []))
-        source_at = document.text.find('"source":', start)
-        source_line = document.text.count("\n", 0, source_at) + 2
-        parsed = NotebookCell(index, _text(cell["source"]), expected, source_line, problem, tolerances)
-        yield Region(start, max(end, start + 1), parsed, evaluate_notebook_cell)
-
-
-pending_outputs: dict[str, dict[int, tuple[str, str | None]]] = {}
-"""Update mode: per notebook, the new text output of each cell that differs."""
-
-
-def evaluate_notebook_cell(example) -> str | None:
-    """Run one notebook cell and compare it with its stored outputs."""
-    __tracebackhide__ = True
-    cell: NotebookCell = example.parsed
-    page = os.path.relpath(example.document.path)
-    where = f"{page}:{example.line} (cell {cell.index})"
-    if cell.problem and not current.update:
-        return f"{where}: {cell.problem}"
-    try:
-        printed, value = run_cell_parts(cell.code, example.namespace, page, cell.source_line)
-    except CellError as error:
-        return f"{where}: {error}"
-    actual = printed if value is None else printed + value + "\n"
-    rtol, atol, _ = applicable_tolerance(cell.tolerances) or (current.rtol, current.atol, None)
-    result = compare_outputs(cell.expected, actual, rtol=rtol, atol=atol)
-    if result and not cell.problem:
-        return None
-    if current.update:
-        pending_outputs.setdefault(example.document.path, {})[cell.index] = (printed, value)
-        return None
-    return (f"{where}: the stored output differs from what the cell prints\n"
-            f"first difference: {result}\n--- stored\n{cell.expected}--- printed now\n{actual}")
+        source_at = text.find('"source":', start)
+        line = text.count("\n", 0, source_at) + 2
+        found.append(NotebookCell(index, _text(cell.get("source", "")), expected, start,
+                                  max(end, start + 1), line, problem))
+    return Notebook(tuple(found), tuple(tolerances))
 
 
 def outputs_for(printed: str, value: str | None, execution_count: int) -> list[dict]:
     """Jupyter-style outputs: the printed text as a stream, the final value as an execute_result."""
-    outputs = [{"name": "stdout", "output_type": "stream", "text": printed}] if printed else []
+    outputs: list[dict] = [{"name": "stdout", "output_type": "stream", "text": printed}] if printed else []
     if value is not None:
         outputs.append({"data": {"text/plain": value}, "execution_count": execution_count,
                         "metadata": {}, "output_type": "execute_result"})
     return outputs
 
 
-def apply_pending() -> list[str]:
-    """Write the collected outputs into their notebooks (atomically); return the paths changed."""
+def with_outputs(text: str, new_outputs: Mapping[int, tuple[str, str | None]]) -> str:
+    """The notebook ``text`` with the outputs of the cells in ``new_outputs`` (by cell index)
+    replaced, every code cell numbered in order, written as nbformat writes it."""
     import nbformat
 
-    changed = []
-    for path, cells in sorted(pending_outputs.items()):
-        notebook = nbformat.read(path, as_version=4)
-        count = 0
-        for index, cell in enumerate(notebook.cells):
-            if cell.cell_type != "code":
-                continue
-            count += 1
-            cell.execution_count = count
-            if index in cells:
-                cell.outputs = [nbformat.from_dict(o) for o in outputs_for(*cells[index], count)]
-        text = nbformat.writes(notebook) + "\n"
-        target = Path(path)
-        if target.read_text(encoding="utf-8") == text:
+    notebook = nbformat.reads(text, as_version=4)
+    count = 0
+    for index, cell in enumerate(notebook.cells):
+        if cell.cell_type != "code":
             continue
-        write_atomically(target, text.encode("utf-8"))
-        changed.append(path)
-    pending_outputs.clear()
-    return changed
+        count += 1
+        cell.execution_count = count
+        if index in new_outputs:
+            cell.outputs = [nbformat.from_dict(o) for o in outputs_for(*new_outputs[index], count)]
+    return nbformat.writes(notebook) + "\n"

@@ -1,131 +1,132 @@
-"""pytest options of the verification: ``--device``, ``--update-outputs``; pages kept together."""
+"""The pytest plugin (entry point ``convdocs`` in the ``pytest11`` group).
+
+A project opts in with a ``[tool.convdocs.verify]`` table in its pyproject.toml (see
+``convdocs.verify.config``); pytest then collects the examples of the documents listed under
+``paths``, and nothing else. Without the table the plugin adds its two options and does
+nothing more. Options: ``--device`` (cpu, cuda, cuda:1; default $CONVDOCS_DEVICE, else cpu)
+and ``--update-outputs`` (rewrite outputs from the code; refused when $CI is set).
+
+Each pytest config gets its own ``Session`` in ``config.stash``, so nested runs (pytester)
+never share state with the run around them.
+"""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from convdocs.devices import ENV_VAR, default_device
-from convdocs.verify import record, rewrite
-from convdocs.verify.settings import current, site_tolerance
+if TYPE_CHECKING:
+    from convdocs.verify.session import Session
+
+DEVICE_ENV = "CONVDOCS_DEVICE"
+SESSION = pytest.StashKey["Session"]()
+"""Where a config keeps its verification session."""
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("convdocs", "convdocs verified examples")
     group.addoption(
         "--device", default=None, metavar="DEVICE",
-        help=f"run the examples on DEVICE, e.g. cpu or cuda (default: ${ENV_VAR}, else cpu)",
+        help=f"run the examples (and convdocs' own tests) on DEVICE, e.g. cpu, cuda or cuda:1 "
+             f"(default: ${DEVICE_ENV}, else cpu)",
     )
     group.addoption(
         "--update-outputs", action="store_true", default=False,
-        help="REWRITE FILES: replace each output block that differs beyond tolerance with "
-             "what the code prints now (CPU only; refused when $CI is set)",
+        help="REWRITE FILES: replace each output that differs beyond tolerance with what the code "
+             "prints now (a CPU run writes shared outputs, a GPU run only its own device tabs; "
+             "refused when $CI is set)",
     )
 
 
+def requested_device(config: pytest.Config) -> str:
+    """The device this run asks for: ``--device``, else $CONVDOCS_DEVICE, else ``cpu``, checked
+    against this torch (a ``UsageError`` names what is wrong); ``cuda`` comes back with its
+    index (``cuda:0``), as a tensor's ``.device`` reports it."""
+    import torch
+
+    wanted = config.getoption("device") or os.environ.get(DEVICE_ENV) or "cpu"
+    try:
+        device = torch.device(wanted)
+    except (RuntimeError, TypeError):
+        raise pytest.UsageError(f"--device expects a torch device such as cpu or cuda, got {wanted!r}") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise pytest.UsageError(f"--device {wanted}: this torch ({torch.__version__}) has no CUDA device")
+    if device.type not in ("cpu", "cuda"):
+        raise pytest.UsageError(f"--device expects cpu or cuda (optionally cuda:N), got {wanted!r}")
+    if device.type == "cuda" and device.index is None:
+        device = torch.device("cuda", torch.cuda.current_device())  # as tensors report it
+    return str(device)
+
+
 def pytest_configure(config: pytest.Config) -> None:
-    os.environ.setdefault("MPLBACKEND", "Agg")  # figures are drawn off-screen
-    device = config.getoption("device") or os.environ.get(ENV_VAR) or "cpu"
-    os.environ[ENV_VAR] = device
+    from convdocs.verify.config import ConfigError, Settings, load_project
+    from convdocs.verify.session import Session
+
     try:
-        current.device = str(default_device())
-    except ValueError as error:
-        raise pytest.UsageError(f"--device {device}: {error}") from None
-    current.update = bool(config.getoption("update_outputs"))
-    if current.update and os.environ.get("CI"):
-        raise pytest.UsageError("--update-outputs rewrites files, so it refuses to run when CI is set")
-    if current.update and current.device != "cpu":
-        raise pytest.UsageError(
-            f"--update-outputs writes the CPU form of every output; run it with --device cpu, "
-            f"not {current.device}"
-        )
-    try:
-        current.rtol, current.atol = site_tolerance(Path(config.rootpath) / "pyproject.toml")
-    except ValueError as error:
+        project = load_project(Path(config.rootpath))
+    except ConfigError as error:
         raise pytest.UsageError(str(error)) from None
-    config.pluginmanager.register(RecordKeeper(config), "convdocs-record")
+    if project is None:
+        return
+    os.environ.setdefault("MPLBACKEND", "Agg")  # figures are drawn off-screen
+    update = bool(config.getoption("update_outputs"))
+    if update and os.environ.get("CI"):
+        raise pytest.UsageError("--update-outputs rewrites files, so it refuses to run when CI is set")
+    session = Session(Settings(project, requested_device(config), update))
+    config.stash[SESSION] = session
+    config.pluginmanager.register(_Hooks(session, config), "convdocs-verify-session")
     # Examples of one page share a namespace: keep each file on one xdist worker.
     if getattr(config.option, "numprocesses", None) and getattr(config.option, "dist", "no") in ("no", "load"):
         config.option.dist = "loadfile"
 
 
-def pytest_report_header(config: pytest.Config) -> str:
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> Any:
+    session = parent.config.stash.get(SESSION, None)
+    if session is None:
+        return None
+    return session.collect_file(file_path, parent)
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    session = config.stash.get(SESSION, None)
+    if session is None:
+        return None
     import torch
 
-    return (f"convdocs: device {current.device}, torch {torch.__version__}, "
-            f"site tolerance rtol={current.rtol:g} atol={current.atol:g}"
-            + (", UPDATING OUTPUTS" if current.update else ""))
+    settings = session.settings
+    root = settings.project.root
+    paths = ", ".join(os.path.relpath(p, root) for p in settings.project.paths)
+    return (f"convdocs: device {settings.device}, torch {torch.__version__}, "
+            f"tolerance rtol={settings.project.rtol:g} atol={settings.project.atol:g}, paths {paths}"
+            + (", UPDATING OUTPUTS" if settings.update else ""))
 
 
-class RecordKeeper:
-    """Counts each document's outcomes in one session and writes the verification record.
+class _Hooks:
+    """The per-config hooks of a session: count outcomes, then write the record or the edits."""
 
-    One instance per pytest config, so nested sessions (pytester) keep their own counts. On
-    xdist, the controller sees every worker's reports and is the only one that writes.
-    """
-
-    def __init__(self, config: pytest.Config) -> None:
+    def __init__(self, session: Session, config: pytest.Config) -> None:
+        self.session = session
         self.config = config
-        self.outcomes: dict[str, dict[str, int]] = {}
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        path, _, name = report.nodeid.partition("::")
-        if not name.startswith("sybil:"):
-            return
-        counts = self.outcomes.setdefault(path, {"passed": 0, "failed": 0, "skipped": 0})
-        if report.failed:
-            counts["failed"] += 1
-        elif report.when == "call" and report.passed:
-            counts["passed"] += 1
-        elif report.skipped:
-            counts["skipped"] += 1
+        self.session.note_outcome(
+            report.nodeid,
+            passed=report.when == "call" and report.passed,
+            failed=report.failed,
+            skipped=report.skipped,
+        )
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        if not hasattr(self.config, "workerinput") and not current.update and self.outcomes:
-            _write_record(Path(self.config.rootpath), self.outcomes)
-
-
-def _cpu_name() -> str:
-    """The CPU's model name, as /proc/cpuinfo gives it, else the machine type."""
-    import platform
-
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as handle:
-            for line in handle:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.machine() + " CPU"
-
-
-def _write_record(root: Path, outcomes: dict[str, dict[str, int]]) -> None:
-    """Record every document whose examples all ran here and none failed."""
-    import torch
-
-    device = current.device
-    name = torch.cuda.get_device_name(torch.device(device)) if device.startswith("cuda") else _cpu_name()
-    book = record.load(root)
-    for path, counts in sorted(outcomes.items()):
-        page = root / path
-        if counts["failed"] or not page.is_file():
-            continue
-        if counts["passed"] + counts["skipped"] != record.example_count(page) or not counts["passed"]:
-            continue
-        record.note_pass(book, path, record.fingerprint(page), device, torch.__version__,
-                         counts["passed"], name)
-    record.save(root, book)
-
-
-def pytest_sessionfinish(session: pytest.Session) -> None:
-    if current.update:
-        from convdocs.verify import notebook
-
-        changed = rewrite.apply_all() + notebook.apply_pending()
-        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-        if reporter is not None:
-            reporter.write_sep("-", f"convdocs --update-outputs: rewrote {len(changed)} file(s)")
-            for path in changed:
-                reporter.write_line(f"  {path}")
+        settings = self.session.settings
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        if settings.update:
+            changed = self.session.apply_edits()
+            if reporter is not None:
+                reporter.write_sep("-", f"convdocs --update-outputs: rewrote {len(changed)} file(s)")
+                for path in changed:
+                    reporter.write_line(f"  {os.path.relpath(path)}")
+        elif not hasattr(self.config, "workerinput") and self.session.outcomes:
+            self.session.write_record()  # on xdist only the controller, which sees every report

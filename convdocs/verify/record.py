@@ -1,115 +1,142 @@
-"""The verification record: which exact version of each page passed, on which device and torch.
+"""The verification record: which exact version of each document passed, on which device and torch.
 
-Test runs write it (``verification-record.json`` at the repository root); the site's build
-reads it to stamp every page. Entries are keyed by a fingerprint of the page's code and
-outputs, so an edited page shows "not yet verified" until the suite passes on it again.
+Test runs write it (``verification-record.json`` at the project root); the site's build reads
+it to stamp every page. Each device kind has its own entry per document, holding the
+fingerprint of what that run checked (``documents.fingerprint``): the code, the markers, the
+outputs compared on that device and the settings in force. A stamp shows a run only while its
+fingerprint equals the one computed from the document as it is now, so an edited page reads
+"not yet verified" until the suite passes on it again, and a GPU run's update of its own tabs
+leaves the CPU's entry valid.
+
+```json
+{"format": 2, "documents": {"docs/index.md": {"cpu": {"fingerprint": "...", "examples": 1,
+  "passed": 1, "skipped": 0, "torch": "2.13.0+cpu", "device_name": "...", "date": "2026-11-27"}}}}
+```
 """
 
 from __future__ import annotations
 
 import datetime
-import hashlib
 import json
 from pathlib import Path
+from typing import Any
 
-from convdocs.verify.cells import read_cells
-from convdocs.verify.rewrite import write_atomically
+from convdocs.verify.config import Settings
+from convdocs.verify.documents import Source, fingerprint, read_source
+from convdocs.verify.edits import write_atomically
 
 RECORD_NAME = "verification-record.json"
+FORMAT = 2
+DEVICE_KINDS = ("cpu", "cuda")
 
 
-def _markdown_of(path: Path) -> str:
-    """The text whose cells are a document's examples: the page, or a module's docstrings."""
-    text = path.read_text(encoding="utf-8")
-    if path.suffix == ".py":
-        from sybil.document import PythonDocStringDocument
-
-        return "\n\n".join(d for _, _, d in PythonDocStringDocument.extract_docstrings(text))
-    return text
+class RecordError(ValueError):
+    """The record file cannot be read."""
 
 
-def fingerprint(path: Path) -> str:
-    """A SHA-256 over a document's examples: each cell's code and output block, and its markers."""
-    path = Path(path)
-    digest = hashlib.sha256()
-    if path.suffix == ".ipynb":
-        from convdocs.verify.notebook import notebook_cells
-
-        for code, output in notebook_cells(path.read_text(encoding="utf-8")):
-            digest.update(code.encode() + b"\0" + output.encode() + b"\0")
-        return digest.hexdigest()
-    page = read_cells(_markdown_of(path))
-    for cell in page.cells:
-        markers = " ".join(f"{m.directive} {m.words} {sorted(m.options.items())}" for m in cell.markers)
-        output = cell.output.body if cell.output is not None else ""
-        digest.update(f"{markers}\0{cell.code.body}\0{output}\0".encode())
-    for marker in page.page_markers:
-        digest.update(f"{marker.directive} {sorted(marker.options.items())}\0".encode())
-    return digest.hexdigest()
+def empty() -> dict[str, Any]:
+    return {"format": FORMAT, "documents": {}}
 
 
-def example_count(path: Path) -> int:
-    """How many examples the suite collects from a page (cells plus reported problems)."""
-    path = Path(path)
-    if path.suffix == ".ipynb":
-        from convdocs.verify.notebook import notebook_cells
+def load(root: Path) -> dict[str, Any]:
+    """The record under ``root``, or an empty one (also for a record of an older format).
 
-        return len(notebook_cells(path.read_text(encoding="utf-8")))
-    page = read_cells(_markdown_of(path))
-    return len(page.cells) + len(page.problems)
-
-
-def load(root: Path) -> dict:
-    """The record under ``root``, or an empty one."""
+    Raises:
+        RecordError: if the file is not JSON or not a record.
+    """
     path = Path(root) / RECORD_NAME
     if not path.is_file():
-        return {"pages": {}}
-    return json.loads(path.read_text(encoding="utf-8"))
+        return empty()
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise RecordError(f"{path} is not valid JSON ({error}); delete it and run the tests to write it again") from None
+    if not isinstance(data, dict):
+        raise RecordError(f"{path} is not a verification record (expected a JSON object)")
+    if data.get("format") != FORMAT:
+        return empty()  # an older layout: its entries cannot be checked against today's fingerprints
+    if not isinstance(data.get("documents"), dict):
+        raise RecordError(f"{path} is not a verification record (no 'documents' object)")
+    return data
 
 
-def save(root: Path, record: dict) -> None:
+def save(root: Path, book: dict[str, Any]) -> None:
     """Write the record atomically, with sorted keys so that diffs stay small."""
     path = Path(root) / RECORD_NAME
-    text = json.dumps(record, indent=2, sort_keys=True) + "\n"
+    text = json.dumps(book, indent=2, sort_keys=True) + "\n"
     if path.is_file() and path.read_text(encoding="utf-8") == text:
         return
     write_atomically(path, text.encode("utf-8"))
 
 
-def note_pass(record: dict, page: str, fingerprint_: str, device: str, torch_version: str,
-              examples: int, device_name: str) -> None:
-    """Record that this fingerprint of ``page`` passed on ``device``; drop entries for older versions."""
-    kind = device.split(":")[0]
-    entry = record["pages"].get(page)
-    if entry is None or entry.get("fingerprint") != fingerprint_:
-        entry = {"fingerprint": fingerprint_, "runs": {}}
-        record["pages"][page] = entry
-    entry["examples"] = examples
-    previous = entry["runs"].get(kind, {})
-    if previous.get("torch") != torch_version or previous.get("device_name") != device_name:
-        entry["runs"][kind] = {
-            "torch": torch_version,
-            "device_name": device_name,
-            "date": datetime.date.today().isoformat(),
-        }
+def device_name(device: str) -> str:
+    """The model of the device: ``torch.cuda.get_device_name`` for CUDA, the CPU's model name else."""
+    if device.startswith("cuda"):
+        import torch
+
+        return torch.cuda.get_device_name(torch.device(device))
+    import platform
+
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.machine() + " CPU"
 
 
-def stamp(record: dict, root: Path, documents: list[str]) -> dict:
+def note_run(book: dict[str, Any], path: str, source: Source, settings: Settings, counts: dict[str, int]) -> None:
+    """Record that ``source`` (at ``path``, relative to the root) passed with ``settings``.
+
+    An entry that already says the same (fingerprint, torch, device, counts) keeps its date,
+    so that re-running unchanged pages leaves the file as it is.
+    """
+    import torch
+
+    kind = settings.device_kind
+    entry = {
+        "fingerprint": fingerprint(source, kind, settings.fingerprint_context()),
+        "examples": source.example_count,
+        "passed": counts["passed"],
+        "skipped": counts["skipped"],
+        "torch": torch.__version__,
+        "device_name": device_name(settings.device),
+    }
+    runs = book["documents"].setdefault(path, {})
+    previous = runs.get(kind, {})
+    if {k: previous.get(k) for k in entry} != entry:
+        runs[kind] = {**entry, "date": datetime.date.today().isoformat()}
+
+
+def valid_runs(book: dict[str, Any], root: Path, document: str, context: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The runs of ``document`` whose fingerprint matches the document as it is now, by device kind."""
+    runs = book.get("documents", {}).get(document, {})
+    if not runs:
+        return {}
+    source = read_source(Path(root) / document)
+    return {kind: run for kind, run in runs.items()
+            if isinstance(run, dict) and run.get("fingerprint") == fingerprint(source, kind, context)}
+
+
+def stamp(book: dict[str, Any], root: Path, documents: list[str], context: dict[str, Any]) -> dict[str, Any]:
     """What a stamp says for the examples of ``documents`` (paths relative to ``root``).
 
     Returns ``{"examples": N, "runs": {kind: run}}``, where a device kind appears only when
-    every document, as it is now, passed on it with one torch version.
+    every document, as it is now, passed on it with one torch version; the run shown is the
+    oldest of those, with the summed counts.
     """
-    runs: dict[str, dict] | None = None
-    examples = 0
-    for document in documents:
-        examples += example_count(Path(root) / document)
-        entry = record.get("pages", {}).get(document)
-        current = entry if entry and entry.get("fingerprint") == fingerprint(Path(root) / document) else None
-        found = current.get("runs", {}) if current else {}
-        if runs is None:
-            runs = dict(found)
-        else:
-            runs = {kind: run for kind, run in runs.items()
-                    if kind in found and found[kind]["torch"] == run["torch"]}
-    return {"examples": examples, "runs": runs or {}}
+    examples = sum(read_source(Path(root) / d).example_count for d in documents)
+    combined: dict[str, dict[str, Any]] = {}
+    for kind in DEVICE_KINDS:
+        found = [valid_runs(book, root, d, context).get(kind) for d in documents]
+        if not found or any(run is None for run in found):
+            continue
+        runs = [run for run in found if run is not None]
+        if len({run["torch"] for run in runs}) != 1:
+            continue
+        oldest = min(runs, key=lambda run: run["date"])
+        combined[kind] = {**oldest, "passed": sum(r["passed"] for r in runs),
+                          "skipped": sum(r["skipped"] for r in runs)}
+    return {"examples": examples, "runs": combined}

@@ -217,12 +217,13 @@ def test_notebook_download_link_serves_the_notebook(context, built_site):
         folder_path(built_site, html.parent) for html in sorted(built_site.rglob("index.html"))
         if _JUPYTER_WRAPPER.search(html.read_text(encoding="utf-8", errors="replace"))
     ]
-    if not notebook_pages:
-        loose = sorted(nb.relative_to(built_site).as_posix() for nb in built_site.rglob("*.ipynb"))
-        pytest.skip(
-            "the built site has no notebook page yet (no page rendered by mkdocs-jupyter)"
-            + (f"; it only has the files {loose}" if loose else "")
-        )
+    notebooks = sorted(p.relative_to(ROOT / "docs").with_suffix("").as_posix() + "/"
+                       for p in (ROOT / "docs").rglob("*.ipynb"))
+    loose = sorted(nb.relative_to(built_site).as_posix() for nb in built_site.rglob("*.ipynb"))
+    assert sorted(p.strip("/") + "/" for p in notebook_pages) == notebooks, (
+        f"every notebook in docs/ must be a page rendered by mkdocs-jupyter; rendered {notebook_pages}, "
+        f"notebooks {notebooks}, .ipynb files in the site {loose}"
+    )
     for path in notebook_pages:
         page = context.new_page()
         page.goto(path)

@@ -1,0 +1,115 @@
+"""What a project asks of the checker (``[tool.convdocs.verify]`` in its pyproject.toml), and
+the settings of one run (that, plus the device and the update mode).
+
+```toml
+[tool.convdocs.verify]
+paths = ["docs", "README.md"]   # Markdown files, notebooks, modules, and folders of them
+rtol = 1e-6                     # the default tolerance for floats in outputs
+atol = 1e-8
+```
+
+A project without the table gets nothing collected: the plugin stays out of its way.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from convdocs.verify.compare import DEFAULT_ATOL, DEFAULT_RTOL
+
+TABLE = "[tool.convdocs.verify]"
+KEYS = frozenset({"paths", "rtol", "atol"})
+
+
+class ConfigError(ValueError):
+    """The project's ``[tool.convdocs.verify]`` table is not what the checker expects."""
+
+
+@dataclass(frozen=True)
+class ProjectConfig:
+    """A project's table: its root, the documents to check, and its default tolerance."""
+
+    root: Path
+    paths: tuple[Path, ...]
+    rtol: float = DEFAULT_RTOL
+    atol: float = DEFAULT_ATOL
+
+    def covers(self, path: Path) -> bool:
+        """Whether ``path`` is one of the listed files or lies in one of the listed folders."""
+        path = Path(path).resolve()
+        return any(path == p or p in path.parents for p in self.paths)
+
+
+def _number(pyproject: Path, name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(f"{TABLE} in {pyproject}: {name} must be a number, got {value!r}")
+    if not (math.isfinite(value) and value >= 0):
+        raise ConfigError(f"{TABLE} in {pyproject}: {name} must be a finite number >= 0, got {value!r}")
+    return float(value)
+
+
+def load_project(root: Path) -> ProjectConfig | None:
+    """Read ``root/pyproject.toml``'s table; None when the file or the table is missing.
+
+    Raises:
+        ConfigError: for an unknown key, a bad tolerance, or a path that does not exist.
+    """
+    pyproject = Path(root) / "pyproject.toml"
+    if not pyproject.is_file():
+        return None
+    try:
+        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{pyproject} is not valid TOML: {error}") from None
+    table = data.get("tool", {}).get("convdocs", {}).get("verify")
+    if table is None:
+        return None
+    if not isinstance(table, dict):
+        raise ConfigError(f"{TABLE} in {pyproject} must be a table")
+    unknown = set(table) - KEYS
+    if unknown:
+        raise ConfigError(f"{TABLE} in {pyproject} accepts {', '.join(sorted(KEYS))}; "
+                          f"got unknown key(s) {', '.join(sorted(unknown))}")
+    raw_paths = table.get("paths")
+    if not (isinstance(raw_paths, list) and raw_paths and all(isinstance(p, str) and p for p in raw_paths)):
+        raise ConfigError(f"{TABLE} in {pyproject}: paths must be a non-empty list of file or "
+                          f"folder names, got {raw_paths!r}")
+    paths = []
+    for name in raw_paths:
+        path = (Path(root) / name).resolve()
+        if not path.exists():
+            raise ConfigError(f"{TABLE} in {pyproject}: paths lists {name!r}, which does not exist")
+        paths.append(path)
+    return ProjectConfig(
+        Path(root).resolve(), tuple(paths),
+        _number(pyproject, "rtol", table.get("rtol", DEFAULT_RTOL)),
+        _number(pyproject, "atol", table.get("atol", DEFAULT_ATOL)),
+    )
+
+
+@dataclass(frozen=True)
+class Settings:
+    """One run: the project's table, the device the examples run on and whether outputs are rewritten."""
+
+    project: ProjectConfig
+    device: str = "cpu"
+    update: bool = False
+
+    @property
+    def device_kind(self) -> str:
+        """``cpu`` or ``cuda`` (the device without its index)."""
+        return self.device.split(":")[0]
+
+    @property
+    def writes_shared_outputs(self) -> bool:
+        """Whether an update run may rewrite outputs shared by every device: only on the CPU.
+        A run on another device rewrites only that device's tabs."""
+        return self.update and self.device_kind == "cpu"
+
+    def fingerprint_context(self) -> dict[str, Any]:
+        """The settings a page's outputs depend on, for its fingerprint."""
+        return {"rtol": self.project.rtol, "atol": self.project.atol}
