@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.convdocs-installed
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: setup serve test build clean
+.PHONY: setup serve lint test build clean
 
 # (Re)create the virtual environment when the pinned requirements change.
 $(STAMP): requirements.lock pyproject.toml
@@ -22,9 +22,18 @@ serve: setup
 	$(BIN)/python -m pytest -q -p no:cacheprovider docs README.md
 	$(BIN)/mkdocs serve --strict --dev-addr 127.0.0.1:8000
 
-# Every test: unit tests, verified examples (pages, notebook, README, docstrings), the strict
-# site build, and the browser tests (Debian's chromium is installed with apt when missing).
-test: setup
+# Lint, offline: ruff (rules and format) and mypy over convdocs/, tests/ and scripts/ (their
+# settings are in pyproject.toml), and the workflows against GitHub's schema and zizmor.
+lint: setup
+	$(BIN)/ruff check convdocs tests scripts
+	$(BIN)/ruff format --check convdocs tests scripts
+	$(BIN)/mypy
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+	$(BIN)/zizmor --offline --min-severity low .github/workflows
+
+# Every test: lint, unit tests, verified examples (pages, notebook, README, docstrings), the
+# strict site build, and the browser tests (Debian's chromium is installed with apt when missing).
+test: setup lint
 	bash scripts/ensure-chromium.sh
 	$(BIN)/python -m pytest
 

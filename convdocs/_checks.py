@@ -36,7 +36,9 @@ def check_float_tensor(fn: str, name: str, t: object, ndim: int | tuple[int, ...
     return t
 
 
-def check_same_device_dtype(fn: str, names: tuple[str, str], a: torch.Tensor, b: torch.Tensor) -> None:
+def check_same_device_dtype(
+    fn: str, names: tuple[str, str], a: torch.Tensor, b: torch.Tensor
+) -> None:
     """Raise ValueError unless ``a`` and ``b`` share device and dtype."""
     if a.device != b.device:
         raise ValueError(
@@ -55,8 +57,7 @@ def check_kernel_fits(fn: str, x: torch.Tensor, k: torch.Tensor) -> None:
     (h, w), (kh, kw) = x.shape[-2:], k.shape[-2:]
     if kh > h or kw > w:
         raise ValueError(
-            f"{fn} expects a kernel no larger than the input, "
-            f"got kernel {(kh, kw)} for input {(h, w)}"
+            f"{fn} expects a kernel no larger than the input, got kernel {(kh, kw)} for input {(h, w)}"
         )
 
 
@@ -66,8 +67,10 @@ def kernel_size_pair(fn: str, kernel_size: object) -> tuple[int, int]:
         raise TypeError(f"{fn} expects kernel_size to be an int or a pair of ints, got bool")
     if isinstance(kernel_size, numbers.Integral):
         pair = (int(kernel_size), int(kernel_size))
-    elif isinstance(kernel_size, (tuple, list, torch.Size)) and len(kernel_size) == 2 and all(
-        isinstance(k, numbers.Integral) and not isinstance(k, bool) for k in kernel_size
+    elif (
+        isinstance(kernel_size, (tuple, list, torch.Size))
+        and len(kernel_size) == 2
+        and all(isinstance(k, numbers.Integral) and not isinstance(k, bool) for k in kernel_size)
     ):
         pair = (int(kernel_size[0]), int(kernel_size[1]))
     else:
@@ -83,16 +86,17 @@ def check_positive_number(fn: str, name: str, value: object) -> float:
     """Raise unless ``value`` is a real number greater than zero."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{fn} expects {name} to be a number, got {type(value).__name__}")
-    if not (value > 0 and math.isfinite(value)):
+    number = float(value)
+    if not (number > 0 and math.isfinite(number)):
         raise ValueError(f"{fn} expects a finite {name} > 0, got {value!r}")
-    return float(value)
+    return number
 
 
 def check_positive_int(fn: str, name: str, value: object) -> int:
     """Raise unless ``value`` is an int of at least 1."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{fn} expects {name} to be an int, got {type(value).__name__}")
-    if value < 1:
+    if int(value) < 1:
         raise ValueError(f"{fn} expects {name} >= 1, got {value!r}")
     return int(value)
 
@@ -102,9 +106,11 @@ def check_device(fn: str, device: object) -> torch.device | None:
     if device is None:
         return None
     try:
-        resolved = torch.device(device)
+        resolved = torch.device(device)  # type: ignore[call-overload]  # anything: torch says what it takes
     except (RuntimeError, TypeError):
-        raise ValueError(f"{fn} expects a torch device such as 'cpu' or 'cuda', got {device!r}") from None
+        raise ValueError(
+            f"{fn} expects a torch device such as 'cpu' or 'cuda', got {device!r}"
+        ) from None
     if resolved.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"{fn} was asked for device {device!r}, but this torch has no CUDA device")
     return resolved

@@ -23,6 +23,7 @@ import argparse
 import ctypes
 import ctypes.util
 import datetime
+import functools
 import gc
 import json
 import math
@@ -32,12 +33,14 @@ import random
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
 from convdocs.correlation import corr2d
+from convdocs.devices import device_name
 from convdocs.fast import METHODS, STRIPS_ABOVE, add_shifted, choose_method, corr2d_fast
 
 IMAGE_SIZES = (64, 128, 256, 512, 1024, 2048, 4096)
@@ -91,15 +94,8 @@ def page_faults() -> int:
 
 def machine_info(device: torch.device) -> dict:
     """Describe where the numbers come from: platform, CPU, cores, torch, device, threads, date."""
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        cpu = platform.processor() or "unknown"
-    info = {
+    cpu = device_name("cpu")
+    info: dict[str, object] = {
         "platform": platform.platform(),
         "python": platform.python_version(),
         "cpu": cpu,
@@ -107,9 +103,9 @@ def machine_info(device: torch.device) -> dict:
         "torch": torch.__version__,
         "device": str(device),
         "threads": torch.get_num_threads(),
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
     }
-    caches = {}
+    caches: dict[str, str] = {}
     for index in sorted(Path("/sys/devices/system/cpu/cpu0/cache").glob("index*")):
         try:
             level, kind, size = ((index / f).read_text().strip() for f in ("level", "type", "size"))
@@ -118,7 +114,7 @@ def machine_info(device: torch.device) -> dict:
         caches[f"L{level} {kind.lower()}"] = size
     info["caches_per_cpu0"] = caches
     if device.type == "cuda":
-        info["gpu"] = torch.cuda.get_device_name(device)
+        info["gpu"] = device_name(device)
     if hasattr(os, "getloadavg"):
         info["load_average_before"] = round(os.getloadavg()[0], 2)
     return info
@@ -146,6 +142,7 @@ def make_timer(device: torch.device):
     CUDA events (after a synchronize) on a GPU, ``time.perf_counter`` on a CPU.
     """
     if device.type == "cuda":
+
         def timer(fn, number=1):
             start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
             torch.cuda.synchronize(device)
@@ -156,11 +153,13 @@ def make_timer(device: torch.device):
             torch.cuda.synchronize(device)
             return start.elapsed_time(end) / 1000 / number
     else:
+
         def timer(fn, number=1):
             start = time.perf_counter()
             for _ in range(number):
                 fn()
             return (time.perf_counter() - start) / number
+
     return timer
 
 
@@ -184,14 +183,14 @@ def case_name(case: dict) -> str:
 def callables(case: dict, X: torch.Tensor, K: torch.Tensor, device: torch.device) -> dict:
     """Every way to time for one case, by name; each returns its result."""
     X4, K4 = (X[None, None], K[None, None]) if X.dim() == 2 else (X, K)
-    fns = {}
+    fns: dict[str, Callable[[], object]] = {}
     loop_max = LOOP_MAX_SIZE if device.type == "cpu" else 64  # a kernel launch per element
     if case["kind"] == "image" and max(X.shape) <= loop_max:
         fns["loop"] = lambda: corr2d(X, K)
     for method in METHODS:
         if method == "unfold_matmul" and unfold_bytes(X4, K4) > UNFOLD_MAX_BYTES:
             continue
-        fns[method] = lambda method=method: corr2d_fast(X, K, method=method)
+        fns[method] = functools.partial(corr2d_fast, X, K, method=method)
     (N, C, H, W), (O, _, kh, kw) = X4.shape, K4.shape
     out_shape = (N, O, H - kh + 1, W - kw + 1)
     if C == 1 and math.prod(out_shape) > STRIPS_ABOVE:  # what the strips gain
@@ -224,16 +223,20 @@ def time_case(case: dict, device: torch.device, budget_s: float, max_reps: int) 
         if name not in ("copy", "sum"):
             max_abs_diff[name] = (fn().reshape(reference.shape) - reference).abs().max().item()
             if not max_abs_diff[name] <= tolerance:
-                raise RuntimeError(f"{name} disagrees with {REFERENCE} on {case_name(case)}: "
-                                   f"max abs difference {max_abs_diff[name]:.3g}")
+                raise RuntimeError(
+                    f"{name} disagrees with {REFERENCE} on {case_name(case)}: "
+                    f"max abs difference {max_abs_diff[name]:.3g}"
+                )
     first = {name: timer(fn) for name, fn in fns.items()}  # a second warm-up, and an estimate
     # Calls in a row per sample, so that a sample lasts about SAMPLE_S: a microsecond-long
     # call is not timed alone, and threads that fell asleep between samples weigh little.
-    number = {name: 1 if name == "loop" else max(1, min(1000, round(SAMPLE_S / max(t, 1e-9))))
-              for name, t in first.items()}
+    number = {
+        name: 1 if name == "loop" else max(1, min(1000, round(SAMPLE_S / max(t, 1e-9))))
+        for name, t in first.items()
+    }
     round_s = sum(number[name] * t for name, t in first.items() if name != "loop")
     reps = max(5, min(max_reps, math.floor(budget_s / max(round_s, 1e-9))))
-    times = {name: [] for name in fns}
+    times: dict[str, list[float]] = {name: [] for name in fns}
     faults = {name: 0 for name in fns}
     names = list(fns)
     rng = random.Random(0)
@@ -270,8 +273,9 @@ def time_case(case: dict, device: torch.device, budget_s: float, max_reps: int) 
         "ratio_to_conv2d": {name: m / medians[REFERENCE] for name, m in medians.items()},
         "max_abs_diff": max_abs_diff,
         "calls_per_sample": number,
-        "page_faults_per_call": {name: round(faults[name] / (len(ts) * number[name]))
-                                 for name, ts in times.items()},
+        "page_faults_per_call": {
+            name: round(faults[name] / (len(ts) * number[name])) for name, ts in times.items()
+        },
         "other_processes_cpus": None if others is None else round(others, 2),
     }
 
@@ -313,16 +317,23 @@ def run(device: torch.device, quick: bool = False, keep_memory: bool = True) -> 
     others = [r["other_processes_cpus"] for r in results if r["other_processes_cpus"] is not None]
     info["other_processes_cpus_max"] = max(others) if others else None
     settings = {
-        "quick": quick, "dtype": "float32", "budget_per_case_s": budget_s, "max_reps": max_reps,
-        "loop_max_size": LOOP_MAX_SIZE, "unfold_max_bytes": UNFOLD_MAX_BYTES,
+        "quick": quick,
+        "dtype": "float32",
+        "budget_per_case_s": budget_s,
+        "max_reps": max_reps,
+        "loop_max_size": LOOP_MAX_SIZE,
+        "unfold_max_bytes": UNFOLD_MAX_BYTES,
         "reference": REFERENCE,
         "timing": "cuda events" if device.type == "cuda" else "time.perf_counter",
         "order": "every method once per repetition, in a new random order each repetition (seeded)",
         "sample_s": SAMPLE_S,
         "sample": "calls_per_sample calls in a row, timed together, divided by their number",
         "freed_memory_kept": kept,
-        "allocator": ("glibc mallopt(M_MMAP_MAX=0, M_TRIM_THRESHOLD=-1): "
-                      "freed memory stays in the process" if kept else "the system's defaults"),
+        "allocator": (
+            "glibc mallopt(M_MMAP_MAX=0, M_TRIM_THRESHOLD=-1): freed memory stays in the process"
+            if kept
+            else "the system's defaults"
+        ),
     }
     return {"machine": info, "settings": settings, "results": results, "cold_results": cold_results}
 
@@ -349,21 +360,36 @@ def format_table(data: dict, key: str = "results") -> str:
     choose (``auto``, with the method it picks); ``F.conv2d`` called directly; ``auto/F``,
     auto's median over F.conv2d's; ``others``, how many CPUs other processes kept busy.
     """
-    columns = {"loop": "loop", "shift_add": "shift_add", "unfold_matmul": "unfold",
-               "conv2d": "conv2d", "auto": "auto", REFERENCE: REFERENCE}
+    columns = {
+        "loop": "loop",
+        "shift_add": "shift_add",
+        "unfold_matmul": "unfold",
+        "conv2d": "conv2d",
+        "auto": "auto",
+        REFERENCE: REFERENCE,
+    }
     header = ["case", *columns.values(), "picks", "auto/F", "others"]
     rows = [header]
     for r in data[key]:
         med = r["median_s"]
         others = r.get("other_processes_cpus")
-        rows.append([
-            short_name(r), *(_ms(med.get(c)) for c in columns), r["auto_method"],
-            f"{r['ratio_to_conv2d']['auto']:.3f}", "-" if others is None else f"{others:.2f}",
-        ])
+        rows.append(
+            [
+                short_name(r),
+                *(_ms(med.get(c)) for c in columns),
+                r["auto_method"],
+                f"{r['ratio_to_conv2d']['auto']:.3f}",
+                "-" if others is None else f"{others:.2f}",
+            ]
+        )
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    lines = [" ".join(cell.ljust(w) if i == 0 else cell.rjust(w)
-                      for i, (cell, w) in enumerate(zip(row, widths)))
-             for row in rows]
+    lines = [
+        " ".join(
+            cell.ljust(w) if i == 0 else cell.rjust(w)
+            for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+        )
+        for row in rows
+    ]
     lines.insert(1, "-" * len(lines[0]))
     return "\n".join(lines)
 
@@ -371,15 +397,21 @@ def format_table(data: dict, key: str = "results") -> str:
 def main(argv: list[str] | None = None) -> int:
     """Parse the command line, run the benchmark, print the table and save the JSON."""
     parser = argparse.ArgumentParser(
-        prog="python -m convdocs.bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
-                        help="where to run (default: cpu)")
-    parser.add_argument("--quick", action="store_true",
-                        help="a few small cases, for a smoke test")
-    parser.add_argument("--system-malloc", action="store_true",
-                        help="leave glibc's defaults (freed memory goes back to the system)")
-    parser.add_argument("--out", help="where to write the JSON (default: "
-                                      "docs/data/bench-DEVICE.json; none for --quick unless given)")
+        prog="python -m convdocs.bench", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument(
+        "--device", choices=("cpu", "cuda"), default="cpu", help="where to run (default: cpu)"
+    )
+    parser.add_argument("--quick", action="store_true", help="a few small cases, for a smoke test")
+    parser.add_argument(
+        "--system-malloc",
+        action="store_true",
+        help="leave glibc's defaults (freed memory goes back to the system)",
+    )
+    parser.add_argument(
+        "--out",
+        help="where to write the JSON (default: docs/data/bench-DEVICE.json; none for --quick unless given)",
+    )
     args = parser.parse_args(argv)
     if args.device == "cuda" and not torch.cuda.is_available():
         parser.error(f"--device cuda, but this torch ({torch.__version__}) has no CUDA device")

@@ -9,10 +9,10 @@ from convdocs._checks import check_float_tensor, check_kernel_fits, check_same_d
 
 def check_corr2d_inputs(fn: str, X: object, K: object) -> None:
     """Check a 2-D input ``X`` and kernel ``K`` for cross-correlation; raise before any work."""
-    check_float_tensor(fn, "input X", X, 2)
-    check_float_tensor(fn, "kernel K", K, 2)
-    check_same_device_dtype(fn, ("X", "K"), X, K)
-    check_kernel_fits(fn, X, K)
+    X_ = check_float_tensor(fn, "input X", X, 2)
+    K_ = check_float_tensor(fn, "kernel K", K, 2)
+    check_same_device_dtype(fn, ("X", "K"), X_, K_)
+    check_kernel_fits(fn, X_, K_)
 
 
 def corr2d(X: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
@@ -58,5 +58,5 @@ def corr2d(X: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
     Y = X.new_zeros((X.shape[0] - h + 1, X.shape[1] - w + 1))
     for i in range(Y.shape[0]):
         for j in range(Y.shape[1]):
-            Y[i, j] = (X[i:i + h, j:j + w] * K).sum()
+            Y[i, j] = (X[i : i + h, j : j + w] * K).sum()
     return Y

@@ -3,10 +3,27 @@
 from __future__ import annotations
 
 import os
+import platform
 
 import torch
 
 ENV_VAR = "CONVDOCS_DEVICE"
+
+
+def device_name(device: torch.device | str) -> str:
+    """The model of a device: the GPU's name for CUDA, else the CPU's model name
+    (from /proc/cpuinfo, else what ``platform`` knows)."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() + " CPU"
 
 
 def default_device() -> torch.device:
@@ -47,7 +64,6 @@ def default_device() -> torch.device:
         ) from error
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(
-            f"{ENV_VAR} asks for {wanted!r}, but this torch ({torch.__version__}) "
-            "has no CUDA device available"
+            f"{ENV_VAR} asks for {wanted!r}, but this torch ({torch.__version__}) has no CUDA device available"
         )
     return device

@@ -8,7 +8,9 @@ from convdocs._checks import check_device, check_float_dtype, check_float_tensor
 from convdocs.correlation import check_corr2d_inputs, corr2d
 
 
-def stripe_image(*, device: torch.device | str | None = None, dtype: torch.dtype | None = None) -> torch.Tensor:
+def stripe_image(
+    *, device: torch.device | str | None = None, dtype: torch.dtype | None = None
+) -> torch.Tensor:
     """Return the book's 6x8 image: ones, with columns 2 to 5 set to zero.
 
     Args:
@@ -40,7 +42,9 @@ def stripe_image(*, device: torch.device | str | None = None, dtype: torch.dtype
     return X
 
 
-def edge_kernel(*, device: torch.device | str | None = None, dtype: torch.dtype | None = None) -> torch.Tensor:
+def edge_kernel(
+    *, device: torch.device | str | None = None, dtype: torch.dtype | None = None
+) -> torch.Tensor:
     """Return the 1x2 kernel ``[[1, -1]]``, which responds to vertical edges.
 
     Args:

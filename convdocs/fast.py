@@ -37,7 +37,7 @@ STRIPS_ABOVE = 1 << 21
 
 def shift_add(X, K, stride=(1, 1)):
     """Return the sum over offsets (a, b) of K[:, :, a, b] times X shifted by (a, b)."""
-    N, C, H, W = X.shape
+    N, _, H, W = X.shape
     O, _, kh, kw = K.shape
     Ho, Wo = (H - kh) // stride[0] + 1, (W - kw) // stride[1] + 1
     Y = X.new_empty((N, O, Ho, Wo))
@@ -46,7 +46,7 @@ def shift_add(X, K, stride=(1, 1)):
         return add_shifted(Y, X, K, stride)
     rows = max(1, STRIP_ELEMENTS // (N * O * Wo))
     for r in range(0, Ho, rows):  # strips of output rows, small enough for the cache
-        add_shifted(Y[:, :, r:r + rows], X[:, :, r * stride[0]:], K, stride)
+        add_shifted(Y[:, :, r : r + rows], X[:, :, r * stride[0] :], K, stride)
     return Y
 
 
@@ -96,17 +96,18 @@ def choose_method(X, K, stride=(1, 1), padding=(0, 0)):
     pixels = N * Ho * Wo
     if X.device.type != "cpu" or C * O > 1:
         return "conv2d"
-    if pixels < 200 * 200 or kh * kw > 25 and pixels < 400 * 400:
+    if pixels < 200 * 200 or (kh * kw > 25 and pixels < 400 * 400):
         return "conv2d"
     return "shift_add"
 
 
 def _int_pair(fn: str, name: str, value: object, smallest: int) -> tuple[int, int]:
     """Normalise ``value`` (an int or a pair of ints) to a pair, each at least ``smallest``."""
-    def is_int(v):
+
+    def is_int(v: object) -> bool:
         return isinstance(v, numbers.Integral) and not isinstance(v, bool)
 
-    if is_int(value):
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
         pair = (int(value), int(value))
     elif isinstance(value, (tuple, list)) and len(value) == 2 and all(is_int(v) for v in value):
         pair = (int(value[0]), int(value[1]))
@@ -201,17 +202,17 @@ def corr2d_fast(
     Taught on the page [From loop to fast](loop-to-fast.md).
     """
     fn = "corr2d_fast"
-    stride, padding = check_corr2d_fast_inputs(fn, X, K, stride, padding, method)
+    stride_pair, padding_pair = check_corr2d_fast_inputs(fn, X, K, stride, padding, method)
     image = X.dim() == 2
     if image:
         X, K = X[None, None], K[None, None]  # (1, 1, H, W) and (1, 1, kh, kw)
     if method == "auto":
-        method = choose_method(X, K, stride, padding)
+        method = choose_method(X, K, stride_pair, padding_pair)
     if method == "conv2d":
-        Y = F.conv2d(X, K, stride=stride, padding=padding)
+        Y = F.conv2d(X, K, stride=stride_pair, padding=padding_pair)
     else:
-        if padding != (0, 0):
-            X = F.pad(X, (padding[1], padding[1], padding[0], padding[0]))
+        if padding_pair != (0, 0):
+            X = F.pad(X, (padding_pair[1], padding_pair[1], padding_pair[0], padding_pair[0]))
         fast = shift_add if method == "shift_add" else unfold_matmul
-        Y = fast(X, K, stride)
+        Y = fast(X, K, stride_pair)
     return Y[0, 0] if image else Y

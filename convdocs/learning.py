@@ -112,7 +112,7 @@ def learn_kernel(
         conv2d.zero_grad()
         loss.backward()
         with torch.no_grad():
-            conv2d.weight -= lr * conv2d.weight.grad
+            conv2d.weight -= lr * conv2d.weight.grad  # type: ignore[operator]  # set by backward()
         losses.append(loss.item())
         if verbose:
             print(f"Epochs is {epoch + 1}, loss is {losses[-1]}")

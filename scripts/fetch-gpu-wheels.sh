@@ -11,5 +11,7 @@ for p in manylinux_2_28_x86_64 manylinux_2_27_x86_64 manylinux_2_17_x86_64 manyl
 done
 python3 -m pip download -q --only-binary=:all: --python-version "$version" --implementation cp \
   "${platforms[@]}" -c /tmp/convdocs-gpu-constraints.txt -d .whl $(grep -v '^[#-]' requirements-gpu.txt)
-rm -f .whl/torch-* .whl/nvidia_* .whl/triton-*
+# torch (and its CUDA wheels) come with the GPU machine, and so does numpy; leaving numpy out
+# keeps .whl small enough to travel to a lent GPU machine (64 MiB in all).
+rm -f .whl/torch-* .whl/nvidia_* .whl/triton-* .whl/numpy-*
 ls .whl | wc -l

@@ -25,8 +25,9 @@ from convdocs.verify.session import Session
 ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("CONVDOCS_DEVICE", "cpu")
 os.environ.setdefault("MPLBACKEND", "Agg")
-PROJECT = load_project(ROOT)
-assert PROJECT is not None, "pyproject.toml has no [tool.convdocs.verify] table"
+LOADED = load_project(ROOT)
+assert LOADED is not None, "pyproject.toml has no [tool.convdocs.verify] table"
+PROJECT = LOADED
 
 
 def in_process(paths: list[Path]) -> int:
@@ -54,7 +55,7 @@ def median_seconds(fn, repeats: int) -> float:
     return statistics.median(times)
 
 
-pages = sorted((ROOT / "docs").rglob("*.md")) + [ROOT / "docs" / "notebook.ipynb"]
+pages = [*sorted((ROOT / "docs").rglob("*.md")), ROOT / "docs" / "notebook.ipynb"]
 notebook = ROOT / "docs" / "notebook.ipynb"
 in_process(pages)  # warm up imports once, as a test session would
 n_all = in_process(pages)
@@ -63,5 +64,7 @@ t_nb = median_seconds(lambda: in_process([notebook]), 5)
 t_kernel = median_seconds(lambda: in_kernel(notebook), 5)
 print(f"all {n_all} doc examples in-process:     {t_all:7.3f} s (median of 5)")
 print(f"the notebook's cells in-process:        {t_nb:7.3f} s")
-print(f"the notebook in a Jupyter kernel:       {t_kernel:7.3f} s (nbclient, kernel start included)")
+print(
+    f"the notebook in a Jupyter kernel:       {t_kernel:7.3f} s (nbclient, kernel start included)"
+)
 print(f"kernel / in-process, same notebook:     {t_kernel / t_nb:7.1f}x")

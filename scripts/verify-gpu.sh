@@ -1,21 +1,33 @@
 #!/usr/bin/env bash
 # Run every device-dependent check on a GPU: the examples of the pages, the notebook, the README
-# and the docstrings, and the unit tests, all with `pytest --device cuda`.
+# and the docstrings, and the unit and machinery tests, all with `pytest --device cuda`.
 #
-#   scripts/verify-gpu.sh                 # on a CUDA machine
-#   scripts/verify-gpu.sh --device cpu    # the same run on the CPU (what CI does every time)
+#   scripts/verify-gpu.sh                        # on a CUDA machine
+#   scripts/verify-gpu.sh --update-gpu-tabs      # first write the GPU tabs of the pages, then verify
+#   scripts/verify-gpu.sh --device cpu           # the same run on the CPU
 #
-# It needs a Python with torch (CUDA build for --device cuda). The rest of the test stack is
+# It needs a Python with torch (a CUDA build for --device cuda). The rest of the test stack is
 # installed into a private folder, from wheels in .whl/ when that folder exists (for machines
-# without a package index: make them with scripts/fetch-gpu-wheels.sh), else from PyPI.
+# without a package index: make them with scripts/fetch-gpu-wheels.sh), else from PyPI. Where
+# convdocs is not installed (no pytest11 entry point), the plugin is loaded with PYTEST_PLUGINS.
 # The site build and the browser tests do not depend on the device and run in `make test`.
-# The verification record (verification-record.json) gains an entry per page that passed; when
-# $OUT is set, the record and the log are copied there too.
+#
+# --update-gpu-tabs runs `pytest --update-outputs --device cuda` first: a GPU run rewrites only
+# the blocks of the GPU tabs (outputs that truly differ by device), never a shared output. The
+# verification record (verification-record.json) then gains an entry per document that passed.
+# When $OUT is set, the record, the log and every file the update rewrote are copied there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 device=cuda
-if [[ "${1:-}" == "--device" ]]; then device="$2"; shift 2; fi
+update=0
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --device) device="$2"; shift 2 ;;
+    --update-gpu-tabs) update=1; shift ;;
+    *) break ;;
+  esac
+done
 python=${PYTHON:-python3}
 target=${CONVDOCS_GPU_SITE:-/tmp/convdocs-gpu-site}
 
@@ -30,7 +42,7 @@ if device.startswith("cuda"):
     print("cuDNN TF32 for convolutions:", torch.backends.cudnn.allow_tf32)
 PY
 
-if ! "$python" -c "import sybil, pytest, IPython, matplotlib, nbclient, ipykernel, PIL, yaml" 2>/dev/null; then
+if ! "$python" -c "import sybil, pytest, IPython, matplotlib, nbformat, nbclient, ipykernel, PIL, yaml" 2>/dev/null; then
   if [[ -d .whl ]]; then
     "$python" -m pip install -q --no-index --no-deps --no-compile --upgrade --target "$target" .whl/*.whl
   else
@@ -42,13 +54,33 @@ if ! "$python" -c "import sybil, pytest, IPython, matplotlib, nbclient, ipykerne
   export JUPYTER_PATH="$target/share/jupyter${JUPYTER_PATH:+:$JUPYTER_PATH}"
 fi
 export PYTHONPATH=".${PYTHONPATH:+:$PYTHONPATH}"
+if ! "$python" -c "
+import importlib.metadata as m, sys
+sys.exit(not any(e.value == 'convdocs.verify.pytest_plugin' for e in m.entry_points(group='pytest11')))"; then
+  export PYTEST_PLUGINS=convdocs.verify.pytest_plugin  # convdocs is on PYTHONPATH, not installed
+fi
+
+log=/tmp/convdocs-verify-"$device".log
+: > "$log"
+if [[ "$update" == 1 ]]; then
+  touch /tmp/convdocs-before-update
+  sleep 1
+  # The update mode refuses to run when CI is set; here rewriting the GPU tabs is the point.
+  env -u CI "$python" -m pytest -p no:cacheprovider --device "$device" --update-outputs -q \
+    docs README.md convdocs 2>&1 | tee -a "$log" || true
+  mapfile -t rewritten < <(find docs README.md convdocs -type f -newer /tmp/convdocs-before-update \
+    ! -name '*.pyc' ! -path '*/__pycache__/*')
+  echo "rewritten by the update: ${rewritten[*]:-(none)}" | tee -a "$log"
+  if [[ -n "${OUT:-}" && ${#rewritten[@]} -gt 0 ]]; then
+    cp --parents "${rewritten[@]}" "$OUT"/
+  fi
+fi
 
 status=0
-set -o pipefail
 "$python" -m pytest -p no:cacheprovider --device "$device" -rs \
   --ignore=tests/browser --deselect tests/test_site.py \
-  docs README.md convdocs tests "$@" 2>&1 | tee /tmp/convdocs-verify-"$device".log || status=$?
+  docs README.md convdocs tests "$@" 2>&1 | tee -a "$log" || status=$?
 if [[ -n "${OUT:-}" ]]; then
-  cp verification-record.json /tmp/convdocs-verify-"$device".log "$OUT"/ || true
+  cp verification-record.json "$log" "$OUT"/ || true
 fi
 exit "$status"

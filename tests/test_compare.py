@@ -85,19 +85,25 @@ def test_identical_outputs_match():
     assert result and str(result) == "outputs match"
 
 
-@pytest.mark.parametrize(("name", "cpu", "pretty", "printed"), H100_REPRS, ids=[r[0] for r in H100_REPRS])
+@pytest.mark.parametrize(
+    ("name", "cpu", "pretty", "printed"), H100_REPRS, ids=[r[0] for r in H100_REPRS]
+)
 def test_h100_reprs_match_the_cpu_form_both_ways(name, cpu, pretty, printed):
     for gpu in (pretty, printed):
         assert compare_outputs(cpu, gpu), (name, str(compare_outputs(cpu, gpu)))
         assert compare_outputs(gpu, cpu), (name, str(compare_outputs(gpu, cpu)))
 
 
-@pytest.mark.parametrize(("name", "cpu", "pretty", "printed"), H100_REPRS, ids=[r[0] for r in H100_REPRS])
+@pytest.mark.parametrize(
+    ("name", "cpu", "pretty", "printed"), H100_REPRS, ids=[r[0] for r in H100_REPRS]
+)
 def test_h100_reprs_with_a_changed_number_still_fail(name, cpu, pretty, printed):
     first = next(t for t in tokenize(pretty) if t.kind == "float")
     line = pretty.split("\n")[first.line - 1]
-    moved_line = line[:first.column - 1] + "9" + line[first.column:]  # its first digit becomes 9
-    moved = "\n".join(moved_line if n == first.line - 1 else text for n, text in enumerate(pretty.split("\n")))
+    moved_line = line[: first.column - 1] + "9" + line[first.column :]  # its first digit becomes 9
+    moved = "\n".join(
+        moved_line if n == first.line - 1 else text for n, text in enumerate(pretty.split("\n"))
+    )
     assert moved != pretty
     result = compare_outputs(cpu, moved)
     assert not result and "beyond tolerance" in str(result), (name, str(result))
@@ -108,32 +114,48 @@ def test_the_learning_page_on_the_h100_matches_within_its_tolerance():
     assert compare_outputs(LEARNING_SHOWN, LEARNING_ON_H100)  # every number printed is the same
     moved = LEARNING_ON_H100.replace("-0.0054", "-0.0154")
     result = compare_outputs(LEARNING_SHOWN, moved, rtol=2e-3)
-    assert str(result) == ("line 5, column 40: expected '-0.0054', got '-0.0154' "
-                           "(beyond tolerance rtol=0.002, atol=1e-08)")
+    assert str(result) == (
+        "line 5, column 40: expected '-0.0054', got '-0.0154' (beyond tolerance rtol=0.002, atol=1e-08)"
+    )
 
 
 @pytest.mark.parametrize(
     ("shown", "printed", "message"),
     [
         # a line break with no device suffix in its group is a real difference
-        ("(tensor([1.]), tensor([2.]))", "(tensor([1.]),\n tensor([2.]))",
-         "line 1, column 16: expected 'tensor', got 'a line break' "
-         "(the code breaks the line here, the page does not; the line structure must match)"),
-        ("(tensor([1.]),\n tensor([2.]))", "(tensor([1.]), tensor([2.]))",
-         "line 1, column 15: expected 'a line break', got 'tensor' "
-         "(the page breaks the line here, the code does not; the line structure must match)"),
+        (
+            "(tensor([1.]), tensor([2.]))",
+            "(tensor([1.]),\n tensor([2.]))",
+            "line 1, column 16: expected 'tensor', got 'a line break' "
+            "(the code breaks the line here, the page does not; the line structure must match)",
+        ),
+        (
+            "(tensor([1.]),\n tensor([2.]))",
+            "(tensor([1.]), tensor([2.]))",
+            "line 1, column 15: expected 'a line break', got 'tensor' "
+            "(the page breaks the line here, the code does not; the line structure must match)",
+        ),
         # outside brackets, a device suffix excuses nothing
-        ("a tensor([1.])\nb", "a tensor([1.], device='cuda:0') b",
-         "line 1, column 15: expected 'a line break', got 'b' "
-         "(the page breaks the line here, the code does not; the line structure must match)"),
+        (
+            "a tensor([1.])\nb",
+            "a tensor([1.], device='cuda:0') b",
+            "line 1, column 15: expected 'a line break', got 'b' "
+            "(the page breaks the line here, the code does not; the line structure must match)",
+        ),
         # inside brackets but not after a comma
-        ("(tensor([1.], device='cuda:0') x)", "(tensor([1.]\n) x)",
-         "line 1, column 30: expected ')', got 'a line break' "
-         "(the code breaks the line here, the page does not; the line structure must match)"),
+        (
+            "(tensor([1.], device='cuda:0') x)",
+            "(tensor([1.]\n) x)",
+            "line 1, column 30: expected ')', got 'a line break' "
+            "(the code breaks the line here, the page does not; the line structure must match)",
+        ),
         # an extra blank line in the wrapped group
-        ("[tensor([1.]), tensor([2.])]", "[tensor([1.], device='cuda:0'),\n\n tensor([2.], device='cuda:0')]",
-         "line 1, column 16: expected 'tensor', got 'a line break' "
-         "(the code breaks the line here, the page does not; the line structure must match)"),
+        (
+            "[tensor([1.]), tensor([2.])]",
+            "[tensor([1.], device='cuda:0'),\n\n tensor([2.], device='cuda:0')]",
+            "line 1, column 16: expected 'tensor', got 'a line break' "
+            "(the code breaks the line here, the page does not; the line structure must match)",
+        ),
     ],
     ids=["no-suffix", "no-suffix-reversed", "outside-brackets", "not-after-comma", "blank-line"],
 )
@@ -143,12 +165,12 @@ def test_other_line_structure_differences_fail(shown, printed, message):
 
 def test_a_grad_fn_moved_by_a_device_suffix():
     cpu = "tensor([[0.9075, -0.9075, 0.1234, 0.5678, 0.1111, 0.2222]], grad_fn=<AddBackward0>)"
-    cuda = ("tensor([[0.9075, -0.9075, 0.1234, 0.5678, 0.1111, 0.2222]], device='cuda:0',\n"
-            "       grad_fn=<AddBackward0>)")
+    cuda = "tensor([[0.9075, -0.9075, 0.1234, 0.5678, 0.1111, 0.2222]], device='cuda:0',\n       grad_fn=<AddBackward0>)"
     assert compare_outputs(cpu, cuda) and compare_outputs(cuda, cpu)
     result = compare_outputs(cpu, cuda.replace("AddBackward0", "SubBackward0"))
-    assert str(result) == ("line 1, column 70: expected 'AddBackward0', got 'SubBackward0' "
-                           "(text must match exactly)")
+    assert str(result) == (
+        "line 1, column 70: expected 'AddBackward0', got 'SubBackward0' (text must match exactly)"
+    )
     # the same break without the device suffix is not excused
     assert not compare_outputs(cpu, cuda.replace(", device='cuda:0'", ""))
 
@@ -162,18 +184,34 @@ def test_a_device_suffix_on_a_line_of_its_own():
 @pytest.mark.parametrize(
     ("actual", "message"),
     [
-        (T.replace("2.9292, 2.9292],", "2.9292, 2.9392],", 1),
-         "line 1, column 18: expected '2.9292', got '2.9392' (beyond tolerance rtol=1e-06, atol=1e-08)"),
-        (T.replace("AddBackward0", "MulBackward0"),
-         "line 2, column 37: expected 'AddBackward0', got 'MulBackward0' (text must match exactly)"),
-        (T.replace("tensor", "Tensor"), "line 1, column 1: expected 'tensor', got 'Tensor' (text must match exactly)"),
-        (T.replace("[[2.9292, 2.9292],", "[[2.9292, 2.9292, 2.9292],"),
-         "line 1, column 24: expected ']', got ',' (text must match exactly)"),
-        (T.split("\n")[0], "line 2, column 9: expected '[', got 'end of output' "
-                           "(expected 2 lines, got 1 line)"),
-        (T + "\nextra", "line 2, column 51: expected 'end of output', got 'a line break' "
-                        "(expected 2 lines, got 3 lines)"),
-        (T.replace("]],", "],"), "line 2, column 25: expected ']', got ',' (text must match exactly)"),
+        (
+            T.replace("2.9292, 2.9292],", "2.9292, 2.9392],", 1),
+            "line 1, column 18: expected '2.9292', got '2.9392' (beyond tolerance rtol=1e-06, atol=1e-08)",
+        ),
+        (
+            T.replace("AddBackward0", "MulBackward0"),
+            "line 2, column 37: expected 'AddBackward0', got 'MulBackward0' (text must match exactly)",
+        ),
+        (
+            T.replace("tensor", "Tensor"),
+            "line 1, column 1: expected 'tensor', got 'Tensor' (text must match exactly)",
+        ),
+        (
+            T.replace("[[2.9292, 2.9292],", "[[2.9292, 2.9292, 2.9292],"),
+            "line 1, column 24: expected ']', got ',' (text must match exactly)",
+        ),
+        (
+            T.split("\n")[0],
+            "line 2, column 9: expected '[', got 'end of output' (expected 2 lines, got 1 line)",
+        ),
+        (
+            T + "\nextra",
+            "line 2, column 51: expected 'end of output', got 'a line break' (expected 2 lines, got 3 lines)",
+        ),
+        (
+            T.replace("]],", "],"),
+            "line 2, column 25: expected ']', got ',' (text must match exactly)",
+        ),
     ],
     ids=["number", "grad-fn", "word", "element", "missing-line", "extra-line", "bracket"],
 )
@@ -210,8 +248,16 @@ def test_half_a_last_digit_of_slack_only_at_the_same_precision():
 
 @pytest.mark.parametrize(
     ("shown", "printed"),
-    [("x = 3.1", "x = 3.14159"), ("x = 3.14159", "x = 3.1"), ("0.01", "0.011"), ("0.011", "0.01"),
-     ("5e-06", "1e-05"), ("lr 0.034", "lr 0.03"), ("1.", "1.2"), ("0.5", "0.45")],
+    [
+        ("x = 3.1", "x = 3.14159"),
+        ("x = 3.14159", "x = 3.1"),
+        ("0.01", "0.011"),
+        ("0.011", "0.01"),
+        ("5e-06", "1e-05"),
+        ("lr 0.034", "lr 0.03"),
+        ("1.", "1.2"),
+        ("0.5", "0.45"),
+    ],
 )
 def test_a_number_shown_with_other_digits_than_printed_fails(shown, printed):
     result = compare_outputs(shown, printed)
@@ -220,8 +266,12 @@ def test_a_number_shown_with_other_digits_than_printed_fails(shown, printed):
 
 @pytest.mark.parametrize(
     ("shown", "printed"),
-    [("tensor([1., 2.])", "tensor([1.0000, 2.0000])"), ("4.20", "4.2"), ("1e-05", "1.000001e-05"),
-     ("0.5", "0.50000")],
+    [
+        ("tensor([1., 2.])", "tensor([1.0000, 2.0000])"),
+        ("4.20", "4.2"),
+        ("1e-05", "1.000001e-05"),
+        ("0.5", "0.50000"),
+    ],
 )
 def test_other_digits_with_the_same_value_match(shown, printed):
     assert compare_outputs(shown, printed)
@@ -229,7 +279,8 @@ def test_other_digits_with_the_same_value_match(shown, printed):
 
 def test_versions_and_identifiers_are_text():
     assert str(compare_outputs("convdocs 0.1.0", "convdocs 0.14.0")) == (
-        "line 1, column 10: expected '0.1.0', got '0.14.0' (text must match exactly)")
+        "line 1, column 10: expected '0.1.0', got '0.14.0' (text must match exactly)"
+    )
     assert not compare_outputs("torch 2.13.0+cpu", "torch 2.1.0+cpu")
     assert not compare_outputs("torch 2.13.0+cpu", "torch 2.13.0+cu130")
     assert not compare_outputs("conv2d", "conv3d")
@@ -288,15 +339,15 @@ def test_whitespace_between_tokens_is_ignored_but_not_token_boundaries():
 
 def test_bad_arguments():
     with pytest.raises(TypeError, match="compare_outputs expects expected to be a str, got int"):
-        compare_outputs(1, "1")
+        compare_outputs(1, "1")  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="expects actual to be a str, got NoneType"):
-        compare_outputs("1", None)
+        compare_outputs("1", None)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match=r"expects a finite rtol >= 0, got -1"):
         compare_outputs("1", "1", rtol=-1)
     with pytest.raises(ValueError, match=r"finite atol >= 0, got nan"):
         compare_outputs("1", "1", atol=float("nan"))
     with pytest.raises(TypeError, match=r"expects rtol to be a number, got str"):
-        compare_outputs("1", "1", rtol="abc")
+        compare_outputs("1", "1", rtol="abc")  # type: ignore[arg-type]
 
 
 def test_defaults_are_documented_values():
@@ -307,7 +358,26 @@ def test_defaults_are_documented_values():
 
 def test_tokens():
     kinds = [t.kind for t in tokenize("torch.float32 (1, 2.5e-3) nan v2.13.0 2.13.0\n")]
-    assert kinds == ["word", "other", "word", "other", "int", "other", "float", "other", "float",
-                     "word", "other", "int", "other", "int", "version"]
+    assert kinds == [
+        "word",
+        "other",
+        "word",
+        "other",
+        "int",
+        "other",
+        "float",
+        "other",
+        "float",
+        "word",
+        "other",
+        "int",
+        "other",
+        "int",
+        "version",
+    ]
     assert [(t.kind, t.line, t.column) for t in tokenize("x, device='cuda:0'\n  y\n\n")] == [
-        ("word", 1, 1), ("device", 1, 2), ("newline", 1, 19), ("word", 2, 3)]
+        ("word", 1, 1),
+        ("device", 1, 2),
+        ("newline", 1, 19),
+        ("word", 2, 3),
+    ]

@@ -25,7 +25,10 @@ def test_book_example(device):
 def test_matches_conv2d_on_random_shapes(seed, device):
     g = torch.Generator().manual_seed(seed)
     H, W = (int(v) for v in torch.randint(1, 12, (2,), generator=g))
-    kh, kw = int(torch.randint(1, H + 1, (1,), generator=g)), int(torch.randint(1, W + 1, (1,), generator=g))
+    kh, kw = (
+        int(torch.randint(1, H + 1, (1,), generator=g)),
+        int(torch.randint(1, W + 1, (1,), generator=g)),
+    )
     X = torch.randn(H, W, generator=g, dtype=torch.float64).to(device)
     K = torch.randn(kh, kw, generator=g, dtype=torch.float64).to(device)
     Y = corr2d(X, K)
@@ -51,15 +54,45 @@ def test_gradcheck_float64(device):
 @pytest.mark.parametrize(
     ("X", "K", "error", "message"),
     [
-        ([[1.0]], torch.ones(1, 1), TypeError, r"corr2d expects input X to be a torch.Tensor, got list"),
-        (torch.ones(2, 2), 3.0, TypeError, r"corr2d expects kernel K to be a torch.Tensor, got float"),
-        (torch.ones(1, 3, 3), torch.ones(2, 2), ValueError, r"expects a 2-D input X, got shape \(1, 3, 3\)"),
+        (
+            [[1.0]],
+            torch.ones(1, 1),
+            TypeError,
+            r"corr2d expects input X to be a torch.Tensor, got list",
+        ),
+        (
+            torch.ones(2, 2),
+            3.0,
+            TypeError,
+            r"corr2d expects kernel K to be a torch.Tensor, got float",
+        ),
+        (
+            torch.ones(1, 3, 3),
+            torch.ones(2, 2),
+            ValueError,
+            r"expects a 2-D input X, got shape \(1, 3, 3\)",
+        ),
         (torch.ones(3, 3), torch.ones(2), ValueError, r"expects a 2-D kernel K, got shape \(2,\)"),
         (torch.ones(0, 3), torch.ones(1, 1), ValueError, r"non-empty input X, got shape \(0, 3\)"),
-        (torch.ones(3, 3, dtype=torch.int32), torch.ones(1, 1), ValueError, r"floating-point input X .* got dtype torch.int32"),
+        (
+            torch.ones(3, 3, dtype=torch.int32),
+            torch.ones(1, 1),
+            ValueError,
+            r"floating-point input X .* got dtype torch.int32",
+        ),
         (torch.ones(3, 3, dtype=torch.bool), torch.ones(1, 1), ValueError, r"got dtype torch.bool"),
-        (torch.ones(3, 3), torch.ones(1, 1, dtype=torch.float64), ValueError, r"same dtype, got X torch.float32 and K torch.float64"),
-        (torch.ones(3, 3), torch.ones(4, 1), ValueError, r"kernel no larger than the input, got kernel \(4, 1\) for input \(3, 3\)"),
+        (
+            torch.ones(3, 3),
+            torch.ones(1, 1, dtype=torch.float64),
+            ValueError,
+            r"same dtype, got X torch.float32 and K torch.float64",
+        ),
+        (
+            torch.ones(3, 3),
+            torch.ones(4, 1),
+            ValueError,
+            r"kernel no larger than the input, got kernel \(4, 1\) for input \(3, 3\)",
+        ),
         (torch.ones(3, 3), torch.ones(1, 4), ValueError, r"got kernel \(1, 4\) for input \(3, 3\)"),
     ],
 )

@@ -24,7 +24,10 @@ def test_override_wins_over_the_default(monkeypatch, wanted):
 
 def test_bad_override(monkeypatch):
     monkeypatch.setenv("CONVDOCS_DEVICE", "gpu-please")
-    with pytest.raises(ValueError, match=r"CONVDOCS_DEVICE must name a torch device such as 'cpu' or 'cuda', got 'gpu-please'"):
+    with pytest.raises(
+        ValueError,
+        match=r"CONVDOCS_DEVICE must name a torch device such as 'cpu' or 'cuda', got 'gpu-please'",
+    ):
         default_device()
 
 

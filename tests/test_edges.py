@@ -33,22 +33,30 @@ def test_follows_dtype_and_device(device):
 
 
 def test_bad_input(device):
-    with pytest.raises(TypeError, match="detect_edges expects input X to be a torch.Tensor, got ndarray"):
+    with pytest.raises(
+        TypeError, match=r"detect_edges expects input X to be a torch\.Tensor, got ndarray"
+    ):
         import numpy
 
-        detect_edges(numpy.ones((3, 3)))
+        detect_edges(numpy.ones((3, 3)))  # type: ignore[arg-type]
     with pytest.raises(ValueError, match=r"detect_edges expects a 2-D input X, got shape \(8,\)"):
         detect_edges(torch.ones(8, device=device))
     with pytest.raises(ValueError, match=r"detect_edges expects a kernel no larger than the input"):
         detect_edges(torch.ones(1, 1, device=device))
     with pytest.raises(ValueError, match=r"detect_edges expects X and K with the same dtype"):
-        detect_edges(torch.ones(3, 3, device=device), torch.ones(1, 2, dtype=torch.float64, device=device))
+        detect_edges(
+            torch.ones(3, 3, device=device), torch.ones(1, 2, dtype=torch.float64, device=device)
+        )
 
 
 @pytest.mark.parametrize("builder", [stripe_image, edge_kernel])
 def test_builders_check_dtype_and_device(builder):
     name = builder.__name__
-    with pytest.raises(ValueError, match=rf"{name} expects a floating-point dtype, got torch.int64"):
+    with pytest.raises(
+        ValueError, match=rf"{name} expects a floating-point dtype, got torch.int64"
+    ):
         builder(dtype=torch.int64)
-    with pytest.raises(ValueError, match=rf"{name} expects a torch device such as 'cpu' or 'cuda', got 'gpu'"):
+    with pytest.raises(
+        ValueError, match=rf"{name} expects a torch device such as 'cpu' or 'cuda', got 'gpu'"
+    ):
         builder(device="gpu")

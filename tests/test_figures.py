@@ -6,19 +6,19 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-from PIL import Image  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+from PIL import Image
 
-from convdocs.verify.edits import EditQueue, FileWrite  # noqa: E402
-from convdocs.verify.figures import check_figure  # noqa: E402
+from convdocs.verify.edits import EditQueue, FileWrite
+from convdocs.verify.figures import check_figure
 
 PAGE_TEXT = "# Page\n\n![a diagonal line](figures/line.png)\n"
 
 
 def draw():
-    fig, ax = plt.subplots(figsize=(3, 2))
+    _, ax = plt.subplots(figsize=(3, 2))
     ax.plot([0, 1], [0, 1])
 
 
@@ -44,7 +44,8 @@ def check(page, update=False, text=PAGE_TEXT, tol=2.0):
 def test_nothing_is_written_while_checking(page):
     draw()
     found = check_figure("page.md", str(page), PAGE_TEXT, "figures/line.png", 2.0)
-    assert "is missing" in found.failure and found.drawn.startswith(b"\x89PNG")
+    assert found.failure is not None and "is missing" in found.failure
+    assert found.drawn is not None and found.drawn.startswith(b"\x89PNG")
     assert not (page.parent / "figures").exists()
 
 
@@ -77,7 +78,7 @@ def test_an_altered_figure_fails(page):
 def test_changed_code_fails(page):
     draw()
     check(page, update=True)
-    fig, ax = plt.subplots(figsize=(3, 2))
+    _, ax = plt.subplots(figsize=(3, 2))
     ax.plot([0, 1], [1, 0])
     assert "no longer matches" in check(page)
 

@@ -114,35 +114,48 @@ def test_good_page_passes(project):
     page(project, GOOD_PAGE)
     result = run(project)
     result.assert_outcomes(passed=2)
-    result.stdout.fnmatch_lines(["convdocs: device cpu, torch *, tolerance rtol=1e-06 atol=1e-08, paths docs"])
+    result.stdout.fnmatch_lines(
+        ["convdocs: device cpu, torch *, tolerance rtol=1e-06 atol=1e-08, paths docs"]
+    )
 
 
 def test_wrong_number_fails_with_page_line_and_both_outputs(project):
     page(project, GOOD_PAGE.replace("4.2\n", "4.3\n"))
     result = run(project)
     result.assert_outcomes(passed=1, failed=1)
-    result.stdout.fnmatch_lines([
-        "*docs/page.md:9: the output differs from what the code prints (the site's default rtol/atol)*",
-        "*line 2, column 1: expected '4.3', got '4.2' (beyond tolerance rtol=1e-06, atol=1e-08)*",
-        "--- shown on the page",
-        "x is 42",
-        "4.3",
-        "--- printed now",
-        "x is 42",
-        "4.2",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "*docs/page.md:9: the output differs from what the code prints (the site's default rtol/atol)*",
+            "*line 2, column 1: expected '4.3', got '4.2' (beyond tolerance rtol=1e-06, atol=1e-08)*",
+            "--- shown on the page",
+            "x is 42",
+            "4.3",
+            "--- printed now",
+            "x is 42",
+            "4.2",
+        ]
+    )
 
 
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
-        (("x is 42", "x was 42"), "*line 1, column 3: expected 'was', got 'is' (text must match exactly)*"),
-        (("tensor([ 42., 105.])", "tensor([ 42., 105., 1.])"),
-         "*line 1, column 19: expected ',', got ']' (text must match exactly)*"),
-        (("x is 42\n4.2\n", "x is 42\n"), "*line 1, column 8: expected 'end of output', got 'a line break' "
-                                           "(expected 1 line, got 2 lines)*"),
-        (("4.2\n", "4.2\nmore\n"), "*line 2, column 4: expected 'a line break', got 'end of output' "
-                                    "(expected 3 lines, got 2 lines)*"),
+        (
+            ("x is 42", "x was 42"),
+            "*line 1, column 3: expected 'was', got 'is' (text must match exactly)*",
+        ),
+        (
+            ("tensor([ 42., 105.])", "tensor([ 42., 105., 1.])"),
+            "*line 1, column 19: expected ',', got ']' (text must match exactly)*",
+        ),
+        (
+            ("x is 42\n4.2\n", "x is 42\n"),
+            "*line 1, column 8: expected 'end of output', got 'a line break' (expected 1 line, got 2 lines)*",
+        ),
+        (
+            ("4.2\n", "4.2\nmore\n"),
+            "*line 2, column 4: expected 'a line break', got 'end of output' (expected 3 lines, got 2 lines)*",
+        ),
         (("4.2\n", "4.21\n"), "*line 2, column 1: expected '4.21', got '4.2' (beyond tolerance*"),
     ],
     ids=["word", "element-count", "missing-line", "extra-line", "more-digits-than-printed"],
@@ -155,7 +168,9 @@ def test_other_changes_fail_and_name_the_difference(project, edit, message):
 
 
 def test_float_noise_and_device_suffix_pass(project):
-    page(project, """\
+    page(
+        project,
+        """\
         ```python
         class Fake:
             def __repr__(self):
@@ -166,26 +181,32 @@ def test_float_noise_and_device_suffix_pass(project):
         ```text
         tensor([0.3333333, 2.0000])
         ```
-        """)
+        """,
+    )
     run(project).assert_outcomes(passed=1)
 
 
 def test_raising_cell_points_at_page_line(project):
-    page(project, """\
+    page(
+        project,
+        """\
         # Raises
 
         ```python
         a = 1
         b = [][a]
         ```
-        """)
+        """,
+    )
     result = run(project)
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines([
-        "*the cell raised at docs/page.md:5*",
-        '*File "docs/page.md", line 5, in <module>*',
-        "*IndexError: list index out of range*",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "*the cell raised at docs/page.md:5*",
+            '*File "docs/page.md", line 5, in <module>*',
+            "*IndexError: list index out of range*",
+        ]
+    )
 
 
 def test_syntax_error_points_at_page_line(project):
@@ -195,7 +216,9 @@ def test_syntax_error_points_at_page_line(project):
     result.stdout.fnmatch_lines(["*does not compile at docs/page.md:5*"])
 
 
-@pytest.mark.parametrize("opening", ['```python title="demo.py"', "```py", "```{.python .numberLines}", "```python3"])
+@pytest.mark.parametrize(
+    "opening", ['```python title="demo.py"', "```py", "```{.python .numberLines}", "```python3"]
+)
 def test_every_python_fence_is_run(project, opening):
     page(project, f"{opening}\nraise RuntimeError('ran')\n```\n")
     result = run(project)
@@ -214,7 +237,9 @@ def test_output_block_without_a_cell_is_reported(project):
     page(project, "Some prose.\n\n```text\norphan\n```\n")
     result = run(project)
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["*docs/page.md:3: a `text` block is an output block, but no Python cell*"])
+    result.stdout.fnmatch_lines(
+        ["*docs/page.md:3: a `text` block is an output block, but no Python cell*"]
+    )
 
 
 @pytest.mark.parametrize("fence", ["```pycon\n>>> 1 + 1\n2\n```\n", "```\n>>> 1 + 1\n2\n```\n"])
@@ -226,7 +251,9 @@ def test_doctest_looking_blocks_are_reported(project, fence):
 
 
 def test_skip_needs_a_marker_with_a_reason_and_is_reported(project):
-    page(project, """\
+    page(
+        project,
+        """\
         <!-- convdocs: skip reason="needs a webcam" -->
         ```python
         raise RuntimeError("never run")
@@ -236,18 +263,27 @@ def test_skip_needs_a_marker_with_a_reason_and_is_reported(project):
         ```python
         pass
         ```
-        """)
+        """,
+    )
     result = run(project, "-rs")
     result.assert_outcomes(skipped=1, failed=1)
-    result.stdout.fnmatch_lines(["*a skip marker needs a reason*", "SKIPPED*docs/page.md:*: not run: needs a webcam*"])
+    result.stdout.fnmatch_lines(
+        ["*a skip marker needs a reason*", "SKIPPED*docs/page.md:*: not run: needs a webcam*"]
+    )
 
 
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("<!-- convdocs: skipp reason='x' -->\n```python\npass\n```\n", "*unknown convdocs marker 'skipp'*"),
+        (
+            "<!-- convdocs: skipp reason='x' -->\n```python\npass\n```\n",
+            "*unknown convdocs marker 'skipp'*",
+        ),
         ("<!-- convdocs: skip reason='x' -->\n\nprose\n", "*is not followed by a Python cell*"),
-        ("<!-- convdocs: skip reason='x' -->\n```console\n$ ls\n```\n", "*must come right before a Python cell*"),
+        (
+            "<!-- convdocs: skip reason='x' -->\n```console\n$ ls\n```\n",
+            "*must come right before a Python cell*",
+        ),
     ],
     ids=["unknown", "dangling", "not-python"],
 )
@@ -259,16 +295,21 @@ def test_bad_markers_fail(project, text, message):
 
 
 def test_source_marker_checks_the_package(project):
-    page(project, """\
+    page(
+        project,
+        """\
         <!-- convdocs: source convdocs.correlation.corr2d -->
         ```python
         def corr2d(X, K):
             return "not the real code"
         ```
-        """)
+        """,
+    )
     result = run(project)
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["*the code shown is not the source of convdocs.correlation.corr2d*"])
+    result.stdout.fnmatch_lines(
+        ["*the code shown is not the source of convdocs.correlation.corr2d*"]
+    )
 
 
 def test_block_and_page_tolerance_markers(project):
@@ -276,7 +317,9 @@ def test_block_and_page_tolerance_markers(project):
     page(project, body, "strict.md")
     page(project, "<!-- convdocs: tolerance rtol=1e-2 -->\n" + body, "block.md")
     page(project, "<!-- convdocs: page-tolerance atol=0.01 -->\n\n" + body, "whole.md")
-    page(project, "<!-- convdocs: page-tolerance rtol=1e-2 device=cuda -->\n\n" + body, "gpu-only.md")
+    page(
+        project, "<!-- convdocs: page-tolerance rtol=1e-2 device=cuda -->\n\n" + body, "gpu-only.md"
+    )
     result = run(project, "-v")
     result.assert_outcomes(passed=2, failed=2)
     result.stdout.fnmatch_lines(["*block.md*PASSED*"], consecutive=False)
@@ -286,15 +329,23 @@ def test_block_and_page_tolerance_markers(project):
 
 
 def test_examples_of_a_page_share_a_namespace_and_pages_do_not(project):
-    page(project, "```python\nshared = 1\n```\n\n```python\nshared + 1\n```\n\n```text\n2\n```\n", "a.md")
+    page(
+        project,
+        "```python\nshared = 1\n```\n\n```python\nshared + 1\n```\n\n```text\n2\n```\n",
+        "a.md",
+    )
     page(project, "```python\n'shared' in globals()\n```\n\n```text\nFalse\n```\n", "b.md")
     run(project).assert_outcomes(passed=3)
 
 
 def test_print_options_and_seed_are_reset_per_page(project):
     page(project, "```python\nimport torch\ntorch.set_printoptions(precision=1)\n```\n", "a.md")
-    page(project, "```python\nimport torch\nprint(torch.tensor([1/3]), torch.rand(1))\n```\n\n"
-                  "```text\ntensor([0.3333]) tensor([0.4963])\n```\n", "b.md")
+    page(
+        project,
+        "```python\nimport torch\nprint(torch.tensor([1/3]), torch.rand(1))\n```\n\n"
+        "```text\ntensor([0.3333]) tensor([0.4963])\n```\n",
+        "b.md",
+    )
     run(project).assert_outcomes(passed=2)
 
 
@@ -303,7 +354,9 @@ def test_update_mode_rewrites_only_what_differs_and_is_idempotent(project):
     path = page(project, original)
     result = run(project, "--update-outputs")
     result.assert_outcomes(passed=2)
-    result.stdout.fnmatch_lines(["*convdocs --update-outputs: rewrote 1 file(s)*", "  docs/page.md"])
+    result.stdout.fnmatch_lines(
+        ["*convdocs --update-outputs: rewrote 1 file(s)*", "  docs/page.md"]
+    )
     updated = path.read_text()
     assert updated == original.replace("4.5\n", "4.2\n")  # the block within tolerance is untouched
     assert [p.name for p in path.parent.iterdir()] == ["page.md"]  # no temporary files left
@@ -313,16 +366,26 @@ def test_update_mode_rewrites_only_what_differs_and_is_idempotent(project):
 
 
 def test_update_mode_adds_and_removes_blocks(project):
-    path = page(project, "```python\nprint('hi')\n```\n\n```python\npass\n```\n\n```text\nstale\n```\n")
+    path = page(
+        project, "```python\nprint('hi')\n```\n\n```python\npass\n```\n\n```text\nstale\n```\n"
+    )
     run(project, "--update-outputs").assert_outcomes(passed=2)
-    assert path.read_text() == "```python\nprint('hi')\n```\n\n```text\nhi\n```\n\n```python\npass\n```\n"
+    assert (
+        path.read_text()
+        == "```python\nprint('hi')\n```\n\n```text\nhi\n```\n\n```python\npass\n```\n"
+    )
 
 
 def test_update_mode_keeps_crlf_line_endings(project):
     path = project.path / "docs" / "page.md"
-    path.write_bytes(b"# CRLF\r\n\r\n```python\r\nprint('a')\r\nprint('b')\r\n```\r\n\r\n```text\r\nz\r\n```\r\n")
+    path.write_bytes(
+        b"# CRLF\r\n\r\n```python\r\nprint('a')\r\nprint('b')\r\n```\r\n\r\n```text\r\nz\r\n```\r\n"
+    )
     run(project, "--update-outputs").assert_outcomes(passed=1)
-    assert path.read_bytes() == b"# CRLF\r\n\r\n```python\r\nprint('a')\r\nprint('b')\r\n```\r\n\r\n```text\r\na\r\nb\r\n```\r\n"
+    assert (
+        path.read_bytes()
+        == b"# CRLF\r\n\r\n```python\r\nprint('a')\r\nprint('b')\r\n```\r\n\r\n```text\r\na\r\nb\r\n```\r\n"
+    )
     run(project).assert_outcomes(passed=1)
 
 
@@ -336,8 +399,10 @@ def test_update_mode_refuses_in_ci(project, monkeypatch):
 
 @pytest.mark.parametrize(
     ("device", "message"),
-    [("tpu", "*--device expects a torch device such as cpu or cuda, got 'tpu'*"),
-     ("meta", "*--device expects cpu or cuda (optionally cuda:N), got 'meta'*")],
+    [
+        ("tpu", "*--device expects a torch device such as cpu or cuda, got 'tpu'*"),
+        ("meta", "*--device expects cpu or cuda (optionally cuda:N), got 'meta'*"),
+    ],
 )
 def test_unknown_device_is_a_usage_error_naming_it(project, device, message):
     page(project, GOOD_PAGE)
@@ -352,15 +417,22 @@ def test_passing_pages_are_recorded_and_an_edit_unverifies_the_stamp(project):
     path = page(project, GOOD_PAGE)
     page(project, GOOD_PAGE.replace("4.2\n", "4.3\n"), "broken.md")
     run(project).assert_outcomes(passed=3, failed=1)
-    book = record.load(project.path)
-    assert set(book["documents"]) == {"docs/page.md"}  # the failing page is not recorded
-    entry = book["documents"]["docs/page.md"]["cpu"]
+    record_data = record.load(project.path)
+    assert set(record_data["documents"]) == {"docs/page.md"}  # the failing page is not recorded
+    entry = record_data["documents"]["docs/page.md"]["cpu"]
     assert (entry["examples"], entry["passed"], entry["skipped"]) == (2, 2, 0)
-    assert entry["fingerprint"] == fingerprint(read_source(path), "cpu", {"rtol": 1e-6, "atol": 1e-8})
+    assert entry["fingerprint"] == fingerprint(
+        read_source(path), "cpu", {"rtol": 1e-6, "atol": 1e-8}
+    )
     stamp = stamp_html(project.path, ["docs/page.md"])
-    assert "2 examples · verified on CPU (" in stamp and "GPU: not yet verified for this version" in stamp
+    assert (
+        "2 examples · verified on CPU (" in stamp
+        and "GPU: not yet verified for this version" in stamp
+    )
     path.write_text(GOOD_PAGE.replace("x / 10", "x / 10.0"))
-    assert "CPU: not yet verified for this version of the page" in stamp_html(project.path, ["docs/page.md"])
+    assert "CPU: not yet verified for this version of the page" in stamp_html(
+        project.path, ["docs/page.md"]
+    )
 
 
 def test_changing_the_site_tolerance_unverifies_the_stamp(project):
@@ -382,15 +454,19 @@ def test_device_tabs_on_the_cpu_check_the_cpu_tab_only(project):
     page(project, TABS_PAGE.replace("running on cpu", "running on cuda"))
     result = run(project)
     result.assert_outcomes(passed=1, failed=1)
-    result.stdout.fnmatch_lines(["*docs/page.md:16: the output (CPU tab) differs from what the code prints*"])
+    result.stdout.fnmatch_lines(
+        ["*docs/page.md:16: the output (CPU tab) differs from what the code prints*"]
+    )
 
 
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
         (('=== "GPU"', '=== "TPU"'), "*the device tabs after the cell at line 9 lack GPU*"),
-        (('    ```text\n    running on the moon\n    ```\n', "    Nothing here.\n"),
-         '*the device tab "GPU" must hold one `text` output block*'),
+        (
+            ("    ```text\n    running on the moon\n    ```\n", "    Nothing here.\n"),
+            '*the device tab "GPU" must hold one `text` output block*',
+        ),
     ],
     ids=["missing-gpu-tab", "empty-gpu-tab"],
 )
@@ -458,7 +534,9 @@ def test_a_project_with_only_the_table_is_checked_and_fixed_byte_for_byte(projec
     assert not list(project.path.rglob("conftest.py"))
     checked = project.runpytest_subprocess("-p", "no:cacheprovider", "--device", "cpu")
     checked.assert_outcomes(failed=2)
-    fixed = project.runpytest_subprocess("-p", "no:cacheprovider", "--device", "cpu", "--update-outputs")
+    fixed = project.runpytest_subprocess(
+        "-p", "no:cacheprovider", "--device", "cpu", "--update-outputs"
+    )
     fixed.assert_outcomes(passed=2)
     assert path.read_bytes() == right.encode()
     project.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=2)

@@ -39,7 +39,9 @@ def test_a_real_kernel_prints_the_stored_outputs(device, monkeypatch):
     stored = nbformat.read(NOTEBOOK, as_version=4)
     executed = nbformat.read(NOTEBOOK, as_version=4)
     NotebookClient(executed, kernel_name="python3", timeout=120, allow_errors=False).execute()
-    code_cells = [(s, e) for s, e in zip(stored.cells, executed.cells, strict=True) if s.cell_type == "code"]
+    code_cells = [
+        (s, e) for s, e in zip(stored.cells, executed.cells, strict=True) if s.cell_type == "code"
+    ]
     assert len(code_cells) == CODE_CELLS
     tolerances = [(t, "metadata") for t in read_notebook(NOTEBOOK.read_text()).tolerances]
     rtol, atol, _ = applicable_tolerance(session(device), tolerances)
@@ -58,7 +60,7 @@ def test_the_stored_outputs_pass_as_they_are(device):
 def test_a_changed_stored_output_fails_with_the_cells_line(device):
     text = NOTEBOOK.read_text()
     assert text.count("[37., 43.]") == 1
-    line = text[:text.index("[37., 43.]")].count("\n") + 1
+    line = text[: text.index("[37., 43.]")].count("\n") + 1
     failures = _evaluate(NOTEBOOK, text.replace("[37., 43.]", "[37., 44.]"), device)
     assert len(failures) == 1
     assert "docs/notebook.ipynb:" in failures[0] and "expected '44.', got '43.'" in failures[0]
@@ -69,8 +71,14 @@ def test_a_changed_stored_output_fails_with_the_cells_line(device):
 @pytest.mark.parametrize(
     ("outputs", "message"),
     [
-        ([{"output_type": "error", "ename": "ValueError", "evalue": "boom", "traceback": []}], "hold an error (ValueError: boom)"),
-        ([{"output_type": "display_data", "data": {"image/png": "AAAA"}, "metadata": {}}], "type 'display_data' cannot be verified"),
+        (
+            [{"output_type": "error", "ename": "ValueError", "evalue": "boom", "traceback": []}],
+            "hold an error (ValueError: boom)",
+        ),
+        (
+            [{"output_type": "display_data", "data": {"image/png": "AAAA"}, "metadata": {}}],
+            "type 'display_data' cannot be verified",
+        ),
     ],
 )
 def test_outputs_that_cannot_be_checked_are_reported(tmp_path, outputs, message):

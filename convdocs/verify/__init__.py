@@ -1,8 +1,11 @@
 """The verification machinery: read cells from pages, run them, compare and rewrite outputs.
 
-Modules, one verb each: ``cells`` reads, ``execute`` runs, ``compare`` compares,
-``rewrite`` writes (update mode), ``evaluate`` ties them to sybil, ``collect`` builds
-the sybil collection and ``pytest_plugin`` adds the command-line options.
+A pytest plugin (``pytest_plugin``, entry point ``convdocs``) that a project turns on with a
+``[tool.convdocs.verify]`` table (``config``). Reading: ``cells`` (Markdown), ``notebook``
+(``.ipynb``) and ``documents`` (the one parse path, docstrings included, and fingerprints).
+Running and judging: ``execute``, ``compare``, ``evaluate``, ``figures``. Writing: ``edits``
+(the update mode's queue) and ``record`` (the verification record behind the stamps).
+``session`` holds one run's state; ``mkdocs_hooks`` shows markers and stamps on the site.
 """
 
 from convdocs.verify.compare import Comparison, compare_outputs

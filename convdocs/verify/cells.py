@@ -37,7 +37,9 @@ PAGE_DIRECTIVES = frozenset({"page-tolerance", "examples-from"})
 DEVICE_TABS = {"CPU": "cpu", "GPU": "cuda"}
 """Tab labels of a device output group, and the device kind each one is checked on."""
 
-_FENCE_OPEN = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[^`\n]*?)[ \t]*$")
+_FENCE_OPEN = re.compile(
+    r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[^`\n]*?)[ \t]*$"
+)
 _MARKER = re.compile(r"^[ \t]*<!--[ \t]*convdocs:[ \t]*(?P<body>.*?)[ \t]*-->[ \t]*$")
 _TAB = re.compile(r'^(?P<indent>[ \t]*)===[+!]?[ \t]+"(?P<label>[^"\n]*)"[ \t]*$')
 
@@ -171,17 +173,25 @@ def iter_fences(text: str) -> Iterator[Fence]:
         j = i + 1
         while j < len(lines) and not close.match(lines[j].rstrip("\r\n")):
             j += 1
-        body_lines = lines[i + 1:j]
-        body = "".join(line[len(indent):] if line.startswith(indent) else line.lstrip(" \t")
-                       for line in body_lines)
+        body_lines = lines[i + 1 : j]
+        body = "".join(
+            line[len(indent) :] if line.startswith(indent) else line.lstrip(" \t")
+            for line in body_lines
+        )
         end = offsets[min(j + 1, len(lines))]
         if j < len(lines):
             end = offsets[j] + len(lines[j].rstrip("\r\n"))
         yield Fence(
-            lang=fence_language(m["info"]), info=m["info"], indent=indent, body=body,
-            start=offsets[i] + len(indent), end=end,
-            body_start=offsets[i + 1], body_end=offsets[j] if j < len(lines) else offsets[-1],
-            line=i + 1, body_line=i + 2,
+            lang=fence_language(m["info"]),
+            info=m["info"],
+            indent=indent,
+            body=body,
+            start=offsets[i] + len(indent),
+            end=end,
+            body_start=offsets[i + 1],
+            body_end=offsets[j] if j < len(lines) else offsets[-1],
+            line=i + 1,
+            body_line=i + 2,
         )
         i = j + 1
 
@@ -207,7 +217,9 @@ def iter_markers(text: str) -> Iterator[Marker | Problem]:
                     known = ", ".join(sorted(CELL_DIRECTIVES | PAGE_DIRECTIVES))
                     yield Problem(
                         f"unknown convdocs marker {directive!r}; expected one of: {known}",
-                        start, end, number,
+                        start,
+                        end,
+                        number,
                     )
         offset += len(line)
 
@@ -218,8 +230,13 @@ def iter_tabs(text: str) -> Iterator[Tab]:
     for number, line in enumerate(lines):
         m = _TAB.match(line.rstrip("\r\n"))
         if m:
-            yield Tab(m["label"], m["indent"], offsets[number] + len(m["indent"]),
-                      offsets[number] + len(line.rstrip("\r\n")), number + 1)
+            yield Tab(
+                m["label"],
+                m["indent"],
+                offsets[number] + len(m["indent"]),
+                offsets[number] + len(line.rstrip("\r\n")),
+                number + 1,
+            )
 
 
 def _only_blank_between(text: str, start: int, end: int) -> bool:
@@ -248,8 +265,10 @@ class _Reader:
 
     def close_tab(self) -> None:
         if self.open_tab is not None:
-            self.fault(self.open_tab.line,
-                       f'the device tab "{self.open_tab.label}" must hold one `text` output block')
+            self.fault(
+                self.open_tab.line,
+                f'the device tab "{self.open_tab.label}" must hold one `text` output block',
+            )
             self.open_tab = None
 
     def adjacent(self, start: int) -> bool:
@@ -275,8 +294,11 @@ class _Reader:
     def fence(self, fence: Fence) -> None:
         if self.open_tab is not None and self.open_cell is not None:
             tab = self.open_tab
-            if (fence.lang == OUTPUT_LANG and self.adjacent(fence.start)
-                    and len(fence.indent) > len(tab.indent)):
+            if (
+                fence.lang == OUTPUT_LANG
+                and self.adjacent(fence.start)
+                and len(fence.indent) > len(tab.indent)
+            ):
                 cell = self.page.cells[self.open_cell]
                 outputs = (*cell.device_outputs, (DEVICE_TABS[tab.label], fence))
                 self.page.cells[self.open_cell] = replace(cell, device_outputs=outputs)
@@ -292,9 +314,16 @@ class _Reader:
                 )
             self.pending = []
         if fence.lang == OUTPUT_LANG:
-            cell = self.page.cells[self.open_cell] if self.open_cell is not None else None
-            if cell is not None and cell.output is None and not cell.device_outputs and self.adjacent(fence.start):
-                self.page.cells[self.open_cell] = replace(cell, output=fence)  # type: ignore[index]
+            index = self.open_cell
+            before = self.page.cells[index] if index is not None else None
+            if (
+                index is not None
+                and before is not None
+                and before.output is None
+                and not before.device_outputs
+                and self.adjacent(fence.start)
+            ):
+                self.page.cells[index] = replace(before, output=fence)
             else:
                 self.problem(
                     "a `text` block is an output block, but no Python cell comes right before it "
@@ -307,7 +336,9 @@ class _Reader:
         if fence.lang in PYTHON_LANGS:
             self.page.cells.append(Cell(fence, None, tuple(self.pending)))
             self.open_cell = len(self.page.cells) - 1
-        elif fence.lang in DOCTEST_LANGS or (fence.lang == "" and re.search(r"^\s*>>> ", fence.body, re.M)):
+        elif fence.lang in DOCTEST_LANGS or (
+            fence.lang == "" and re.search(r"^\s*>>> ", fence.body, re.M)
+        ):
             self.problem(
                 "this block looks like a Python example but is not a `python` cell: "
                 "write the code in a python fence and its output in a text fence after it",
@@ -323,16 +354,21 @@ class _Reader:
             shown = {kind for kind, _ in cell.device_outputs}
             missing = [label for label, kind in DEVICE_TABS.items() if kind not in shown]
             if shown and missing:
-                self.fault(cell.code.line, f"the device tabs after the cell at line {cell.code.line} lack "
-                           f"{', '.join(missing)}: a device tab group has one tab for each device "
-                           f"({', '.join(DEVICE_TABS)})")
+                self.fault(
+                    cell.code.line,
+                    f"the device tabs after the cell at line {cell.code.line} lack "
+                    f"{', '.join(missing)}: a device tab group has one tab for each device "
+                    f"({', '.join(DEVICE_TABS)})",
+                )
         self.open_cell = None
 
     def finish(self) -> Page:
         self.close_cell()
         for marker in self.pending:
-            self.problem(f"the marker '{marker.directive}' at line {marker.line} is not followed by a Python cell",
-                         marker)
+            self.problem(
+                f"the marker '{marker.directive}' at line {marker.line} is not followed by a Python cell",
+                marker,
+            )
         page = self.page
         page.cells = [replace(c, page_markers=tuple(page.page_markers)) for c in page.cells]
         page.problems.sort(key=lambda p: p.start)
@@ -370,9 +406,15 @@ def shift(item, chars: int, lines: int):
     """A copy of a fence, marker, cell or problem moved ``chars`` characters and ``lines`` lines
     further into a bigger text (a docstring's examples inside its module)."""
     if isinstance(item, Fence):
-        return replace(item, start=item.start + chars, end=item.end + chars,
-                       body_start=item.body_start + chars, body_end=item.body_end + chars,
-                       line=item.line + lines, body_line=item.body_line + lines)
+        return replace(
+            item,
+            start=item.start + chars,
+            end=item.end + chars,
+            body_start=item.body_start + chars,
+            body_end=item.body_end + chars,
+            line=item.line + lines,
+            body_line=item.body_line + lines,
+        )
     if isinstance(item, (Marker, Problem)):
         return replace(item, start=item.start + chars, end=item.end + chars, line=item.line + lines)
     if isinstance(item, Cell):

@@ -12,8 +12,7 @@ The rules, documented for readers on the page "How examples are verified":
   ``0.011``. torch prints ``5.`` only for exactly integral values: ``5.`` has no slack.
   ``nan`` matches only ``nan``; ``inf`` only an ``inf`` of the same sign.
 * Integers (no decimal point, no exponent: shapes, counts, epochs) match exactly.
-* Whitespace between tokens does not matter (torch pads columns, ``-0.`` vs ``0.``);
-  the line structure does.
+* Whitespace between tokens does not matter (torch pads columns); the line structure does.
 * ``device='cuda:N'`` and the comma before it are ignored. So is a line break that a device
   suffix caused: one that follows a comma inside brackets, in a bracketed group that holds
   a device suffix on either side (torch moving ``grad_fn=`` to a new line, IPython's pretty
@@ -34,7 +33,9 @@ DEFAULT_ATOL = 1e-8
 
 _OPEN, _CLOSE = "([{", ")]}"
 _FLOAT_WORD = r"[-+]?(?:nan|inf)(?![A-Za-z0-9_])"
-_FLOAT = r"[-+]?(?:\d+\.\d*(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?|\d+[eE][-+]?\d+)(?![A-Za-z0-9_])"
+_FLOAT = (
+    r"[-+]?(?:\d+\.\d*(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?|\d+[eE][-+]?\d+)(?![A-Za-z0-9_])"
+)
 _TOKEN = re.compile(
     r"(?P<device>,[ \t]*(?:\n[ \t]*)?device='cuda(?::\d+)?')"
     r"|(?P<newline>\n)"
@@ -106,7 +107,7 @@ def _last_place(text: str) -> int | None:
     mantissa, _, exponent = text.lower().lstrip("+-").partition("e")
     if mantissa in ("nan", "inf"):
         return None
-    whole, dot, decimals = mantissa.partition(".")
+    _, dot, decimals = mantissa.partition(".")
     if dot and not decimals:
         return None
     return int(exponent or 0) - len(decimals)
@@ -139,7 +140,11 @@ def _tokens_match(e: Token, a: Token, rtol: float, atol: float) -> str:
 
 
 _KIND_NAMES = {
-    "float": "float", "int": "int", "word": "word", "version": "version", "other": "character",
+    "float": "float",
+    "int": "int",
+    "word": "word",
+    "version": "version",
+    "other": "character",
     "newline": "line break",
 }
 
@@ -155,10 +160,19 @@ class _Group:
 
 
 def _break_failure(expected: Token, actual: Token, break_expected: bool) -> Comparison:
-    reason = ("the page breaks the line here, the code does not" if break_expected
-              else "the code breaks the line here, the page does not")
-    return Comparison(False, expected.line, expected.column, expected.shown(), actual.shown(),
-                      f"{reason}; the line structure must match")
+    reason = (
+        "the page breaks the line here, the code does not"
+        if break_expected
+        else "the code breaks the line here, the page does not"
+    )
+    return Comparison(
+        False,
+        expected.line,
+        expected.column,
+        expected.shown(),
+        actual.shown(),
+        f"{reason}; the line structure must match",
+    )
 
 
 def _lines(count: int) -> str:
@@ -169,7 +183,9 @@ def _line_count(tokens: list[Token]) -> int:
     return 1 + sum(t.kind == "newline" for t in tokens) if tokens else 0
 
 
-def _compare_tokens(expected: list[Token], actual: list[Token], rtol: float, atol: float) -> Comparison:
+def _compare_tokens(
+    expected: list[Token], actual: list[Token], rtol: float, atol: float
+) -> Comparison:
     i = j = 0
     groups: list[_Group] = []
     last: Token | None = None  # the last token matched on both sides (never a device suffix)
@@ -209,13 +225,21 @@ def _compare_tokens(expected: list[Token], actual: list[Token], rtol: float, ato
                 return _break_failure(e, a, e_break)
         if e is None or a is None:
             shown, printed = _line_count(expected), _line_count(actual)
-            reason = (f"expected {_lines(shown)}, got {_lines(printed)}" if shown != printed
-                      else ("the output ends early" if a is None else "the output goes on"))
+            reason = (
+                f"expected {_lines(shown)}, got {_lines(printed)}"
+                if shown != printed
+                else ("the output ends early" if a is None else "the output goes on")
+            )
             at = e if e is not None else a
             assert at is not None
-            return Comparison(False, at.line, at.column,
-                              e.shown() if e is not None else "end of output",
-                              a.shown() if a is not None else "end of output", reason)
+            return Comparison(
+                False,
+                at.line,
+                at.column,
+                e.shown() if e is not None else "end of output",
+                a.shown() if a is not None else "end of output",
+                reason,
+            )
         reason = _tokens_match(e, a, rtol, atol)
         if reason:
             return Comparison(False, e.line, e.column, e.text, a.text, reason)
@@ -235,13 +259,17 @@ def _compare_tokens(expected: list[Token], actual: list[Token], rtol: float, ato
 def check_tolerance(name: str, value: object) -> float:
     """Return ``value`` as a float if it is a finite number >= 0, else raise TypeError/ValueError."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"compare_outputs expects {name} to be a number, got {type(value).__name__}")
+        raise TypeError(
+            f"compare_outputs expects {name} to be a number, got {type(value).__name__}"
+        )
     if not (math.isfinite(value) and value >= 0):
         raise ValueError(f"compare_outputs expects a finite {name} >= 0, got {value!r}")
     return float(value)
 
 
-def compare_outputs(expected: str, actual: str, *, rtol: float | None = None, atol: float | None = None) -> Comparison:
+def compare_outputs(
+    expected: str, actual: str, *, rtol: float | None = None, atol: float | None = None
+) -> Comparison:
     """Compare an output shown on a page with the output the code really printed.
 
     Args:
@@ -275,7 +303,9 @@ def compare_outputs(expected: str, actual: str, *, rtol: float | None = None, at
     """
     for name, value in (("expected", expected), ("actual", actual)):
         if not isinstance(value, str):
-            raise TypeError(f"compare_outputs expects {name} to be a str, got {type(value).__name__}")
+            raise TypeError(
+                f"compare_outputs expects {name} to be a str, got {type(value).__name__}"
+            )
     rtol = check_tolerance("rtol", DEFAULT_RTOL if rtol is None else rtol)
     atol = check_tolerance("atol", DEFAULT_ATOL if atol is None else atol)
     return _compare_tokens(tokenize(expected), tokenize(actual), rtol, atol)

@@ -48,7 +48,9 @@ def _number(pyproject: Path, name: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ConfigError(f"{TABLE} in {pyproject}: {name} must be a number, got {value!r}")
     if not (math.isfinite(value) and value >= 0):
-        raise ConfigError(f"{TABLE} in {pyproject}: {name} must be a finite number >= 0, got {value!r}")
+        raise ConfigError(
+            f"{TABLE} in {pyproject}: {name} must be a finite number >= 0, got {value!r}"
+        )
     return float(value)
 
 
@@ -72,12 +74,18 @@ def load_project(root: Path) -> ProjectConfig | None:
         raise ConfigError(f"{TABLE} in {pyproject} must be a table")
     unknown = set(table) - KEYS
     if unknown:
-        raise ConfigError(f"{TABLE} in {pyproject} accepts {', '.join(sorted(KEYS))}; "
-                          f"got unknown key(s) {', '.join(sorted(unknown))}")
+        raise ConfigError(
+            f"{TABLE} in {pyproject} accepts {', '.join(sorted(KEYS))}; got unknown key(s) {', '.join(sorted(unknown))}"
+        )
     raw_paths = table.get("paths")
-    if not (isinstance(raw_paths, list) and raw_paths and all(isinstance(p, str) and p for p in raw_paths)):
-        raise ConfigError(f"{TABLE} in {pyproject}: paths must be a non-empty list of file or "
-                          f"folder names, got {raw_paths!r}")
+    if not (
+        isinstance(raw_paths, list)
+        and raw_paths
+        and all(isinstance(p, str) and p for p in raw_paths)
+    ):
+        raise ConfigError(
+            f"{TABLE} in {pyproject}: paths must be a non-empty list of file or folder names, got {raw_paths!r}"
+        )
     paths = []
     for name in raw_paths:
         path = (Path(root) / name).resolve()
@@ -85,7 +93,8 @@ def load_project(root: Path) -> ProjectConfig | None:
             raise ConfigError(f"{TABLE} in {pyproject}: paths lists {name!r}, which does not exist")
         paths.append(path)
     return ProjectConfig(
-        Path(root).resolve(), tuple(paths),
+        Path(root).resolve(),
+        tuple(paths),
         _number(pyproject, "rtol", table.get("rtol", DEFAULT_RTOL)),
         _number(pyproject, "atol", table.get("atol", DEFAULT_ATOL)),
     )

@@ -81,7 +81,7 @@ def read_source(path: str | Path, text: str | None = None) -> Source:
     if kind == "docstring":
         return _docstring_source(str(path), text)
     page = read_cells(text)
-    examples = sorted([*page.cells, *page.problems], key=lambda e: e.start)
+    examples: list[Example] = sorted([*page.cells, *page.problems], key=lambda e: e.start)
     return Source(str(path), kind, text, tuple(examples), tuple(page.page_markers))
 
 
@@ -104,24 +104,30 @@ def docstrings(text: str) -> Iterator[tuple[int, int, str]]:
         if not isinstance(node, (ast.AsyncFunctionDef, ast.FunctionDef, ast.ClassDef, ast.Module)):
             continue
         first = node.body[0] if node.body else None
-        if not (isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant)
-                and isinstance(first.value.value, str)):
+        if not (
+            isinstance(first, ast.Expr)
+            and isinstance(first.value, ast.Constant)
+            and isinstance(first.value.value, str)
+        ):
             continue
         constant = first.value
+        value = constant.value
+        assert isinstance(value, str)
         begin = _char_offset(text, line_starts, constant.lineno, constant.col_offset)
-        finish = _char_offset(text, line_starts, constant.end_lineno or constant.lineno,
-                              constant.end_col_offset or 0)
+        finish = _char_offset(
+            text, line_starts, constant.end_lineno or constant.lineno, constant.end_col_offset or 0
+        )
         quote = re.match(r"[rRuU]?(\"\"\"|'''|\"|')", text[begin:finish])
         if quote is None:
             continue
         size = len(quote.group(1))
-        yield begin + quote.end(), finish - size, constant.value
+        yield begin + quote.end(), finish - size, value
 
 
 def _char_offset(text: str, line_starts: list[int], lineno: int, col_offset: int) -> int:
     """The character offset of an AST position (``col_offset`` counts UTF-8 bytes)."""
     start = line_starts[lineno - 1]
-    line = text[start:line_starts[lineno] if lineno < len(line_starts) else len(text)]
+    line = text[start : line_starts[lineno] if lineno < len(line_starts) else len(text)]
     return start + len(line.encode("utf-8")[:col_offset].decode("utf-8", errors="ignore"))
 
 
@@ -131,7 +137,12 @@ def _docstring_source(path: str, text: str) -> Source:
     try:
         found = list(docstrings(text))
     except SyntaxError as error:
-        return Source(path, "docstring", text, (Problem(f"{path} does not compile: {error}", 0, min(1, len(text)), 1),))
+        return Source(
+            path,
+            "docstring",
+            text,
+            (Problem(f"{path} does not compile: {error}", 0, min(1, len(text)), 1),),
+        )
     for start, end, value in found:
         written = text[start:end]
         lines = text.count("\n", 0, start)
@@ -139,11 +150,15 @@ def _docstring_source(path: str, text: str) -> Source:
         if not page.cells and not page.problems:
             continue
         if written != value:
-            examples.append(Problem(
-                "this docstring has escape sequences, so its examples as written differ from the text "
-                "the API page shows; make it a raw docstring (r\"\"\"...\"\"\") or drop the escapes",
-                start, end, lines + 1,
-            ))
+            examples.append(
+                Problem(
+                    "this docstring has escape sequences, so its examples as written differ from the text "
+                    'the API page shows; make it a raw docstring (r"""...""") or drop the escapes',
+                    start,
+                    end,
+                    lines + 1,
+                )
+            )
             continue
         examples += [shift(item, start, lines) for item in (*page.cells, *page.problems)]
         markers += [shift(marker, start, lines) for marker in page.page_markers]
@@ -177,8 +192,12 @@ def fingerprint(source: Source, device_kind: str, context: Mapping[str, Any] | N
             add("notebook-cell", example.code, example.expected, example.problem)
         else:
             output = example.output_for(device_kind)
-            add("cell", *(_marker_text(m) for m in example.markers), example.code.body,
-                "" if output is None else output.body)
+            add(
+                "cell",
+                *(_marker_text(m) for m in example.markers),
+                example.code.body,
+                "" if output is None else output.body,
+            )
     for marker in source.page_markers:
         add("page-marker", _marker_text(marker))
     add("tolerances", json.dumps(list(source.tolerances), sort_keys=True, default=str))

@@ -10,6 +10,7 @@ touched, so a run that stops half-way writes nothing.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 import tempfile
 from dataclasses import dataclass
@@ -88,13 +89,15 @@ Edit = TextEdit | NotebookOutput | FileWrite
 
 def _apply_text_edits(path: str, text: str, edits: list[TextEdit]) -> str:
     ordered = sorted(edits, key=lambda e: e.start)
-    for first, second in zip(ordered, ordered[1:]):
+    for first, second in itertools.pairwise(ordered):
         if second.start < first.end:
-            raise ValueError(f"overlapping edits in {path} at offsets {first.start} and {second.start}")
+            raise ValueError(
+                f"overlapping edits in {path} at offsets {first.start} and {second.start}"
+            )
     newline = "\r\n" if "\r\n" in text else "\n"
     for edit in reversed(ordered):
         new = edit.new.replace("\r\n", "\n").replace("\n", newline)
-        text = text[:edit.start] + new + text[edit.end:]
+        text = text[: edit.start] + new + text[edit.end :]
     return text
 
 
@@ -131,10 +134,14 @@ class EditQueue:
                     changed.append(path)
                 continue
             text = read_text(path)
-            if any(e.original_sha256 != sha256(text) for e in edits if not isinstance(e, FileWrite)):
+            if any(
+                e.original_sha256 != sha256(text) for e in edits if not isinstance(e, FileWrite)
+            ):
                 raise ValueError(f"{path} changed while the tests ran; not rewriting it")
             text_edits = [e for e in edits if isinstance(e, TextEdit)]
-            notebook_outputs = {e.index: (e.printed, e.value) for e in edits if isinstance(e, NotebookOutput)}
+            notebook_outputs = {
+                e.index: (e.printed, e.value) for e in edits if isinstance(e, NotebookOutput)
+            }
             new_text = _apply_text_edits(path, text, text_edits)
             if notebook_outputs:
                 from convdocs.verify.notebook import with_outputs

@@ -20,7 +20,15 @@ import pytest
 
 from convdocs.verify.cells import Cell, Fence, Marker, Problem
 from convdocs.verify.compare import compare_outputs
-from convdocs.verify.edits import FileWrite, NotebookOutput, TextEdit, fenced, indent_lines, read_text, sha256
+from convdocs.verify.edits import (
+    FileWrite,
+    NotebookOutput,
+    TextEdit,
+    fenced,
+    indent_lines,
+    read_text,
+    sha256,
+)
 from convdocs.verify.execute import CellError, run_cell_parts
 from convdocs.verify.figures import DEFAULT_TOL, check_figure
 from convdocs.verify.notebook import NotebookCell
@@ -42,8 +50,9 @@ def evaluate_problem(session: Session, example: Any) -> str:
     return f"{page_path(example)}:{problem.line}: {problem.message}"
 
 
-def applicable_tolerance(session: Session, tolerances: list[tuple[dict[str, str] | Any, str]]
-                         ) -> tuple[float, float, str]:
+def applicable_tolerance(
+    session: Session, tolerances: list[tuple[dict[str, str] | Any, str]]
+) -> tuple[float, float, str]:
     """The first tolerance (options, origin) that applies on this run's device, else the site's.
 
     A tolerance without ``device`` applies everywhere; a missing rtol or atol is the site's.
@@ -52,17 +61,26 @@ def applicable_tolerance(session: Session, tolerances: list[tuple[dict[str, str]
     for options, origin in tolerances:
         device = options.get("device")
         if device is None or str(device).split(":")[0] == session.settings.device_kind:
-            return (float(options.get("rtol", project.rtol)), float(options.get("atol", project.atol)),
-                    f"rtol/atol from {origin}")
+            return (
+                float(options.get("rtol", project.rtol)),
+                float(options.get("atol", project.atol)),
+                f"rtol/atol from {origin}",
+            )
     return project.rtol, project.atol, "the site's default rtol/atol"
 
 
 def tolerance_for(session: Session, cell: Cell) -> tuple[float, float, str]:
     """The (rtol, atol) for a cell's output: its own marker, else the page's, else the site's."""
-    candidates = [(m.options, f"the tolerance marker at line {m.line}") for m in cell.markers
-                  if m.directive == "tolerance"]
-    candidates += [(m.options, f"the page-tolerance marker at line {m.line}") for m in cell.page_markers
-                   if m.directive == "page-tolerance"]
+    candidates = [
+        (m.options, f"the tolerance marker at line {m.line}")
+        for m in cell.markers
+        if m.directive == "tolerance"
+    ]
+    candidates += [
+        (m.options, f"the page-tolerance marker at line {m.line}")
+        for m in cell.page_markers
+        if m.directive == "page-tolerance"
+    ]
     return applicable_tolerance(session, candidates)
 
 
@@ -80,14 +98,20 @@ def shown_source(dotted: str) -> str:
         for part in attribute_path.split("."):
             obj = getattr(obj, part)
     except (ImportError, AttributeError, ValueError) as error:
-        raise ValueError(f"the source marker names {dotted!r}, which cannot be imported: {error}") from None
+        raise ValueError(
+            f"the source marker names {dotted!r}, which cannot be imported: {error}"
+        ) from None
     source = textwrap.dedent(inspect.getsource(obj))
     node = ast.parse(source).body[0]
     lines = source.splitlines(keepends=True)
     body = getattr(node, "body", None)
     first = body[0] if body else None
-    if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str):
-        del lines[first.lineno - 1:first.end_lineno]
+    if (
+        isinstance(first, ast.Expr)
+        and isinstance(first.value, ast.Constant)
+        and isinstance(first.value.value, str)
+    ):
+        del lines[first.lineno - 1 : first.end_lineno]
     return "".join(lines)
 
 
@@ -102,13 +126,24 @@ def _check_source(session: Session, example: Any, cell: Cell, marker: Marker) ->
     if wanted.rstrip() == cell.code.body.replace("\r\n", "\n").rstrip():
         return None
     if session.settings.writes_shared_outputs:
-        session.queue.add(TextEdit(example.document.path, cell.code.body_start, cell.code.body_end,
-                                   indent_lines(wanted, cell.code.indent), sha256(read_text(example.document.path))))
+        session.queue.add(
+            TextEdit(
+                example.document.path,
+                cell.code.body_start,
+                cell.code.body_end,
+                indent_lines(wanted, cell.code.indent),
+                sha256(read_text(example.document.path)),
+            )
+        )
         return None
-    diff = "".join(difflib.unified_diff(
-        cell.code.body.splitlines(keepends=True), wanted.splitlines(keepends=True),
-        f"{page} (shown)", f"{marker.words[0]} (package)",
-    ))
+    diff = "".join(
+        difflib.unified_diff(
+            cell.code.body.splitlines(keepends=True),
+            wanted.splitlines(keepends=True),
+            f"{page} (shown)",
+            f"{marker.words[0]} (package)",
+        )
+    )
     return f"{page}:{cell.code.line}: the code shown is not the source of {marker.words[0]}\n{diff}"
 
 
@@ -154,11 +189,12 @@ def evaluate_cell(session: Session, example: Any) -> str | None:
 
     if cell.device_outputs and cell.output_for(settings.device_kind) is None:
         tabs = ", ".join(_DEVICE_NAMES.get(kind, kind) for kind, _ in cell.device_outputs)
-        return (f"{page}:{cell.code.line}: this cell shows an output per device ({tabs}), "
-                f"but none for {settings.device}")
+        return f"{page}:{cell.code.line}: this cell shows an output per device ({tabs}), but none for {settings.device}"
 
     try:
-        printed, value = run_cell_parts(cell.code.body, example.namespace, page, cell.code.body_line)
+        printed, value = run_cell_parts(
+            cell.code.body, example.namespace, page, cell.code.body_line
+        )
     except CellError as error:
         return str(error)
     actual = printed if value is None else printed + value + "\n"
@@ -179,10 +215,17 @@ def evaluate_cell(session: Session, example: Any) -> str | None:
         _queue_output(session, example, cell, shown, actual)
         return None
     where = (shown or cell.code).line
-    label = f" ({_DEVICE_NAMES.get(settings.device_kind, settings.device_kind)} tab)" if cell.device_outputs else ""
-    hint = ("(run `pytest --update-outputs` to rewrite the block from the code)" if not settings.update else
-            f"(a run on {settings.device} rewrites only the blocks of its own device tab; this block is "
-            "shared by every device: fix the code, or show each device's output in CPU and GPU tabs)")
+    label = (
+        f" ({_DEVICE_NAMES.get(settings.device_kind, settings.device_kind)} tab)"
+        if cell.device_outputs
+        else ""
+    )
+    hint = (
+        "(run `pytest --update-outputs` to rewrite the block from the code)"
+        if not settings.update
+        else f"(a run on {settings.device} rewrites only the blocks of its own device tab; this block is "
+        "shared by every device: fix the code, or show each device's output in CPU and GPU tabs)"
+    )
     return (
         f"{page}:{where}: the output{label} differs from what the code prints ({origin})\n"
         f"first difference: {result}\n"
@@ -191,11 +234,15 @@ def evaluate_cell(session: Session, example: Any) -> str | None:
     )
 
 
-def _queue_output(session: Session, example: Any, cell: Cell, shown: Fence | None, actual: str) -> None:
+def _queue_output(
+    session: Session, example: Any, cell: Cell, shown: Fence | None, actual: str
+) -> None:
     path = example.document.path
     original = sha256(read_text(path))
     if shown is not None and (actual.strip() or cell.device_outputs):
-        edit = TextEdit(path, shown.body_start, shown.body_end, indent_lines(actual, shown.indent), original)
+        edit = TextEdit(
+            path, shown.body_start, shown.body_end, indent_lines(actual, shown.indent), original
+        )
     elif shown is not None:
         edit = TextEdit(path, cell.code.end, shown.end, "", original)
     else:
@@ -218,14 +265,25 @@ def evaluate_notebook_cell(session: Session, example: Any) -> str | None:
     except CellError as error:
         return f"{where}: {error}"
     actual = printed if value is None else printed + value + "\n"
-    tolerances = [(options, "the notebook's metadata") for options in example.document.source.tolerances]
+    tolerances = [
+        (options, "the notebook's metadata") for options in example.document.source.tolerances
+    ]
     rtol, atol, origin = applicable_tolerance(session, tolerances)
     result = compare_outputs(cell.expected, actual, rtol=rtol, atol=atol)
     if result and not cell.problem:
         return None
     if settings.writes_shared_outputs:
-        session.queue.add(NotebookOutput(example.document.path, cell.index, printed, value,
-                                         sha256(read_text(example.document.path))))
+        session.queue.add(
+            NotebookOutput(
+                example.document.path,
+                cell.index,
+                printed,
+                value,
+                sha256(read_text(example.document.path)),
+            )
+        )
         return None
-    return (f"{where}: the stored output differs from what the cell prints ({origin})\n"
-            f"first difference: {result}\n--- stored\n{cell.expected}--- printed now\n{actual}")
+    return (
+        f"{where}: the stored output differs from what the cell prints ({origin})\n"
+        f"first difference: {result}\n--- stored\n{cell.expected}--- printed now\n{actual}"
+    )

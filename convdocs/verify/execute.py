@@ -25,7 +25,9 @@ def run_cell(code: str, namespace: dict, filename: str, first_line: int) -> str:
     return printed if value is None else printed + value + "\n"
 
 
-def run_cell_parts(code: str, namespace: dict, filename: str, first_line: int) -> tuple[str, str | None]:
+def run_cell_parts(
+    code: str, namespace: dict, filename: str, first_line: int
+) -> tuple[str, str | None]:
     """Execute ``code`` in ``namespace``; return what it printed and its final value's text (or None).
 
     Line numbers in tracebacks are those of the page: ``first_line`` is the page line of
@@ -40,10 +42,12 @@ def run_cell_parts(code: str, namespace: dict, filename: str, first_line: int) -
         tree = ast.parse(code, filename=filename)
     except SyntaxError as error:
         line = (error.lineno or 1) + first_line - 1
-        raise CellError(f"the cell does not compile at {filename}:{line}: {error.msg}\n"
-                        f"    {(error.text or '').strip()}") from None
+        raise CellError(
+            f"the cell does not compile at {filename}:{line}: {error.msg}\n    {(error.text or '').strip()}"
+        ) from None
     ast.increment_lineno(tree, first_line - 1)
     last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
+    assert last is None or isinstance(last, ast.Expr)
     if code.rstrip().endswith(";"):  # as in Jupyter, a final semicolon hides the value
         if last is not None:
             tree.body.append(last)
@@ -56,7 +60,7 @@ def run_cell_parts(code: str, namespace: dict, filename: str, first_line: int) -
                 value = eval(compile(ast.Expression(last.value), filename, "eval"), namespace)
                 if value is not None:
                     result = pretty(value)
-    except Exception as error:  # noqa: BLE001 - a cell may raise anything; report it
+    except Exception as error:
         tb = error.__traceback__
         while tb is not None and tb.tb_frame.f_code.co_filename != filename:
             tb = tb.tb_next  # drop the harness's own frames

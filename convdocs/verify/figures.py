@@ -14,7 +14,6 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-
 DEFAULT_TOL = 2.0
 """RMS difference (0-255) above which a committed figure no longer matches its code."""
 DPI = 100
@@ -57,17 +56,30 @@ def check_figure(page: str, page_path: str, page_text: str, target: str, tol: fl
         drawn = Path(tmp) / committed.name
         count = render_current_figure(drawn)
         if count != 1:
-            return FigureCheck(f"{page}: the figure cell for {target} must draw exactly one figure, it drew {count}",
-                               committed, None)
+            return FigureCheck(
+                f"{page}: the figure cell for {target} must draw exactly one figure, it drew {count}",
+                committed,
+                None,
+            )
         data = drawn.read_bytes()
         if alt is None or not alt.strip():
-            return FigureCheck(f"{page}: the page must show {target} with alt text: ![what it shows]({target})",
-                               committed, None)
+            return FigureCheck(
+                f"{page}: the page must show {target} with alt text: ![what it shows]({target})",
+                committed,
+                None,
+            )
         if not committed.is_file():
-            return FigureCheck(f"{page}: {target} is missing; run pytest --update-outputs to draw it", committed, data)
+            return FigureCheck(
+                f"{page}: {target} is missing; run pytest --update-outputs to draw it",
+                committed,
+                data,
+            )
         difference = compare_images(str(committed), str(drawn), tol=tol, in_decorator=True)
         if difference is None:
             return FigureCheck(None, committed, data)
-        return FigureCheck(f"{page}: {target} no longer matches what the code draws "
-                           f"(RMS {difference['rms']:.2f} > tol {tol:g}); run `pytest --update-outputs` to redraw it",
-                           committed, data)
+        return FigureCheck(
+            f"{page}: {target} no longer matches what the code draws "
+            f"(RMS {difference['rms']:.2f} > tol {tol:g}); run `pytest --update-outputs` to redraw it",
+            committed,
+            data,
+        )

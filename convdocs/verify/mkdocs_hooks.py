@@ -25,15 +25,23 @@ def _marker_note(marker: Marker) -> str:
     if marker.directive == "skip":
         return f'!!! warning "Not run by the checks"\n    {options.get("reason", "")}\n'
     if marker.directive == "source":
-        return (f'<p class="convdocs-note">The source of <code>{html.escape(marker.words[0] if marker.words else "")}'
-                "</code>, checked against the package by the test suite.</p>\n")
+        return (
+            f'<p class="convdocs-note">The source of <code>{html.escape(marker.words[0] if marker.words else "")}'
+            "</code>, checked against the package by the test suite.</p>\n"
+        )
     if marker.directive == "examples-from":
         return ""
     if marker.directive == "figure":
-        return ('<p class="convdocs-note">This code draws the figure below; the test suite checks the '
-                "committed image against what it draws.</p>\n")
+        return (
+            '<p class="convdocs-note">This code draws the figure below; the test suite checks the '
+            "committed image against what it draws.</p>\n"
+        )
     tolerance = ", ".join(f"{k}={v}" for k, v in options.items() if k in ("rtol", "atol"))
-    where = f" on {_DEVICE_NAMES.get(options['device'], options['device'])}" if "device" in options else ""
+    where = (
+        f" on {_DEVICE_NAMES.get(options['device'], options['device'])}"
+        if "device" in options
+        else ""
+    )
     scope = "this page's outputs" if marker.directive == "page-tolerance" else "the output below"
     reason = f": {options['reason']}" if options.get("reason") else ""
     return f'<p class="convdocs-note">Checks compare {scope} with {tolerance}{where}{reason}.</p>\n'
@@ -46,7 +54,7 @@ def on_page_markdown(markdown: str, page, config, files) -> str:
     for item in iter_markers(markdown):
         if not isinstance(item, Marker) or any(s <= item.start < e for s, e in inside):
             continue
-        pieces += [markdown[last:item.start], _marker_note(item)]
+        pieces += [markdown[last : item.start], _marker_note(item)]
         last = item.end
     pieces.append(markdown[last:])
     return "".join(pieces)
@@ -76,8 +84,10 @@ def stamp_html(root: Path, documents: list[str]) -> str:
         run = state["runs"].get(kind)
         name = _DEVICE_NAMES[kind]
         if run:
-            parts.append(f"verified on {name} ({html.escape(run['device_name'])}) with "
-                         f"torch {html.escape(run['torch'])} on {html.escape(run['date'])}")
+            parts.append(
+                f"verified on {name} ({html.escape(run['device_name'])}) with "
+                f"torch {html.escape(run['torch'])} on {html.escape(run['date'])}"
+            )
         else:
             parts.append(f"{name}: not yet verified for this version of the page")
     return '<p class="convdocs-stamp" data-convdocs-stamp>' + " · ".join(parts) + "</p>"
@@ -92,5 +102,5 @@ def on_page_content(content: str, page, config, files) -> str:
     stamp = stamp_html(root, documents)
     match = re.search(r"</h1>", content)
     if match:
-        return content[:match.end()] + stamp + content[match.end():]
+        return content[: match.end()] + stamp + content[match.end() :]
     return stamp + content

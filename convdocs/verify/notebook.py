@@ -56,7 +56,9 @@ def expected_output(outputs: list[dict]) -> tuple[str, str]:
             value = _text(output["data"]["text/plain"])
             text.append(value if value.endswith("\n") else value + "\n")
         elif kind == "error":
-            problem = f"the stored outputs hold an error ({output.get('ename')}: {output.get('evalue')})"
+            problem = (
+                f"the stored outputs hold an error ({output.get('ename')}: {output.get('evalue')})"
+            )
         else:
             problem = f"a stored output of type {kind!r} cannot be verified as text"
     return "".join(text), problem
@@ -64,7 +66,8 @@ def expected_output(outputs: list[dict]) -> tuple[str, str]:
 
 def _cell_offsets(text: str) -> list[int]:
     """Where each cell's JSON object starts: nbformat writes ``"cell_type"`` first in every cell."""
-    offsets, position = [], text.find('"cells"')
+    offsets: list[int] = []
+    position = text.find('"cells"')
     while True:
         position = text.find('"cell_type":', position + 1)
         if position < 0:
@@ -85,12 +88,16 @@ def read_notebook(text: str, path: str = "notebook") -> Notebook:
     cells = notebook.get("cells") if isinstance(notebook, dict) else None
     offsets = _cell_offsets(text)
     if not isinstance(cells, list) or len(offsets) != len(cells):
-        raise ValueError(f"{path}: expected a notebook written by nbformat (one cell_type per cell)")
+        raise ValueError(
+            f"{path}: expected a notebook written by nbformat (one cell_type per cell)"
+        )
     tolerances = notebook.get("metadata", {}).get("convdocs", {}).get("page-tolerance", [])
     if not isinstance(tolerances, list) or not all(isinstance(t, dict) for t in tolerances):
-        raise ValueError(f"{path}: metadata convdocs.page-tolerance must be a list of tables, got {tolerances!r}")
+        raise ValueError(
+            f"{path}: metadata convdocs.page-tolerance must be a list of tables, got {tolerances!r}"
+        )
     metadata_at = text.find('"metadata"', offsets[-1]) if offsets else -1
-    ends = offsets[1:] + [text.rfind("]", 0, metadata_at) if metadata_at >= 0 else len(text)]
+    ends = [*offsets[1:], text.rfind("]", 0, metadata_at) if metadata_at >= 0 else len(text)]
     found = []
     for index, (cell, start, end) in enumerate(zip(cells, offsets, ends, strict=True)):
         if cell.get("cell_type") != "code":
@@ -98,17 +105,34 @@ def read_notebook(text: str, path: str = "notebook") -> Notebook:
         expected, problem = expected_output(cell.get("outputs", []))
         source_at = text.find('"source":', start)
         line = text.count("\n", 0, source_at) + 2
-        found.append(NotebookCell(index, _text(cell.get("source", "")), expected, start,
-                                  max(end, start + 1), line, problem))
+        found.append(
+            NotebookCell(
+                index,
+                _text(cell.get("source", "")),
+                expected,
+                start,
+                max(end, start + 1),
+                line,
+                problem,
+            )
+        )
     return Notebook(tuple(found), tuple(tolerances))
 
 
 def outputs_for(printed: str, value: str | None, execution_count: int) -> list[dict]:
     """Jupyter-style outputs: the printed text as a stream, the final value as an execute_result."""
-    outputs: list[dict] = [{"name": "stdout", "output_type": "stream", "text": printed}] if printed else []
+    outputs: list[dict] = (
+        [{"name": "stdout", "output_type": "stream", "text": printed}] if printed else []
+    )
     if value is not None:
-        outputs.append({"data": {"text/plain": value}, "execution_count": execution_count,
-                        "metadata": {}, "output_type": "execute_result"})
+        outputs.append(
+            {
+                "data": {"text/plain": value},
+                "execution_count": execution_count,
+                "metadata": {},
+                "output_type": "execute_result",
+            }
+        )
     return outputs
 
 

@@ -29,15 +29,19 @@ SESSION = pytest.StashKey["Session"]()
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("convdocs", "convdocs verified examples")
     group.addoption(
-        "--device", default=None, metavar="DEVICE",
+        "--device",
+        default=None,
+        metavar="DEVICE",
         help=f"run the examples (and convdocs' own tests) on DEVICE, e.g. cpu, cuda or cuda:1 "
-             f"(default: ${DEVICE_ENV}, else cpu)",
+        f"(default: ${DEVICE_ENV}, else cpu)",
     )
     group.addoption(
-        "--update-outputs", action="store_true", default=False,
+        "--update-outputs",
+        action="store_true",
+        default=False,
         help="REWRITE FILES: replace each output that differs beyond tolerance with what the code "
-             "prints now (a CPU run writes shared outputs, a GPU run only its own device tabs; "
-             "refused when $CI is set)",
+        "prints now (a CPU run writes shared outputs, a GPU run only its own device tabs; "
+        "refused when $CI is set)",
     )
 
 
@@ -51,9 +55,13 @@ def requested_device(config: pytest.Config) -> str:
     try:
         device = torch.device(wanted)
     except (RuntimeError, TypeError):
-        raise pytest.UsageError(f"--device expects a torch device such as cpu or cuda, got {wanted!r}") from None
+        raise pytest.UsageError(
+            f"--device expects a torch device such as cpu or cuda, got {wanted!r}"
+        ) from None
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise pytest.UsageError(f"--device {wanted}: this torch ({torch.__version__}) has no CUDA device")
+        raise pytest.UsageError(
+            f"--device {wanted}: this torch ({torch.__version__}) has no CUDA device"
+        )
     if device.type not in ("cpu", "cuda"):
         raise pytest.UsageError(f"--device expects cpu or cuda (optionally cuda:N), got {wanted!r}")
     if device.type == "cuda" and device.index is None:
@@ -74,12 +82,17 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("MPLBACKEND", "Agg")  # figures are drawn off-screen
     update = bool(config.getoption("update_outputs"))
     if update and os.environ.get("CI"):
-        raise pytest.UsageError("--update-outputs rewrites files, so it refuses to run when CI is set")
+        raise pytest.UsageError(
+            "--update-outputs rewrites files, so it refuses to run when CI is set"
+        )
     session = Session(Settings(project, requested_device(config), update))
     config.stash[SESSION] = session
     config.pluginmanager.register(_Hooks(session, config), "convdocs-verify-session")
     # Examples of one page share a namespace: keep each file on one xdist worker.
-    if getattr(config.option, "numprocesses", None) and getattr(config.option, "dist", "no") in ("no", "load"):
+    if getattr(config.option, "numprocesses", None) and getattr(config.option, "dist", "no") in (
+        "no",
+        "load",
+    ):
         config.option.dist = "loadfile"
 
 
@@ -99,9 +112,11 @@ def pytest_report_header(config: pytest.Config) -> str | None:
     settings = session.settings
     root = settings.project.root
     paths = ", ".join(os.path.relpath(p, root) for p in settings.project.paths)
-    return (f"convdocs: device {settings.device}, torch {torch.__version__}, "
-            f"tolerance rtol={settings.project.rtol:g} atol={settings.project.atol:g}, paths {paths}"
-            + (", UPDATING OUTPUTS" if settings.update else ""))
+    return (
+        f"convdocs: device {settings.device}, torch {torch.__version__}, "
+        f"tolerance rtol={settings.project.rtol:g} atol={settings.project.atol:g}, paths {paths}"
+        + (", UPDATING OUTPUTS" if settings.update else "")
+    )
 
 
 class _Hooks:
@@ -125,7 +140,10 @@ class _Hooks:
         if settings.update:
             changed = self.session.apply_edits()
             if reporter is not None:
-                reporter.write_sep("-", f"convdocs --update-outputs: rewrote {len(changed)} file(s)")
+                reporter.line("")
+                reporter.write_sep(
+                    "-", f"convdocs --update-outputs: rewrote {len(changed)} file(s)"
+                )
                 for path in changed:
                     reporter.write_line(f"  {os.path.relpath(path)}")
         elif not hasattr(self.config, "workerinput") and self.session.outcomes:

@@ -21,6 +21,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from convdocs.devices import device_name
 from convdocs.verify.config import Settings
 from convdocs.verify.documents import Source, fingerprint, read_source
 from convdocs.verify.edits import write_atomically
@@ -50,44 +51,36 @@ def load(root: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as error:
-        raise RecordError(f"{path} is not valid JSON ({error}); delete it and run the tests to write it again") from None
+        raise RecordError(
+            f"{path} is not valid JSON ({error}); delete it and run the tests to write it again"
+        ) from None
     if not isinstance(data, dict):
         raise RecordError(f"{path} is not a verification record (expected a JSON object)")
     if data.get("format") != FORMAT:
-        return empty()  # an older layout: its entries cannot be checked against today's fingerprints
+        return (
+            empty()
+        )  # an older layout: its entries cannot be checked against today's fingerprints
     if not isinstance(data.get("documents"), dict):
         raise RecordError(f"{path} is not a verification record (no 'documents' object)")
     return data
 
 
-def save(root: Path, book: dict[str, Any]) -> None:
+def save(root: Path, record_data: dict[str, Any]) -> None:
     """Write the record atomically, with sorted keys so that diffs stay small."""
     path = Path(root) / RECORD_NAME
-    text = json.dumps(book, indent=2, sort_keys=True) + "\n"
+    text = json.dumps(record_data, indent=2, sort_keys=True) + "\n"
     if path.is_file() and path.read_text(encoding="utf-8") == text:
         return
     write_atomically(path, text.encode("utf-8"))
 
 
-def device_name(device: str) -> str:
-    """The model of the device: ``torch.cuda.get_device_name`` for CUDA, the CPU's model name else."""
-    if device.startswith("cuda"):
-        import torch
-
-        return torch.cuda.get_device_name(torch.device(device))
-    import platform
-
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as handle:
-            for line in handle:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.machine() + " CPU"
-
-
-def note_run(book: dict[str, Any], path: str, source: Source, settings: Settings, counts: dict[str, int]) -> None:
+def note_run(
+    record_data: dict[str, Any],
+    path: str,
+    source: Source,
+    settings: Settings,
+    counts: dict[str, int],
+) -> None:
     """Record that ``source`` (at ``path``, relative to the root) passed with ``settings``.
 
     An entry that already says the same (fingerprint, torch, device, counts) keeps its date,
@@ -104,23 +97,30 @@ def note_run(book: dict[str, Any], path: str, source: Source, settings: Settings
         "torch": torch.__version__,
         "device_name": device_name(settings.device),
     }
-    runs = book["documents"].setdefault(path, {})
+    runs = record_data["documents"].setdefault(path, {})
     previous = runs.get(kind, {})
     if {k: previous.get(k) for k in entry} != entry:
         runs[kind] = {**entry, "date": datetime.date.today().isoformat()}
 
 
-def valid_runs(book: dict[str, Any], root: Path, document: str, context: dict[str, Any]) -> dict[str, dict[str, Any]]:
+def valid_runs(
+    record_data: dict[str, Any], root: Path, document: str, context: dict[str, Any]
+) -> dict[str, dict[str, Any]]:
     """The runs of ``document`` whose fingerprint matches the document as it is now, by device kind."""
-    runs = book.get("documents", {}).get(document, {})
+    runs = record_data.get("documents", {}).get(document, {})
     if not runs:
         return {}
     source = read_source(Path(root) / document)
-    return {kind: run for kind, run in runs.items()
-            if isinstance(run, dict) and run.get("fingerprint") == fingerprint(source, kind, context)}
+    return {
+        kind: run
+        for kind, run in runs.items()
+        if isinstance(run, dict) and run.get("fingerprint") == fingerprint(source, kind, context)
+    }
 
 
-def stamp(book: dict[str, Any], root: Path, documents: list[str], context: dict[str, Any]) -> dict[str, Any]:
+def stamp(
+    record_data: dict[str, Any], root: Path, documents: list[str], context: dict[str, Any]
+) -> dict[str, Any]:
     """What a stamp says for the examples of ``documents`` (paths relative to ``root``).
 
     Returns ``{"examples": N, "runs": {kind: run}}``, where a device kind appears only when
@@ -130,13 +130,16 @@ def stamp(book: dict[str, Any], root: Path, documents: list[str], context: dict[
     examples = sum(read_source(Path(root) / d).example_count for d in documents)
     combined: dict[str, dict[str, Any]] = {}
     for kind in DEVICE_KINDS:
-        found = [valid_runs(book, root, d, context).get(kind) for d in documents]
+        found = [valid_runs(record_data, root, d, context).get(kind) for d in documents]
         if not found or any(run is None for run in found):
             continue
         runs = [run for run in found if run is not None]
         if len({run["torch"] for run in runs}) != 1:
             continue
         oldest = min(runs, key=lambda run: run["date"])
-        combined[kind] = {**oldest, "passed": sum(r["passed"] for r in runs),
-                          "skipped": sum(r["skipped"] for r in runs)}
+        combined[kind] = {
+            **oldest,
+            "passed": sum(r["passed"] for r in runs),
+            "skipped": sum(r["skipped"] for r in runs),
+        }
     return {"examples": examples, "runs": combined}

@@ -13,7 +13,7 @@ import functools
 import os
 import random
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -55,11 +55,16 @@ class Session:
         self.outcomes: dict[str, dict[str, int]] = {}
         self._saved_device: str | None = None
         common: dict[str, Any] = dict(
-            parsers=[self.regions], path=str(settings.project.root), patterns=[f"*{s}" for s in SUFFIXES],
-            setup=self.setup_document, teardown=self.teardown_document,
+            parsers=[self.regions],
+            path=str(settings.project.root),
+            patterns=[f"*{s}" for s in SUFFIXES],
+            setup=self.setup_document,
+            teardown=self.teardown_document,
             document_types={suffix: VerifiedDocument for suffix in SUFFIXES},
         )
-        self.sybils = {kind: Sybil(name=kind, **common) for kind in ("page", "notebook", "docstring")}
+        self.sybils = {
+            kind: Sybil(name=kind, **common) for kind in ("page", "notebook", "docstring")
+        }
 
     # --- reading -------------------------------------------------------------------------
 
@@ -68,6 +73,7 @@ class Session:
         source = read_source(document.path, document.text)
         document.source = source  # type: ignore[attr-defined]
         for example in source.examples:
+            evaluator: Callable[[Session, Any], str | None]
             if isinstance(example, Problem):
                 evaluator = evaluate.evaluate_problem
             elif isinstance(example, NotebookCell):
@@ -106,7 +112,9 @@ class Session:
     def _kind(path: str | Path) -> str:
         kind = kind_of(path)
         if kind is None:
-            raise ValueError(f"{path} is not a document: expected one of {', '.join(sorted(SUFFIXES))}")
+            raise ValueError(
+                f"{path} is not a document: expected one of {', '.join(sorted(SUFFIXES))}"
+            )
         return kind
 
     def collect_file(self, file_path: Path, parent: Any) -> Any:
@@ -171,7 +179,7 @@ class Session:
     def write_record(self) -> None:
         """Record each document whose examples all ran in this session and none failed."""
         root = self.settings.project.root
-        book = record.load(root)
+        record_data = record.load(root)
         for path, counts in sorted(self.outcomes.items()):
             document = root / path
             if counts["failed"] or not counts["passed"] or not document.is_file():
@@ -179,8 +187,8 @@ class Session:
             source = read_source(document)
             if counts["passed"] + counts["skipped"] != source.example_count:
                 continue
-            record.note_run(book, path, source, self.settings, counts)
-        record.save(root, book)
+            record.note_run(record_data, path, source, self.settings, counts)
+        record.save(root, record_data)
 
     def apply_edits(self) -> list[str]:
         """Write the queued edits (update mode); return the paths that changed."""

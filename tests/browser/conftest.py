@@ -15,6 +15,7 @@ import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -134,18 +135,23 @@ def watch(page) -> Traffic:
     page.on("request", lambda request: traffic.requests.append(request.url))
     page.on(
         "requestfailed",
-        lambda request: traffic.problems.append(f"request failed ({request.failure}): {request.url}"),
+        lambda request: traffic.problems.append(
+            f"request failed ({request.failure}): {request.url}"
+        ),
     )
-    page.on(
-        "response",
-        lambda response: response.status >= 400
-        and traffic.problems.append(f"HTTP {response.status}: {response.url}"),
-    )
-    page.on(
-        "console",
-        lambda message: message.type == "error"
-        and traffic.problems.append(f"console error: {message.text} (at {message.location.get('url')})"),
-    )
+
+    def on_response(response: Any) -> None:
+        if response.status >= 400:
+            traffic.problems.append(f"HTTP {response.status}: {response.url}")
+
+    def on_console(message: Any) -> None:
+        if message.type == "error":
+            traffic.problems.append(
+                f"console error: {message.text} (at {message.location.get('url')})"
+            )
+
+    page.on("response", on_response)
+    page.on("console", on_console)
     page.on("pageerror", lambda error: traffic.problems.append(f"page error: {error}"))
     return traffic
 

@@ -85,7 +85,7 @@ def visits(browser, site_url, built_site) -> list[Visit]:
     try:
         for start in range(0, len(paths), TABS_AT_ONCE):
             tabs = []
-            for path in paths[start:start + TABS_AT_ONCE]:
+            for path in paths[start : start + TABS_AT_ONCE]:
                 page = context.new_page()
                 tabs.append((path, page, watch(page)))
                 page.goto(path, wait_until="commit")
@@ -113,10 +113,11 @@ def test_every_sitemap_page_is_a_built_page(built_site):
 
 
 def test_every_page_loads_without_errors(visits):
-    assert len(visits) >= 2, f"expected the site's pages, found only {[v.path for v in visits]}"
-    failures = {
-        visit.path: visit.traffic.problems for visit in visits if visit.traffic.problems
-    }
+    nav_pages = sum(1 for p in (ROOT / "docs").rglob("*") if p.suffix in (".md", ".ipynb"))
+    assert len(visits) == nav_pages + 1, (
+        f"expected every page and the 404 page, visited {[v.path for v in visits]}"
+    )
+    failures = {visit.path: visit.traffic.problems for visit in visits if visit.traffic.problems}
     assert not failures, "pages with console errors, page errors or failed requests:\n" + "\n".join(
         f"  {path}:\n    " + "\n    ".join(problems) for path, problems in failures.items()
     )
@@ -125,17 +126,23 @@ def test_every_page_loads_without_errors(visits):
 def test_no_request_leaves_127_0_0_1(visits):
     assert all(visit.traffic.requests for visit in visits), "a page made no request at all"
     foreign = {visit.path: visit.traffic.foreign for visit in visits if visit.traffic.foreign}
-    assert not foreign, f"requests to hosts other than 127.0.0.1 (the site must work offline): {foreign}"
+    assert not foreign, (
+        f"requests to hosts other than 127.0.0.1 (the site must work offline): {foreign}"
+    )
 
 
 def test_every_image_loads_and_has_alt_text(visits):
     images = [(visit.path, image) for visit in visits for image in visit.images]
     assert images, "no <img> on any page: the image check found nothing to check"
     broken = [f"{path}: {image['src']}" for path, image in images if image["width"] == 0]
-    no_alt = [f"{path}: {image['src']}" for path, image in images if not (image["alt"] or "").strip()]
+    no_alt = [
+        f"{path}: {image['src']}" for path, image in images if not (image["alt"] or "").strip()
+    ]
     assert not (broken or no_alt), (
-        "images that did not load (naturalWidth 0):\n  " + "\n  ".join(broken or ["(none)"])
-        + "\nimages without alt text:\n  " + "\n  ".join(no_alt or ["(none)"])
+        "images that did not load (naturalWidth 0):\n  "
+        + "\n  ".join(broken or ["(none)"])
+        + "\nimages without alt text:\n  "
+        + "\n  ".join(no_alt or ["(none)"])
     )
 
 
@@ -150,13 +157,15 @@ def test_mathjax_typesets_the_cross_correlation_page(context):
         return {
             total: spans.length,
             typeset: spans.filter(e => e.querySelector("mjx-container")).length,
-            display: document.querySelectorAll('mjx-container[display="true"]').length,
+            display: document.querySelectorAll('div.arithmatex > mjx-container').length,
             errors: document.querySelectorAll("mjx-merror").length,
         };
     }""")
     assert math["total"] > 0, "no .arithmatex element on the cross-correlation page"
     assert math["typeset"] == math["total"], f"math left untypeset by MathJax: {math}"
-    assert math["display"] >= 1, f"no display equation was typeset: {math}"
+    assert math["display"] == CROSS_CORRELATION_MD.read_text().count("\\["), (
+        f"display equations typeset: {math}"
+    )
     assert math["errors"] == 0, f"MathJax reported TeX errors: {math}"
     traffic.assert_clean(CROSS_CORRELATION)
 
@@ -182,7 +191,9 @@ def test_copy_button_copies_the_code_not_its_output(context, site_url):
     fences = list(iter_fences(markdown))  # every fenced block, as the machinery reads them
     by_start = {cell.code.start: cell for cell in read_cells(markdown).cells}
     cells = [(n, fence) for n, fence in enumerate(fences) if fence.start in by_start]
-    example = next(i for i, (_, fence) in enumerate(cells) if not by_start[fence.start].marker("source"))
+    example = next(
+        i for i, (_, fence) in enumerate(cells) if not by_start[fence.start].marker("source")
+    )
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=site_url)
     page = context.new_page()
     traffic = watch(page)
@@ -206,7 +217,9 @@ def test_copy_button_copies_the_code_not_its_output(context, site_url):
             for line in filter(str.strip, output.body.splitlines()):
                 assert line.strip() not in copied, f"python fence {i} copied its output {line!r}"
         if i == example:
-            assert output is not None, "the page's first example (not a source listing) has no output"
+            assert output is not None, (
+                "the page's first example (not a source listing) has no output"
+            )
     assert outputs_checked, "no python fence with an output block: the output check found nothing"
     traffic.assert_clean(CROSS_CORRELATION)
 
@@ -214,11 +227,14 @@ def test_copy_button_copies_the_code_not_its_output(context, site_url):
 def test_notebook_download_link_serves_the_notebook(context, built_site):
     # mkdocs-jupyter wraps every notebook page it renders in <div class="jupyter-wrapper">.
     notebook_pages = [
-        folder_path(built_site, html.parent) for html in sorted(built_site.rglob("index.html"))
+        folder_path(built_site, html.parent)
+        for html in sorted(built_site.rglob("index.html"))
         if _JUPYTER_WRAPPER.search(html.read_text(encoding="utf-8", errors="replace"))
     ]
-    notebooks = sorted(p.relative_to(ROOT / "docs").with_suffix("").as_posix() + "/"
-                       for p in (ROOT / "docs").rglob("*.ipynb"))
+    notebooks = sorted(
+        p.relative_to(ROOT / "docs").with_suffix("").as_posix() + "/"
+        for p in (ROOT / "docs").rglob("*.ipynb")
+    )
     loose = sorted(nb.relative_to(built_site).as_posix() for nb in built_site.rglob("*.ipynb"))
     assert sorted(p.strip("/") + "/" for p in notebook_pages) == notebooks, (
         f"every notebook in docs/ must be a page rendered by mkdocs-jupyter; rendered {notebook_pages}, "
