@@ -31,7 +31,7 @@ EXPECTED_EXAMPLES = {
     "index.md": 1,
     "learning-a-kernel.md": 6,
     "loop-to-fast.md": 17,
-    "verification.md": 1,
+    "verification.md": 2,
 }
 
 
