@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from convdocs.verify.edits import EditQueue, FileWrite
-from convdocs.verify.figures import check_figure
+from convdocs.verify.figures import capture_figures, check_figure
 
 PAGE_TEXT = "# Page\n\n![a diagonal line](figures/line.png)\n"
 
@@ -32,7 +32,7 @@ def page(tmp_path):
 
 def check(page, update=False, text=PAGE_TEXT, tol=2.0):
     """Check the drawn figure; when updating, write what was drawn as the update mode does (at the end)."""
-    found = check_figure("page.md", str(page), text, "figures/line.png", tol)
+    found = check_figure("page.md", str(page), text, "figures/line.png", tol, capture_figures())
     if update and found.failure is not None and found.drawn is not None:
         queue = EditQueue()
         queue.add(FileWrite(str(found.committed), found.drawn))
@@ -43,7 +43,9 @@ def check(page, update=False, text=PAGE_TEXT, tol=2.0):
 
 def test_nothing_is_written_while_checking(page):
     draw()
-    found = check_figure("page.md", str(page), PAGE_TEXT, "figures/line.png", 2.0)
+    found = check_figure(
+        "page.md", str(page), PAGE_TEXT, "figures/line.png", 2.0, capture_figures()
+    )
     assert found.failure is not None and "is missing" in found.failure
     assert found.drawn is not None and found.drawn.startswith(b"\x89PNG")
     assert not (page.parent / "figures").exists()

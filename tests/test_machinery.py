@@ -266,9 +266,12 @@ def test_skip_needs_a_marker_with_a_reason_and_is_reported(project):
         """,
     )
     result = run(project, "-rs")
-    result.assert_outcomes(skipped=1, failed=1)
+    result.assert_outcomes(skipped=1, failed=1, passed=1)  # the marker fails; its cell runs
     result.stdout.fnmatch_lines(
-        ["*a skip marker needs a reason*", "SKIPPED*docs/page.md:*: not run: needs a webcam*"]
+        [
+            '*docs/page.md:6: a skip marker needs a reason: <!-- convdocs: skip reason="..." -->*',
+            "SKIPPED*docs/page.md:*: not run: needs a webcam*",
+        ]
     )
 
 
@@ -342,7 +345,7 @@ def test_print_options_and_seed_are_reset_per_page(project):
     page(project, "```python\nimport torch\ntorch.set_printoptions(precision=1)\n```\n", "a.md")
     page(
         project,
-        "```python\nimport torch\nprint(torch.tensor([1/3]), torch.rand(1))\n```\n\n"
+        "```python\nimport torch\ntorch.manual_seed(0)\nprint(torch.tensor([1/3]), torch.rand(1))\n```\n\n"
         "```text\ntensor([0.3333]) tensor([0.4963])\n```\n",
         "b.md",
     )
@@ -421,8 +424,12 @@ def test_passing_pages_are_recorded_and_an_edit_unverifies_the_stamp(project):
     assert set(record_data["documents"]) == {"docs/page.md"}  # the failing page is not recorded
     entry = record_data["documents"]["docs/page.md"]["cpu"]
     assert (entry["examples"], entry["passed"], entry["skipped"]) == (2, 2, 0)
+    assert entry["outputs"] == ["x is 42\n4.2\n", "tensor([ 42., 105.])\n"]
     assert entry["fingerprint"] == fingerprint(
-        read_source(path), "cpu", {"rtol": 1e-6, "atol": 1e-8}
+        read_source(path),
+        "cpu",
+        record.context(session(project.path).settings.project, entry["torch"]),
+        root=project.path,
     )
     stamp = stamp_html(project.path, ["docs/page.md"])
     assert (
@@ -562,7 +569,10 @@ def test_only_the_listed_paths_are_collected(project):
 @pytest.mark.parametrize(
     ("table", "message"),
     [
-        ('paths = ["docs"]\nrtl = 1e-3\n', "*accepts atol, paths, rtol; got unknown key(s) rtl*"),
+        (
+            'paths = ["docs"]\nrtl = 1e-3\n',
+            "*accepts atol, paths, rtol, timeout; got unknown key(s) rtl*",
+        ),
         ('paths = ["nowhere"]\n', "*paths lists 'nowhere', which does not exist*"),
         ("paths = []\n", "*paths must be a non-empty list of file or folder names, got []*"),
         ('paths = ["docs"]\nrtol = "abc"\n', "*rtol must be a number, got 'abc'*"),

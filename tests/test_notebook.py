@@ -32,7 +32,7 @@ def _evaluate(path: Path, text: str, device: torch.device | str = "cpu") -> list
 
 
 def test_a_real_kernel_prints_the_stored_outputs(device, monkeypatch):
-    from convdocs.verify.evaluate import applicable_tolerance
+    from convdocs.verify import tolerances
     from convdocs.verify.notebook import read_notebook
 
     monkeypatch.setenv("CONVDOCS_DEVICE", str(device))  # the kernel inherits the environment
@@ -43,8 +43,11 @@ def test_a_real_kernel_prints_the_stored_outputs(device, monkeypatch):
         (s, e) for s, e in zip(stored.cells, executed.cells, strict=True) if s.cell_type == "code"
     ]
     assert len(code_cells) == CODE_CELLS
-    tolerances = [(t, "metadata") for t in read_notebook(NOTEBOOK.read_text()).tolerances]
-    rtol, atol, _ = applicable_tolerance(session(device), tolerances)
+    project = session(device).settings.project
+    rule = tolerances.for_notebook(
+        read_notebook(NOTEBOOK.read_text()).tolerances, device.type, project
+    )
+    rtol, atol = rule.rtol, rule.atol
     for number, (s, e) in enumerate(code_cells, start=1):
         want, problem = expected_output(s.outputs)
         got, _ = expected_output(e.outputs)

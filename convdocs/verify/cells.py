@@ -2,8 +2,9 @@
 
 Vocabulary (the page "How examples are verified" explains it for authors):
 
-* A *cell* is a fence whose language is Python (``python``, ``py``, ``python3`` or a
-  ``{.python ...}`` attribute list), whatever other attributes it carries (``title="..."``).
+* A *cell* is a fence that the site highlights as Python (``python``, ``py``, ``py3``,
+  ``ipython3``... or a ``{.python ...}`` attribute list; see ``rules.language_kind``),
+  whatever other attributes it carries (``title="..."``).
 * Its *output block* is a ``text`` fence that follows it with only blank lines between.
   Every ``text`` fence must be an output block; plain text that is not an output uses
   another language (``console``, ``plain``).
@@ -16,10 +17,11 @@ Vocabulary (the page "How examples are verified" explains it for authors):
   ``page-tolerance ...`` to the page; ``examples-from PATH ...`` names the documents whose
   examples a page renders (the API page's docstrings), for its verification stamp.
 
-Anything else that looks like an example (a ``pycon`` fence, ``>>>`` in an untagged fence,
-a marker that is not followed by a cell, an unknown directive, an incomplete device tab group)
-becomes a *problem*, which the verification reports as a failure at its line. Nothing is left
-out silently.
+Anything else that looks like an example (a ``pycon`` fence, ``>>>`` outside a cell, a fence
+hidden in a comment or a blockquote, a fence right after a cell that is not its output block, a
+marker that is not followed by a cell or has bad options, an incomplete device tab group)
+becomes a *problem* (see ``rules``), which the verification reports as a failure at its line.
+Nothing is left out silently.
 """
 
 from __future__ import annotations
@@ -29,9 +31,9 @@ import shlex
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 
-PYTHON_LANGS = frozenset({"python", "py", "python3"})
-OUTPUT_LANG = "text"
-DOCTEST_LANGS = frozenset({"pycon", "doctest", "ipython", "ipython3"})
+from convdocs.verify import rules
+from convdocs.verify.rules import fence_language, language_kind
+
 CELL_DIRECTIVES = frozenset({"skip", "source", "tolerance", "figure"})
 PAGE_DIRECTIVES = frozenset({"page-tolerance", "examples-from"})
 DEVICE_TABS = {"CPU": "cpu", "GPU": "cuda"}
@@ -46,9 +48,13 @@ _TAB = re.compile(r'^(?P<indent>[ \t]*)===[+!]?[ \t]+"(?P<label>[^"\n]*)"[ \t]*$
 
 @dataclass(frozen=True)
 class Fence:
-    """A fenced block: its language, its code or text, and where it sits in the text."""
+    """A fenced block: its language and what the site shows it as (``kind``: ``python``,
+    ``text``, ``python2``, ``console`` or ``other``), its fence (three or more backticks or
+    tildes), its code or text, and where it sits in the text."""
 
     lang: str
+    kind: str
+    fence: str
     info: str
     indent: str
     body: str
@@ -142,15 +148,6 @@ class Page:
     page_markers: list[Marker] = field(default_factory=list)
 
 
-def fence_language(info: str) -> str:
-    """The language of a fence's info string: ``python title="x"`` and ``{.python}`` give ``python``."""
-    info = info.strip()
-    if info.startswith("{"):
-        classes = re.findall(r"\.([A-Za-z0-9_+-]+)", info)
-        return classes[0].lower() if classes else ""
-    return info.split()[0].lower() if info else ""
-
-
 def _line_offsets(text: str) -> tuple[list[str], list[int]]:
     lines = text.splitlines(keepends=True)
     offsets = [0]
@@ -181,8 +178,11 @@ def iter_fences(text: str) -> Iterator[Fence]:
         end = offsets[min(j + 1, len(lines))]
         if j < len(lines):
             end = offsets[j] + len(lines[j].rstrip("\r\n"))
+        lang = fence_language(m["info"])
         yield Fence(
-            lang=fence_language(m["info"]),
+            lang=lang,
+            kind=language_kind(lang),
+            fence=m["fence"],
             info=m["info"],
             indent=indent,
             body=body,
@@ -196,32 +196,50 @@ def iter_fences(text: str) -> Iterator[Fence]:
         i = j + 1
 
 
+_LOOSE_MARKER = re.compile(r"<!--[ \t]*convdocs\b")
+
+
 def iter_markers(text: str) -> Iterator[Marker | Problem]:
-    """Yield every ``<!-- convdocs: ... -->`` marker of ``text``, or a ``Problem`` for a bad one."""
+    """Yield every ``<!-- convdocs: ... -->`` marker of ``text``, or a ``Problem`` for a bad one
+    (unreadable, unknown, with wrong options, or not alone on its line)."""
     offset = 0
     for number, line in enumerate(text.splitlines(keepends=True), start=1):
-        m = _MARKER.match(line.rstrip("\r\n"))
-        if m:
-            start, end = offset, offset + len(line.rstrip("\r\n"))
-            try:
-                parts = shlex.split(m["body"])
-            except ValueError as error:
-                yield Problem(f"cannot read the marker {m['body']!r}: {error}", start, end, number)
-            else:
-                words = tuple(p for p in parts[1:] if "=" not in p)
-                options = dict(p.split("=", 1) for p in parts[1:] if "=" in p)
-                directive = parts[0] if parts else ""
-                if directive in CELL_DIRECTIVES | PAGE_DIRECTIVES:
-                    yield Marker(directive, words, options, start, end, number)
-                else:
-                    known = ", ".join(sorted(CELL_DIRECTIVES | PAGE_DIRECTIVES))
-                    yield Problem(
-                        f"unknown convdocs marker {directive!r}; expected one of: {known}",
-                        start,
-                        end,
-                        number,
-                    )
+        stripped = line.rstrip("\r\n")
+        start, end = offset, offset + len(stripped)
         offset += len(line)
+        m = _MARKER.match(stripped)
+        if not m:
+            if _LOOSE_MARKER.search(stripped) and "`" not in stripped:
+                yield Problem(
+                    "this looks like a convdocs marker but is not one: a marker is one line of its "
+                    'own, <!-- convdocs: DIRECTIVE key="value" -->',
+                    start,
+                    end,
+                    number,
+                )
+            continue
+        try:
+            parts = shlex.split(m["body"])
+        except ValueError as error:
+            yield Problem(f"cannot read the marker {m['body']!r}: {error}", start, end, number)
+            continue
+        words = tuple(p for p in parts[1:] if "=" not in p)
+        options = dict(p.split("=", 1) for p in parts[1:] if "=" in p)
+        directive = parts[0] if parts else ""
+        if directive not in CELL_DIRECTIVES | PAGE_DIRECTIVES:
+            known = ", ".join(sorted(CELL_DIRECTIVES | PAGE_DIRECTIVES))
+            yield Problem(
+                f"unknown convdocs marker {directive!r}; expected one of: {known}",
+                start,
+                end,
+                number,
+            )
+            continue
+        problems = rules.marker_problems(directive, words, options)
+        if problems:
+            yield Problem("; ".join(problems), start, end, number)
+        else:
+            yield Marker(directive, words, options, start, end, number)
 
 
 def iter_tabs(text: str) -> Iterator[Tab]:
@@ -271,11 +289,40 @@ class _Reader:
             )
             self.open_tab = None
 
+    def close_cell(self) -> None:
+        self.close_tab()
+        if self.open_cell is not None:
+            cell = self.page.cells[self.open_cell]
+            shown = {kind for kind, _ in cell.device_outputs}
+            missing = [label for label, kind in DEVICE_TABS.items() if kind not in shown]
+            if shown and missing:
+                self.fault(
+                    cell.code.line,
+                    f"the device tabs after the cell at line {cell.code.line} lack "
+                    f"{', '.join(missing)}: a device tab group has one tab for each device "
+                    f"({', '.join(DEVICE_TABS)})",
+                )
+            if cell.marker("skip") is not None and (cell.output is not None or cell.device_outputs):
+                self.fault(
+                    cell.code.line,
+                    "a skipped cell cannot show an output block: nothing would check it; "
+                    "drop the output, or run the cell",
+                )
+        self.open_cell = None
+
     def adjacent(self, start: int) -> bool:
         return _only_blank_between(self.text, self.last_end, start)
 
     def marker(self, marker: Marker) -> None:
         if marker.directive in PAGE_DIRECTIVES:
+            if marker.directive == "page-tolerance" and self.page.cells:
+                first = self.page.cells[0].code.line
+                self.problem(
+                    f"a page-tolerance marker applies to the whole page, so it must come before "
+                    f"the first cell (line {first}), where readers see it first",
+                    marker,
+                )
+                return
             self.page.page_markers.append(marker)
         else:
             self.pending.append(marker)
@@ -295,7 +342,7 @@ class _Reader:
         if self.open_tab is not None and self.open_cell is not None:
             tab = self.open_tab
             if (
-                fence.lang == OUTPUT_LANG
+                fence.kind == "text"
                 and self.adjacent(fence.start)
                 and len(fence.indent) > len(tab.indent)
             ):
@@ -305,7 +352,7 @@ class _Reader:
                 self.open_tab, self.last_end = None, fence.end
                 return
             self.close_cell()
-        if fence.lang not in PYTHON_LANGS:
+        if fence.kind != "python":
             for marker in self.pending:
                 self.problem(
                     f"the marker '{marker.directive}' at line {marker.line} must come right "
@@ -313,15 +360,16 @@ class _Reader:
                     marker,
                 )
             self.pending = []
-        if fence.lang == OUTPUT_LANG:
-            index = self.open_cell
-            before = self.page.cells[index] if index is not None else None
+        index = self.open_cell
+        before = self.page.cells[index] if index is not None else None
+        right_after = before is not None and self.adjacent(fence.start)
+        if fence.kind == "text":
             if (
                 index is not None
                 and before is not None
                 and before.output is None
                 and not before.device_outputs
-                and self.adjacent(fence.start)
+                and right_after
             ):
                 self.page.cells[index] = replace(before, output=fence)
             else:
@@ -330,15 +378,27 @@ class _Reader:
                     "(only blank lines may stand between); use another language for plain text",
                     fence,
                 )
-            self.open_cell, self.last_end = None, fence.end
+            self.close_cell()
+            self.last_end = fence.end
             return
+        if right_after and before is not None and fence.kind != "python":
+            self.problem(
+                f"a `{fence.lang or 'plain'}` block right after the cell at line {before.code.line} "
+                "looks like its output, but only a `text` block is compared with what the cell "
+                "prints: make it the `text` output block, or put prose between them",
+                fence,
+            )
         self.close_cell()
-        if fence.lang in PYTHON_LANGS:
+        if fence.kind == "python":
             self.page.cells.append(Cell(fence, None, tuple(self.pending)))
             self.open_cell = len(self.page.cells) - 1
-        elif fence.lang in DOCTEST_LANGS or (
-            fence.lang == "" and re.search(r"^\s*>>> ", fence.body, re.M)
-        ):
+        elif fence.kind == "python2":
+            self.problem(
+                f"a `{fence.lang}` fence is shown as Python 2, which the checker cannot run: "
+                "write Python 3 in a python fence, or use another language for text",
+                fence,
+            )
+        elif fence.kind == "console" or re.search(r"^\s*>>>(?: |$)", fence.body, re.M):
             self.problem(
                 "this block looks like a Python example but is not a `python` cell: "
                 "write the code in a python fence and its output in a text fence after it",
@@ -346,21 +406,6 @@ class _Reader:
             )
         self.pending = []
         self.last_end = fence.end
-
-    def close_cell(self) -> None:
-        self.close_tab()
-        if self.open_cell is not None:
-            cell = self.page.cells[self.open_cell]
-            shown = {kind for kind, _ in cell.device_outputs}
-            missing = [label for label, kind in DEVICE_TABS.items() if kind not in shown]
-            if shown and missing:
-                self.fault(
-                    cell.code.line,
-                    f"the device tabs after the cell at line {cell.code.line} lack "
-                    f"{', '.join(missing)}: a device tab group has one tab for each device "
-                    f"({', '.join(DEVICE_TABS)})",
-                )
-        self.open_cell = None
 
     def finish(self) -> Page:
         self.close_cell()
@@ -383,13 +428,22 @@ def read_cells(text: str) -> Page:
     def in_fence(pos: int) -> bool:
         return any(s <= pos < e for s, e in inside)
 
+    markers = [item for item in iter_markers(text) if not in_fence(item.start)]
+    tabs = [tab for tab in iter_tabs(text) if not in_fence(tab.start)]
+    findings, hidden = rules.hidden_and_unchecked(
+        text,
+        [(f.start, f.end, f.kind) for f in fences],
+        [(m.start, m.end) for m in markers],
+        [t.start for t in tabs],
+    )
     events: list[Fence | Marker | Problem | Tab] = [
-        *(item for item in iter_markers(text) if not in_fence(item.start)),
-        *(tab for tab in iter_tabs(text) if not in_fence(tab.start)),
-        *fences,
+        *(item for item in markers if item.start not in hidden),
+        *(tab for tab in tabs if tab.start not in hidden),
+        *(fence for fence in fences if fence.start not in hidden),
     ]
     events.sort(key=lambda item: item.start)
     reader = _Reader(text)
+    reader.page.problems += [Problem(f.message, f.start, f.end, f.line) for f in findings]
     for item in events:
         if isinstance(item, Problem):
             reader.page.problems.append(item)
@@ -399,7 +453,17 @@ def read_cells(text: str) -> Page:
             reader.tab(item)
         else:
             reader.fence(item)
-    return reader.finish()
+    page = reader.finish()
+    drawn = {
+        m.words[0] for c in page.cells for m in c.markers if m.directive == "figure" and m.words
+    }
+    comments = rules.comment_spans(text, inside)
+    page.problems += [
+        Problem(f.message, f.start, f.end, f.line)
+        for f in rules.figures_without_markers(text, drawn, comments)
+    ]
+    page.problems.sort(key=lambda p: p.start)
+    return page
 
 
 def shift(item, chars: int, lines: int):

@@ -4,8 +4,9 @@ the settings of one run (that, plus the device and the update mode).
 ```toml
 [tool.convdocs.verify]
 paths = ["docs", "README.md"]   # Markdown files, notebooks, modules, and folders of them
-rtol = 1e-6                     # the default tolerance for floats in outputs
+rtol = 1e-6                     # the default tolerance for floats in outputs (at most 1e-2)
 atol = 1e-8
+timeout = 60                    # seconds a cell may run
 ```
 
 A project without the table gets nothing collected: the plugin stays out of its way.
@@ -20,9 +21,11 @@ from pathlib import Path
 from typing import Any
 
 from convdocs.verify.compare import DEFAULT_ATOL, DEFAULT_RTOL
+from convdocs.verify.rules import ATOL_CEILING, RTOL_CEILING
 
 TABLE = "[tool.convdocs.verify]"
-KEYS = frozenset({"paths", "rtol", "atol"})
+KEYS = frozenset({"paths", "rtol", "atol", "timeout"})
+DEFAULT_TIMEOUT = 60.0
 
 
 class ConfigError(ValueError):
@@ -37,6 +40,7 @@ class ProjectConfig:
     paths: tuple[Path, ...]
     rtol: float = DEFAULT_RTOL
     atol: float = DEFAULT_ATOL
+    timeout: float = DEFAULT_TIMEOUT
 
     def covers(self, path: Path) -> bool:
         """Whether ``path`` is one of the listed files or lies in one of the listed folders."""
@@ -44,12 +48,16 @@ class ProjectConfig:
         return any(path == p or p in path.parents for p in self.paths)
 
 
-def _number(pyproject: Path, name: str, value: Any) -> float:
+def _number(pyproject: Path, name: str, value: Any, ceiling: float) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ConfigError(f"{TABLE} in {pyproject}: {name} must be a number, got {value!r}")
     if not (math.isfinite(value) and value >= 0):
         raise ConfigError(
             f"{TABLE} in {pyproject}: {name} must be a finite number >= 0, got {value!r}"
+        )
+    if value > ceiling:
+        raise ConfigError(
+            f"{TABLE} in {pyproject}: {name} must be at most {ceiling:g}, got {value!r}"
         )
     return float(value)
 
@@ -58,7 +66,7 @@ def load_project(root: Path) -> ProjectConfig | None:
     """Read ``root/pyproject.toml``'s table; None when the file or the table is missing.
 
     Raises:
-        ConfigError: for an unknown key, a bad tolerance, or a path that does not exist.
+        ConfigError: for an unknown key, a bad tolerance or timeout, or a path that does not exist.
     """
     pyproject = Path(root) / "pyproject.toml"
     if not pyproject.is_file():
@@ -75,7 +83,8 @@ def load_project(root: Path) -> ProjectConfig | None:
     unknown = set(table) - KEYS
     if unknown:
         raise ConfigError(
-            f"{TABLE} in {pyproject} accepts {', '.join(sorted(KEYS))}; got unknown key(s) {', '.join(sorted(unknown))}"
+            f"{TABLE} in {pyproject} accepts {', '.join(sorted(KEYS))}; "
+            f"got unknown key(s) {', '.join(sorted(unknown))}"
         )
     raw_paths = table.get("paths")
     if not (
@@ -92,11 +101,15 @@ def load_project(root: Path) -> ProjectConfig | None:
         if not path.exists():
             raise ConfigError(f"{TABLE} in {pyproject}: paths lists {name!r}, which does not exist")
         paths.append(path)
+    timeout = _number(pyproject, "timeout", table.get("timeout", DEFAULT_TIMEOUT), 24 * 3600)
+    if timeout == 0:
+        raise ConfigError(f"{TABLE} in {pyproject}: timeout must be more than 0 seconds, got 0")
     return ProjectConfig(
         Path(root).resolve(),
         tuple(paths),
-        _number(pyproject, "rtol", table.get("rtol", DEFAULT_RTOL)),
-        _number(pyproject, "atol", table.get("atol", DEFAULT_ATOL)),
+        _number(pyproject, "rtol", table.get("rtol", DEFAULT_RTOL), RTOL_CEILING),
+        _number(pyproject, "atol", table.get("atol", DEFAULT_ATOL), ATOL_CEILING),
+        timeout,
     )
 
 
@@ -120,5 +133,6 @@ class Settings:
         return self.update and self.device_kind == "cpu"
 
     def fingerprint_context(self) -> dict[str, Any]:
-        """The settings a page's outputs depend on, for its fingerprint."""
-        return {"rtol": self.project.rtol, "atol": self.project.atol}
+        """The settings a page's outputs depend on, for its fingerprint: the device kind and
+        the project's default tolerance."""
+        return {"device": self.device_kind, "rtol": self.project.rtol, "atol": self.project.atol}

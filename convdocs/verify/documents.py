@@ -10,10 +10,12 @@ read the record through it, so the three can never disagree about what a page ho
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 import json
+import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,7 +23,9 @@ from typing import Any
 from convdocs.verify.cells import Cell, Marker, Problem, read_cells, shift
 from convdocs.verify.notebook import NotebookCell, read_notebook
 
-MARKDOWN_SUFFIXES = frozenset({".md", ".markdown"})
+MARKDOWN_SUFFIXES = frozenset(
+    {".md", ".markdown", ".mdown", ".mkdn", ".mkd"}
+)  # what MkDocs renders
 NOTEBOOK_SUFFIXES = frozenset({".ipynb"})
 DOCSTRING_SUFFIXES = frozenset({".py"})
 SUFFIXES = MARKDOWN_SUFFIXES | NOTEBOOK_SUFFIXES | DOCSTRING_SUFFIXES
@@ -44,6 +48,8 @@ class Source:
     examples: tuple[Example, ...]
     page_markers: tuple[Marker, ...] = ()
     tolerances: tuple[Mapping[str, Any], ...] = ()
+    docstrings: tuple[tuple[int, int, bool, str], ...] = ()
+    """For a module: each docstring's span between its quotes, whether it is raw, its quotes."""
 
     @property
     def example_count(self) -> int:
@@ -90,12 +96,13 @@ def _notebook_source(path: str, text: str) -> Source:
         notebook = read_notebook(text, path)
     except ValueError as error:
         return Source(path, "notebook", text, (Problem(str(error), 0, min(1, len(text)), 1),))
-    return Source(path, "notebook", text, notebook.cells, (), notebook.tolerances)
+    examples: list[Example] = sorted([*notebook.cells, *notebook.problems], key=lambda e: e.start)
+    return Source(path, "notebook", text, tuple(examples), (), notebook.tolerances)
 
 
-def docstrings(text: str) -> Iterator[tuple[int, int, str]]:
-    """Every docstring of a module's source: ``(start, end, value)``, where ``text[start:end]``
-    is the docstring as written between its quotes."""
+def docstrings(text: str) -> Iterator[tuple[int, int, str, bool, str]]:
+    """Every docstring of a module's source: ``(start, end, value, raw, quote)``, where
+    ``text[start:end]`` is the docstring as written between its quotes."""
     tree = ast.parse(text)
     line_starts = [0]
     for line in text.splitlines(keepends=True):
@@ -117,11 +124,17 @@ def docstrings(text: str) -> Iterator[tuple[int, int, str]]:
         finish = _char_offset(
             text, line_starts, constant.end_lineno or constant.lineno, constant.end_col_offset or 0
         )
-        quote = re.match(r"[rRuU]?(\"\"\"|'''|\"|')", text[begin:finish])
+        quote = re.match(r"(?P<prefix>[rRuU]?)(?P<quote>\"\"\"|'''|\"|')", text[begin:finish])
         if quote is None:
             continue
-        size = len(quote.group(1))
-        yield begin + quote.end(), finish - size, value
+        size = len(quote["quote"])
+        yield (
+            begin + quote.end(),
+            finish - size,
+            value,
+            quote["prefix"].lower() == "r",
+            quote["quote"],
+        )
 
 
 def _char_offset(text: str, line_starts: list[int], lineno: int, col_offset: int) -> int:
@@ -143,7 +156,8 @@ def _docstring_source(path: str, text: str) -> Source:
             text,
             (Problem(f"{path} does not compile: {error}", 0, min(1, len(text)), 1),),
         )
-    for start, end, value in found:
+    spans = tuple((start, end, raw, quote) for start, end, _, raw, quote in found)
+    for start, end, value, _, _ in found:
         written = text[start:end]
         lines = text.count("\n", 0, start)
         page = read_cells(written)
@@ -163,20 +177,161 @@ def _docstring_source(path: str, text: str) -> Source:
         examples += [shift(item, start, lines) for item in (*page.cells, *page.problems)]
         markers += [shift(marker, start, lines) for marker in page.page_markers]
     examples.sort(key=lambda e: e.start)
-    return Source(path, "docstring", text, tuple(examples), tuple(markers))
+    return Source(path, "docstring", text, tuple(examples), tuple(markers), docstrings=spans)
 
 
 def _marker_text(marker: Marker) -> str:
     return f"{marker.directive} {list(marker.words)} {sorted(marker.options.items())}"
 
 
-def fingerprint(source: Source, device_kind: str, context: Mapping[str, Any] | None = None) -> str:
-    """A SHA-256 over what a run of ``source``'s examples on ``device_kind`` checked.
+# --- what a document depends on -------------------------------------------------------------
+
+
+def _imports(tree: ast.AST, package: str = "") -> set[str]:
+    """The modules an AST imports: ``import a.b`` gives a.b; ``from a import b`` gives a and a.b
+    (b may be a submodule); relative imports are resolved against ``package``."""
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".") if package else []
+                parts = parts[: len(parts) - node.level + 1] if node.level > 1 else parts
+                base = ".".join([*parts, *([base] if base else [])])
+            if base:
+                names.add(base)
+                names.update(f"{base}.{alias.name}" for alias in node.names if alias.name != "*")
+    return names
+
+
+def _module_file(name: str, roots: tuple[Path, ...]) -> Path | None:
+    """The file of a module of the project, found without importing it (None if not the project's)."""
+    parts = name.split(".")
+    for root in roots:
+        base = root.joinpath(*parts)
+        for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+            if candidate.is_file():
+                return candidate
+    return None
+
+
+@functools.lru_cache(maxsize=512)
+def _module_imports(path: Path, mtime_ns: int, package: str) -> frozenset[str]:
+    """The modules a project file imports (cached while the file is unchanged)."""
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+    except (SyntaxError, UnicodeDecodeError):
+        return frozenset()
+    return frozenset(_imports(tree, package))
+
+
+def _package_of(path: Path, root: Path) -> str:
+    relative = path.relative_to(root).with_suffix("")
+    parts = list(relative.parts)
+    if parts and parts[-1] == "__init__":
+        parts.pop()
+    else:
+        parts = parts[:-1]
+    return ".".join(parts)
+
+
+def _code_of(example: Example) -> str:
+    if isinstance(example, Cell):
+        return example.code.body
+    if isinstance(example, NotebookCell):
+        return example.code
+    return ""
+
+
+def _wanted_modules(source: Source) -> set[str]:
+    """Every module name a document's cells import, or its source markers name."""
+    wanted: set[str] = set()
+    for example in source.examples:
+        code = _code_of(example)
+        if code:
+            try:
+                wanted |= _imports(ast.parse(code))
+            except SyntaxError:
+                pass
+        if isinstance(example, Cell):
+            for marker in example.markers:
+                if marker.directive == "source" and marker.words:
+                    dotted = marker.words[0].replace(":", ".").split(".")
+                    wanted.update(".".join(dotted[:n]) for n in range(1, len(dotted) + 1))
+    return wanted
+
+
+def project_imports(source: Source, root: Path) -> tuple[str, ...]:
+    """The project's own modules that a document's cells import (found without importing)."""
+    root = Path(root).resolve()
+    roots = (root, root / "src")
+    return tuple(
+        sorted(name for name in _wanted_modules(source) if _module_file(name, roots) is not None)
+    )
+
+
+def dependencies(source: Source, root: Path) -> list[str]:
+    """The project files a document's outputs depend on, relative to ``root``, found statically:
+    the project modules its cells import (and their source markers name), with every module
+    those import in turn and their packages' ``__init__.py``; the module itself for docstrings;
+    the committed images its figure markers check."""
+    root = Path(root).resolve()
+    roots = (root, root / "src")
+    wanted = _wanted_modules(source)
+    found: set[Path] = set()
+    document = Path(source.path).resolve()
+    if source.kind == "docstring":
+        found.add(document)
+    queue = [f for f in (_module_file(name, roots) for name in sorted(wanted)) if f is not None]
+    queue += sorted(found)
+    while queue:
+        path = queue.pop()
+        if path in found and path != document:
+            continue
+        found.add(path)
+        for parent in path.parents:  # importing a.b.c runs a/__init__.py and a/b/__init__.py
+            if parent == root or root not in parent.parents:
+                break
+            init = parent / "__init__.py"
+            if init.is_file() and init not in found:
+                queue.append(init)
+        base = next((r for r in reversed(roots) if r in path.parents), root)
+        for name in _module_imports(path, path.stat().st_mtime_ns, _package_of(path, base)):
+            target = _module_file(name, roots)
+            if target is not None and target not in found:
+                queue.append(target)
+    for example in source.examples:
+        if isinstance(example, Cell):
+            for marker in example.markers:
+                if marker.directive == "figure" and marker.words:
+                    found.add((document.parent / marker.words[0]).resolve())
+    return sorted({os.path.relpath(p, root) for p in found})
+
+
+def _file_digest(path: Path) -> str:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return "missing"
+
+
+def fingerprint(
+    source: Source,
+    device_kind: str,
+    context: Mapping[str, Any],
+    *,
+    root: Path | None = None,
+    data_files: Iterable[str] = (),
+) -> str:
+    """A SHA-256 over everything a run of ``source``'s examples on ``device_kind`` depends on.
 
     It covers every example's code, markers and the output compared on that device (a device
     tab for another device is left out, so a GPU run's update leaves the CPU's stamp alone),
-    the page's markers, a notebook's tolerance metadata, and ``context`` (the settings in force,
-    such as the site's tolerance).
+    the page's markers, a notebook's tolerance metadata, ``context`` (the device kind, the
+    project's tolerance, the torch version of the run), and, when ``root`` is given, the
+    contents of the document's ``dependencies`` and of the ``data_files`` its cells read.
     """
     digest = hashlib.sha256()
 
@@ -184,7 +339,7 @@ def fingerprint(source: Source, device_kind: str, context: Mapping[str, Any] | N
         for part in parts:
             digest.update(part.encode("utf-8") + b"\0")
 
-    add(source.kind, json.dumps(dict(context or {}), sort_keys=True, default=str))
+    add(source.kind, device_kind, json.dumps(dict(context), sort_keys=True, default=str))
     for example in source.examples:
         if isinstance(example, Problem):
             add("problem", example.message)
@@ -201,4 +356,7 @@ def fingerprint(source: Source, device_kind: str, context: Mapping[str, Any] | N
     for marker in source.page_markers:
         add("page-marker", _marker_text(marker))
     add("tolerances", json.dumps(list(source.tolerances), sort_keys=True, default=str))
+    if root is not None:
+        for relative in sorted({*dependencies(source, root), *data_files}):
+            add("file", relative, _file_digest(Path(root) / relative))
     return digest.hexdigest()

@@ -4,6 +4,10 @@ Every function takes the ``Session`` of the run (its settings and its edit queue
 ``Example`` whose ``parsed`` is what ``documents.read_source`` found. A function returns None
 when the example holds, or the failure message. In update mode it queues an edit instead of
 failing where it may rewrite the output. Nothing here knows any page.
+
+A cell runs twice (``run_twice``): in the page's namespace, and in a shadow namespace whose
+random generators started from another hidden seed; the outputs must agree. It must leave every
+module as it found it.
 """
 
 from __future__ import annotations
@@ -14,74 +18,59 @@ import importlib
 import inspect
 import os
 import textwrap
+import traceback
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from convdocs.verify import tolerances
 from convdocs.verify.cells import Cell, Fence, Marker, Problem
 from convdocs.verify.compare import compare_outputs
 from convdocs.verify.edits import (
     FileWrite,
     NotebookOutput,
     TextEdit,
-    fenced,
     indent_lines,
     read_text,
     sha256,
 )
 from convdocs.verify.execute import CellError, run_cell_parts
-from convdocs.verify.figures import DEFAULT_TOL, check_figure
+from convdocs.verify.figures import DEFAULT_TOL, Drawn, capture_figures, check_figure
 from convdocs.verify.notebook import NotebookCell
+from convdocs.verify.state import RandomState
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from convdocs.verify.session import Session
 
 _DEVICE_NAMES = {"cpu": "CPU", "cuda": "GPU"}
 
 
-def page_path(example: Any) -> str:
-    """The document's path as failures name it: relative to the working directory."""
-    return os.path.relpath(example.document.path)
+def page_path(session: Session, example: Any) -> str:
+    """The document's path as failures name it: relative to the project's root."""
+    return os.path.relpath(example.document.path, session.settings.project.root)
+
+
+def guarded(
+    evaluator: Callable[[Session, Any], str | None], session: Session, example: Any
+) -> str | None:
+    """Run an evaluator; a bug in the checker becomes a failure that names the page and line."""
+    __tracebackhide__ = True
+    try:
+        return evaluator(session, example)
+    except pytest.skip.Exception:
+        raise
+    except Exception as error:  # the checker itself failed: say where, never crash pytest
+        detail = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+        return f"{page_path(session, example)}:{example.line}: the checker failed on this example\n{detail}"
 
 
 def evaluate_problem(session: Session, example: Any) -> str:
     """A problem is always a failure, naming the document and line."""
     problem: Problem = example.parsed
-    return f"{page_path(example)}:{problem.line}: {problem.message}"
-
-
-def applicable_tolerance(
-    session: Session, tolerances: list[tuple[dict[str, str] | Any, str]]
-) -> tuple[float, float, str]:
-    """The first tolerance (options, origin) that applies on this run's device, else the site's.
-
-    A tolerance without ``device`` applies everywhere; a missing rtol or atol is the site's.
-    """
-    project = session.settings.project
-    for options, origin in tolerances:
-        device = options.get("device")
-        if device is None or str(device).split(":")[0] == session.settings.device_kind:
-            return (
-                float(options.get("rtol", project.rtol)),
-                float(options.get("atol", project.atol)),
-                f"rtol/atol from {origin}",
-            )
-    return project.rtol, project.atol, "the site's default rtol/atol"
-
-
-def tolerance_for(session: Session, cell: Cell) -> tuple[float, float, str]:
-    """The (rtol, atol) for a cell's output: its own marker, else the page's, else the site's."""
-    candidates = [
-        (m.options, f"the tolerance marker at line {m.line}")
-        for m in cell.markers
-        if m.directive == "tolerance"
-    ]
-    candidates += [
-        (m.options, f"the page-tolerance marker at line {m.line}")
-        for m in cell.page_markers
-        if m.directive == "page-tolerance"
-    ]
-    return applicable_tolerance(session, candidates)
+    return f"{page_path(session, example)}:{problem.line}: {problem.message}"
 
 
 def shown_source(dotted: str) -> str:
@@ -116,9 +105,7 @@ def shown_source(dotted: str) -> str:
 
 
 def _check_source(session: Session, example: Any, cell: Cell, marker: Marker) -> str | None:
-    page = page_path(example)
-    if len(marker.words) != 1:
-        return f"{page}:{marker.line}: the source marker names one object, e.g. 'source convdocs.corr2d'"
+    page = page_path(session, example)
     try:
         wanted = shown_source(marker.words[0])
     except ValueError as error:
@@ -126,6 +113,9 @@ def _check_source(session: Session, example: Any, cell: Cell, marker: Marker) ->
     if wanted.rstrip() == cell.code.body.replace("\r\n", "\n").rstrip():
         return None
     if session.settings.writes_shared_outputs:
+        problem = _unwritable(example, wanted)
+        if problem:
+            return f"{page}:{cell.code.line}: {problem}"
         session.queue.add(
             TextEdit(
                 example.document.path,
@@ -147,15 +137,85 @@ def _check_source(session: Session, example: Any, cell: Cell, marker: Marker) ->
     return f"{page}:{cell.code.line}: the code shown is not the source of {marker.words[0]}\n{diff}"
 
 
-def _check_figure(session: Session, example: Any, marker: Marker) -> str | None:
-    page = page_path(example)
-    if len(marker.words) != 1:
-        return f"{page}:{marker.line}: the figure marker names one image path"
+@dataclass(frozen=True)
+class Ran:
+    """A cell's run: what it printed, its final value's text, and the figures it drew."""
+
+    printed: str
+    value: str | None
+    drawn: Drawn
+
+    @property
+    def output(self) -> str:
+        return self.printed if self.value is None else self.printed + self.value + "\n"
+
+
+def run_twice(
+    session: Session, example: Any, code: str, first_line: int, tolerance: tolerances.Tolerance
+) -> tuple[Ran | None, str | None]:
+    """Run ``code`` in the page's namespace, then in its shadow under the hidden seed.
+
+    Returns the visible run (None when the cell raised) and a failure (None when all holds):
+    the cell raised, it patched a module, or the shadow run printed something else.
+    """
+    __tracebackhide__ = True
+    state = session.page_state(example)
+    page = page_path(session, example)
+    options: dict[str, Any] = {"timeout": session.settings.project.timeout, "guard": state.guard}
+    failure = None
+    ran: Ran | None = None
     try:
-        tol = float(marker.options.get("tol", DEFAULT_TOL))
-    except ValueError:
-        return f"{page}:{marker.line}: the figure marker's tol must be a number, got {marker.options['tol']!r}"
-    found = check_figure(page, example.document.path, example.document.text, marker.words[0], tol)
+        printed, value = run_cell_parts(code, example.namespace, page, first_line, **options)
+        ran = Ran(printed, value, capture_figures())
+    except CellError as error:
+        state.shadow_broken = True
+        failure = str(error)
+        capture_figures()
+    if ran is not None and not state.shadow_broken and state.shadow_random is not None:
+        visible = RandomState.capture()
+        state.shadow_random.restore()
+        try:
+            printed_b, value_b = run_cell_parts(code, state.shadow, page, first_line, **options)
+        except CellError as error:
+            state.shadow_broken = True
+            failure = (
+                f"{page}:{first_line}: the cell fails when the page runs a second time with its random "
+                f"generators seeded differently (a hidden seed the reader does not know):\n{error}"
+            )
+        else:
+            shadow = printed_b if value_b is None else printed_b + value_b + "\n"
+            result = compare_outputs(ran.output, shadow, rtol=tolerance.rtol, atol=tolerance.atol)
+            if not result:
+                failure = (
+                    f"{page}:{first_line}: the cell prints something else when the page runs a second "
+                    "time with its random generators seeded differently: its output depends on a seed "
+                    "the reader cannot see (or on the time, or the machine). Seed visibly in the page "
+                    "(torch.manual_seed(0), or a torch.Generator), or print nothing that varies.\n"
+                    f"first difference: {result}\n--- first run\n{ran.output}--- second run\n{shadow}"
+                )
+        finally:
+            state.shadow_random = RandomState.capture()
+            capture_figures()
+            visible.restore()
+    if state.snapshot is not None:
+        changes = state.snapshot.changes()
+        if changes:
+            state.snapshot.restore()
+            failure = (
+                f"{page}:{first_line}: the cell changed {', '.join(changes[:5])}"
+                + (f" and {len(changes) - 5} more" if len(changes) > 5 else "")
+                + ": a page may not patch modules, it would change what the pages after it print "
+                "(the harness has put them back)"
+            )
+    return ran, failure
+
+
+def _check_figure(session: Session, example: Any, marker: Marker, drawn: Drawn) -> str | None:
+    page = page_path(session, example)
+    tol = float(marker.options.get("tol", DEFAULT_TOL))
+    found = check_figure(
+        page, example.document.path, example.document.text, marker.words[0], tol, drawn
+    )
     if found.failure is None:
         return None
     if session.settings.writes_shared_outputs and found.drawn is not None:
@@ -168,18 +228,16 @@ def evaluate_cell(session: Session, example: Any) -> str | None:
     """Run a cell and compare its output with the block shown for this device."""
     __tracebackhide__ = True
     cell: Cell = example.parsed
-    page = page_path(example)
+    page = page_path(session, example)
     settings = session.settings
-
-    skip = cell.marker("skip")
-    if skip is not None:
-        reason = skip.options.get("reason", "").strip()
-        if not reason:
-            return f'{page}:{skip.line}: a skip marker needs a reason: <!-- convdocs: skip reason="..." -->'
-        raise pytest.skip.Exception(f"not run: {reason}", _use_item_location=True)
+    session.observe(example, None)
 
     if cell.faults:
         return "\n".join(f"{page}:{line}: {message}" for line, message in cell.faults)
+
+    skip = cell.marker("skip")
+    if skip is not None:
+        raise pytest.skip.Exception(f"not run: {skip.options['reason']}", _use_item_location=True)
 
     source = cell.marker("source")
     if source is not None:
@@ -191,29 +249,26 @@ def evaluate_cell(session: Session, example: Any) -> str | None:
         tabs = ", ".join(_DEVICE_NAMES.get(kind, kind) for kind, _ in cell.device_outputs)
         return f"{page}:{cell.code.line}: this cell shows an output per device ({tabs}), but none for {settings.device}"
 
-    try:
-        printed, value = run_cell_parts(
-            cell.code.body, example.namespace, page, cell.code.body_line
-        )
-    except CellError as error:
-        return str(error)
-    actual = printed if value is None else printed + value + "\n"
+    tolerance = tolerances.for_cell(cell, settings.device_kind, settings.project)
+    ran, failure = run_twice(session, example, cell.code.body, cell.code.body_line, tolerance)
+    if ran is None or failure:
+        return failure
+    session.observe(example, ran.output)
+    actual = ran.output
 
     figure = cell.marker("figure")
     if figure is not None:
-        failure = _check_figure(session, example, figure)
+        failure = _check_figure(session, example, figure, ran.drawn)
         if failure:
             return failure
 
     shown = cell.output_for(settings.device_kind)
     expected = shown.body if shown is not None else ""
-    rtol, atol, origin = tolerance_for(session, cell)
-    result = compare_outputs(expected, actual, rtol=rtol, atol=atol)
+    result = compare_outputs(expected, actual, rtol=tolerance.rtol, atol=tolerance.atol)
     if result:
         return None
     if settings.update and (cell.device_outputs or settings.writes_shared_outputs):
-        _queue_output(session, example, cell, shown, actual)
-        return None
+        return _queue_output(session, example, cell, shown, actual)
     where = (shown or cell.code).line
     label = (
         f" ({_DEVICE_NAMES.get(settings.device_kind, settings.device_kind)} tab)"
@@ -223,53 +278,103 @@ def evaluate_cell(session: Session, example: Any) -> str | None:
     hint = (
         "(run `pytest --update-outputs` to rewrite the block from the code)"
         if not settings.update
-        else f"(a run on {settings.device} rewrites only the blocks of its own device tab; this block is "
-        "shared by every device: fix the code, or show each device's output in CPU and GPU tabs)"
+        else (
+            f"(a run on {settings.device} rewrites only the blocks of its own device tab; this block is "
+            "shared by every device: fix the code, or show each device's output in CPU and GPU tabs)"
+        )
     )
+    shown_text = expected if shown is not None else "(no output block)\n"
     return (
-        f"{page}:{where}: the output{label} differs from what the code prints ({origin})\n"
+        f"{page}:{where}: the output{label} differs from what the code prints ({tolerance.origin})\n"
         f"first difference: {result}\n"
-        f"--- shown on the page\n{expected if shown is not None else '(no output block)' + chr(10)}"
+        f"--- shown on the page\n{shown_text}"
         f"--- printed now\n{actual}{hint}"
     )
 
 
+def _unwritable(example: Any, new: str) -> str | None:
+    """Why ``new`` cannot be written into this document as it is (a docstring's quotes or
+    escapes), or None."""
+    for start, end, raw, quote in example.document.source.docstrings:
+        if start <= example.region.start < end:
+            if quote in new:
+                return f"the output contains {quote}, which would end the docstring; the update cannot write it"
+            if "\\" in new and not raw:
+                return (
+                    "the output contains a backslash, which this docstring would read as an escape: "
+                    'make it a raw docstring (r"""...""") and update again'
+                )
+    return None
+
+
+def _fence_for(body: str, indent: str, lang: str, like: Fence | None) -> str:
+    """A fence around ``body`` long enough that no line of it closes the fence early."""
+    char = like.fence[0] if like is not None else "`"
+    longest = max((len(run) for run in _runs(body, char)), default=0)
+    size = max(3, len(like.fence) if like is not None else 3, longest + 1)
+    marker = char * size
+    info = like.info if like is not None else lang
+    return f"{indent}{marker}{info}\n{indent_lines(body, indent) if body.strip() else ''}{indent}{marker}"
+
+
+def _runs(body: str, char: str) -> list[str]:
+    import re
+
+    return re.findall(rf"^[ \t]*({re.escape(char)}{{3,}})", body, re.M)
+
+
 def _queue_output(
     session: Session, example: Any, cell: Cell, shown: Fence | None, actual: str
-) -> None:
+) -> str | None:
+    """Queue the edit that makes the page show ``actual`` (or a failure when it cannot be written)."""
     path = example.document.path
+    problem = _unwritable(example, actual)
+    if problem:
+        return f"{page_path(session, example)}:{cell.code.line}: {problem}"
     original = sha256(read_text(path))
     if shown is not None and (actual.strip() or cell.device_outputs):
-        edit = TextEdit(
-            path, shown.body_start, shown.body_end, indent_lines(actual, shown.indent), original
-        )
+        longest = max((len(run) for run in _runs(actual, shown.fence[0])), default=0)
+        if longest >= len(shown.fence):  # the output would close the fence: make the fence longer
+            edit = TextEdit(
+                path,
+                shown.start,
+                shown.end,
+                _fence_for(actual, shown.indent, "text", shown).lstrip(" \t"),
+                original,
+            )
+        else:
+            edit = TextEdit(
+                path, shown.body_start, shown.body_end, indent_lines(actual, shown.indent), original
+            )
     elif shown is not None:
         edit = TextEdit(path, cell.code.end, shown.end, "", original)
     else:
-        block = fenced(actual, cell.code.indent, "text")
+        block = _fence_for(actual, cell.code.indent, "text", None)
         edit = TextEdit(path, cell.code.end, cell.code.end, "\n\n" + block, original)
     session.queue.add(edit)
+    return None
 
 
 def evaluate_notebook_cell(session: Session, example: Any) -> str | None:
     """Run one notebook cell and compare it with its stored outputs."""
     __tracebackhide__ = True
     cell: NotebookCell = example.parsed
-    page = page_path(example)
+    page = page_path(session, example)
     settings = session.settings
+    session.observe(example, None)
     where = f"{page}:{example.line} (cell {cell.index})"
     if cell.problem and not settings.writes_shared_outputs:
         return f"{where}: {cell.problem}"
-    try:
-        printed, value = run_cell_parts(cell.code, example.namespace, page, cell.line)
-    except CellError as error:
-        return f"{where}: {error}"
-    actual = printed if value is None else printed + value + "\n"
-    tolerances = [
-        (options, "the notebook's metadata") for options in example.document.source.tolerances
-    ]
-    rtol, atol, origin = applicable_tolerance(session, tolerances)
-    result = compare_outputs(cell.expected, actual, rtol=rtol, atol=atol)
+    tolerance = tolerances.for_notebook(
+        example.document.source.tolerances, settings.device_kind, settings.project
+    )
+    ran, failure = run_twice(session, example, cell.code, cell.line, tolerance)
+    if ran is None or failure:
+        return f"{where}: {failure}"
+    session.observe(example, ran.output)
+    if ran.drawn.count:
+        return f"{where}: the cell draws a figure, which a stored text output cannot check"
+    result = compare_outputs(cell.expected, ran.output, rtol=tolerance.rtol, atol=tolerance.atol)
     if result and not cell.problem:
         return None
     if settings.writes_shared_outputs:
@@ -277,13 +382,13 @@ def evaluate_notebook_cell(session: Session, example: Any) -> str | None:
             NotebookOutput(
                 example.document.path,
                 cell.index,
-                printed,
-                value,
+                ran.printed,
+                ran.value,
                 sha256(read_text(example.document.path)),
             )
         )
         return None
     return (
-        f"{where}: the stored output differs from what the cell prints ({origin})\n"
-        f"first difference: {result}\n--- stored\n{cell.expected}--- printed now\n{actual}"
+        f"{where}: the stored output differs from what the cell prints ({tolerance.origin})\n"
+        f"first difference: {result}\n--- stored\n{cell.expected}--- printed now\n{ran.output}"
     )

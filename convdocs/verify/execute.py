@@ -2,6 +2,13 @@
 
 The value is formatted by IPython's pretty printer, which is what a Jupyter kernel shows
 (for a tensor, its ``repr``; for a tuple of tensors, one element per line).
+
+A cell runs under a ``Guard``: it may not write into the project (the harness runs it in a
+temporary folder), it may not end the process (``os._exit``, ``sys.exit``) or steer the test
+run (``pytest.skip``), it stops after a timeout, and the project files it reads are noted, so
+that a page's stamp covers the data it depends on. Writes and reads are seen through Python's
+audit hooks (PEP 578), which are process-wide: one hook, installed once, consults the guard in
+force.
 """
 
 from __future__ import annotations
@@ -9,24 +16,209 @@ from __future__ import annotations
 import ast
 import contextlib
 import io
+import os
+import signal
+import sys
+import threading
 import traceback
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 from IPython.lib.pretty import pretty
+
+DEFAULT_TIMEOUT = 60.0
+"""Seconds a cell may run before it fails (``timeout`` in ``[tool.convdocs.verify]``)."""
+
+_WRITE_EVENTS = frozenset(
+    {
+        "os.remove",
+        "os.rename",
+        "os.rmdir",
+        "os.mkdir",
+        "os.truncate",
+        "os.symlink",
+        "os.link",
+        "os.chmod",
+        "os.chown",
+        "os.utime",
+        "shutil.rmtree",
+        "shutil.copyfile",
+        "shutil.move",
+    }
+)
+_WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
 
 
 class CellError(Exception):
     """A cell raised; ``str()`` is the traceback, pointing at the page's own lines."""
 
 
-def run_cell(code: str, namespace: dict, filename: str, first_line: int) -> str:
+class CellTimeout(BaseException):
+    """Raised inside a cell that ran past its timeout (a BaseException: ``except Exception``
+    in the cell cannot swallow it)."""
+
+
+class _ExitCalled(BaseException):
+    """Raised instead of ending the process when a cell calls ``os._exit``."""
+
+
+@dataclass
+class Guard:
+    """What a cell may touch: nothing under ``root`` for writing; ``reads`` collects the files
+    under ``root`` it opens (not Python sources, not the installed environment)."""
+
+    root: Path
+    reads: set[str] = field(default_factory=set)
+    violations: list[str] = field(default_factory=list)
+
+    def _inside(self, path: object) -> str | None:
+        """The path relative to the project when it lies in it (and not in the environment)."""
+        if isinstance(path, int) or path is None:
+            return None
+        try:
+            full = os.path.abspath(os.fsdecode(path))  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            return None
+        root = str(self.root)
+        if os.path.commonpath([full, root]) != root:
+            return None
+        for prefix in {sys.prefix, sys.base_prefix, sys.exec_prefix}:
+            if os.path.commonpath([full, prefix]) == prefix:
+                return None
+        if "__pycache__" in full.split(os.sep):
+            return None
+        return os.path.relpath(full, root)
+
+    def audit(self, event: str, args: tuple[Any, ...]) -> None:
+        if event == "open":
+            path, mode, flags = (*args, None, None, None)[:3]
+            writing = (isinstance(mode, str) and any(c in mode for c in "wax+")) or (
+                mode is None and isinstance(flags, int) and flags & _WRITE_FLAGS
+            )
+            relative = self._inside(path)
+            if relative is None:
+                return
+            if writing:
+                self._refuse(relative)
+            elif not relative.endswith((".py", ".pyc", ".pth")) and os.path.isfile(
+                os.fsdecode(path)
+            ):
+                self.reads.add(relative)
+        elif event in _WRITE_EVENTS:
+            for path in args[:2]:
+                relative = self._inside(path)
+                if relative is not None:
+                    self._refuse(relative)
+
+    def _refuse(self, relative: str) -> None:
+        message = (
+            f"cells may not change files of the project ({relative}): they run in a "
+            "temporary folder; write there instead"
+        )
+        self.violations.append(message)
+        raise PermissionError(message)
+
+
+_guards: list[Guard] = []
+"""The guard of the cell running now (a stack, for a cell that runs a nested session)."""
+_hook: dict[str, bool] = {"installed": False}
+
+
+def _audit_hook(event: str, args: tuple[Any, ...]) -> None:
+    if _guards:
+        _guards[-1].audit(event, args)
+
+
+@contextlib.contextmanager
+def _guarded(guard: Guard | None) -> Iterator[None]:
+    if guard is None:
+        yield
+        return
+    if not _hook["installed"]:
+        sys.addaudithook(_audit_hook)
+        _hook["installed"] = True
+    _guards.append(guard)
+    try:
+        yield
+    finally:
+        _guards.pop()
+
+
+@contextlib.contextmanager
+def _no_process_exit() -> Iterator[None]:
+    """``os._exit`` raises instead of ending the process (pytest would exit 0, CI go green)."""
+
+    def refuse(status: int) -> None:
+        raise _ExitCalled(status)
+
+    modules = [os] + ([sys.modules["posix"]] if "posix" in sys.modules else [])
+    saved = [(module, module._exit) for module in modules]
+    for module in modules:
+        module._exit = refuse  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        for module, original in saved:
+            module._exit = original  # type: ignore[attr-defined]
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float | None) -> Iterator[None]:
+    """Raise ``CellTimeout`` in this thread after ``seconds`` (SIGALRM on the main thread,
+    else a timer that interrupts the main thread)."""
+    if not seconds:
+        yield
+        return
+    if threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer"):
+
+        def on_alarm(signum: int, frame: object) -> None:
+            raise CellTimeout(seconds)
+
+        previous = signal.signal(signal.SIGALRM, on_alarm)
+        signal.setitimer(signal.ITIMER_REAL, seconds)
+        try:
+            yield
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+        return
+    import _thread
+
+    fired = threading.Event()
+
+    def interrupt() -> None:
+        fired.set()
+        _thread.interrupt_main()
+
+    timer = threading.Timer(seconds, interrupt)
+    timer.start()
+    try:
+        yield
+    except KeyboardInterrupt:
+        if fired.is_set():
+            raise CellTimeout(seconds) from None
+        raise
+    finally:
+        timer.cancel()
+
+
+def run_cell(code: str, namespace: dict, filename: str, first_line: int, **options: Any) -> str:
     """Execute ``code`` in ``namespace`` and return what it printed, as a cell's output."""
     __tracebackhide__ = True
-    printed, value = run_cell_parts(code, namespace, filename, first_line)
+    printed, value = run_cell_parts(code, namespace, filename, first_line, **options)
     return printed if value is None else printed + value + "\n"
 
 
 def run_cell_parts(
-    code: str, namespace: dict, filename: str, first_line: int
+    code: str,
+    namespace: dict,
+    filename: str,
+    first_line: int,
+    *,
+    timeout: float | None = None,
+    guard: Guard | None = None,
 ) -> tuple[str, str | None]:
     """Execute ``code`` in ``namespace``; return what it printed and its final value's text (or None).
 
@@ -34,7 +226,8 @@ def run_cell_parts(
     the code's first line, and ``filename`` the page's path.
 
     Raises:
-        CellError: if the code does not compile or raises.
+        CellError: if the code does not compile, raises, exits, runs past ``timeout`` seconds,
+            or writes into the project that ``guard`` protects.
     """
     __tracebackhide__ = True
     buffer = io.StringIO()
@@ -43,7 +236,8 @@ def run_cell_parts(
     except SyntaxError as error:
         line = (error.lineno or 1) + first_line - 1
         raise CellError(
-            f"the cell does not compile at {filename}:{line}: {error.msg}\n    {(error.text or '').strip()}"
+            f"the cell does not compile at {filename}:{line}: {error.msg}\n"
+            f"    {(error.text or '').strip()}"
         ) from None
     ast.increment_lineno(tree, first_line - 1)
     last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
@@ -54,18 +248,51 @@ def run_cell_parts(
         last = None
     result = None
     try:
-        with contextlib.redirect_stdout(buffer):
+        with (
+            contextlib.redirect_stdout(buffer),
+            _guarded(guard),
+            _no_process_exit(),
+            _time_limit(timeout),
+        ):
             exec(compile(tree, filename, "exec"), namespace)
             if last is not None:
                 value = eval(compile(ast.Expression(last.value), filename, "eval"), namespace)
                 if value is not None:
                     result = pretty(value)
-    except Exception as error:
-        tb = error.__traceback__
-        while tb is not None and tb.tb_frame.f_code.co_filename != filename:
-            tb = tb.tb_next  # drop the harness's own frames
-        page_lines = [f.lineno for f in traceback.extract_tb(tb) if f.filename == filename]
-        where = f"{filename}:{page_lines[-1]}" if page_lines else filename
-        text = "".join(traceback.format_exception(type(error), error, tb))
-        raise CellError(f"the cell raised at {where}\n{buffer.getvalue()}{text}") from None
+    except KeyboardInterrupt:
+        raise
+    except BaseException as error:  # a cell may raise anything; report it
+        raise CellError(_describe(error, filename, buffer.getvalue(), timeout, guard)) from None
+    if guard is not None and guard.violations:
+        raise CellError(
+            f"the cell at {filename}:{first_line} {guard.violations[0]} "
+            "(it caught the PermissionError, but the write was refused)"
+        )
     return buffer.getvalue(), result
+
+
+def _describe(
+    error: BaseException, filename: str, printed: str, timeout: float | None, guard: Guard | None
+) -> str:
+    tb = error.__traceback__
+    while tb is not None and tb.tb_frame.f_code.co_filename != filename:
+        tb = tb.tb_next  # drop the harness's own frames
+    page_lines = [f.lineno for f in traceback.extract_tb(tb) if f.filename == filename]
+    where = f"{filename}:{page_lines[-1]}" if page_lines else filename
+    if isinstance(error, CellTimeout):
+        return f"the cell ran longer than its timeout of {timeout:g} s and was stopped at {where}"
+    if isinstance(error, _ExitCalled):
+        return (
+            f"the cell called os._exit({error.args[0]}) at {where}: a cell may not end the process"
+        )
+    if isinstance(error, SystemExit):
+        return (
+            f"the cell called sys.exit({error.code!r}) at {where}: a cell may not end the process"
+        )
+    if not isinstance(error, Exception):
+        return (
+            f"the cell raised {type(error).__module__}.{type(error).__name__} at {where}: a cell may "
+            "not skip, fail or stop the test run itself (only a skip marker skips a cell)"
+        )
+    text = "".join(traceback.format_exception(type(error), error, tb))
+    return f"the cell raised at {where}\n{printed}{text}"

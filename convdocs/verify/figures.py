@@ -9,7 +9,9 @@ the image with alt text: ``![what it shows](figures/name.png)``.
 
 from __future__ import annotations
 
+import io
 import re
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,15 +27,29 @@ def image_reference(page_text: str, target: str) -> str | None:
     return None if m is None else m.group(1)
 
 
-def render_current_figure(out: Path) -> int:
-    """Save the one open matplotlib figure to ``out`` and close every figure; return how many were open."""
+@dataclass(frozen=True)
+class Drawn:
+    """What a cell drew: how many matplotlib figures were open, and the PNG of the one figure
+    (None unless exactly one was open)."""
+
+    count: int
+    png: bytes | None
+
+
+def capture_figures() -> Drawn:
+    """Save the one open matplotlib figure as PNG (Agg, ``DPI``) and close every figure."""
+    if "matplotlib.pyplot" not in sys.modules:
+        return Drawn(0, None)
     import matplotlib.pyplot as plt
 
     numbers = plt.get_fignums()
+    png = None
     if len(numbers) == 1:
-        plt.figure(numbers[0]).savefig(out, dpi=DPI, metadata={"Software": None})
+        buffer = io.BytesIO()
+        plt.figure(numbers[0]).savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
+        png = buffer.getvalue()
     plt.close("all")
-    return len(numbers)
+    return Drawn(len(numbers), png)
 
 
 @dataclass(frozen=True)
@@ -46,40 +62,41 @@ class FigureCheck:
     drawn: bytes | None
 
 
-def check_figure(page: str, page_path: str, page_text: str, target: str, tol: float) -> FigureCheck:
-    """Compare the figure the cell just drew with the committed PNG; write nothing."""
+def check_figure(
+    page: str, page_path: str, page_text: str, target: str, tol: float, drawn: Drawn
+) -> FigureCheck:
+    """Compare what the cell drew with the committed PNG; write nothing."""
     from matplotlib.testing.compare import compare_images
 
     committed = Path(page_path).parent / target
     alt = image_reference(page_text, target)
-    with tempfile.TemporaryDirectory() as tmp:
-        drawn = Path(tmp) / committed.name
-        count = render_current_figure(drawn)
-        if count != 1:
-            return FigureCheck(
-                f"{page}: the figure cell for {target} must draw exactly one figure, it drew {count}",
-                committed,
-                None,
-            )
-        data = drawn.read_bytes()
-        if alt is None or not alt.strip():
-            return FigureCheck(
-                f"{page}: the page must show {target} with alt text: ![what it shows]({target})",
-                committed,
-                None,
-            )
-        if not committed.is_file():
-            return FigureCheck(
-                f"{page}: {target} is missing; run pytest --update-outputs to draw it",
-                committed,
-                data,
-            )
-        difference = compare_images(str(committed), str(drawn), tol=tol, in_decorator=True)
-        if difference is None:
-            return FigureCheck(None, committed, data)
+    if drawn.count != 1 or drawn.png is None:
         return FigureCheck(
-            f"{page}: {target} no longer matches what the code draws "
-            f"(RMS {difference['rms']:.2f} > tol {tol:g}); run `pytest --update-outputs` to redraw it",
+            f"{page}: the figure cell for {target} must draw exactly one figure, it drew {drawn.count}",
             committed,
-            data,
+            None,
         )
+    if alt is None or not alt.strip():
+        return FigureCheck(
+            f"{page}: the page must show {target} with alt text: ![what it shows]({target})",
+            committed,
+            None,
+        )
+    if not committed.is_file():
+        return FigureCheck(
+            f"{page}: {target} is missing; run pytest --update-outputs to draw it",
+            committed,
+            drawn.png,
+        )
+    with tempfile.TemporaryDirectory() as tmp:
+        new = Path(tmp) / committed.name
+        new.write_bytes(drawn.png)
+        difference = compare_images(str(committed), str(new), tol=tol, in_decorator=True)
+    if difference is None:
+        return FigureCheck(None, committed, drawn.png)
+    return FigureCheck(
+        f"{page}: {target} no longer matches what the code draws "
+        f"(RMS {difference['rms']:.2f} > tol {tol:g}); run `pytest --update-outputs` to redraw it",
+        committed,
+        drawn.png,
+    )

@@ -10,7 +10,13 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Mapping
 from pathlib import Path
+
+from mkdocs.config.defaults import MkDocsConfig
+from mkdocs.exceptions import PluginError
+from mkdocs.structure.files import Files
+from mkdocs.structure.pages import Page
 
 from convdocs.verify import record
 from convdocs.verify.cells import Marker, iter_fences, iter_markers
@@ -20,34 +26,41 @@ from convdocs.verify.documents import MARKDOWN_SUFFIXES, kind_of, read_source
 _DEVICE_NAMES = {"cpu": "CPU", "cuda": "GPU"}
 
 
+def _tolerance_text(options: Mapping[str, object]) -> str:
+    values = ", ".join(f"{k}={options[k]}" for k in ("rtol", "atol") if k in options)
+    device = options.get("device")
+    where = f" on {_DEVICE_NAMES.get(str(device).split(':')[0], str(device))}" if device else ""
+    reason = f": {options['reason']}" if options.get("reason") else ""
+    return f"{values}{where}{reason}"
+
+
 def _marker_note(marker: Marker) -> str:
     options = marker.options
     if marker.directive == "skip":
-        return f'!!! warning "Not run by the checks"\n    {options.get("reason", "")}\n'
+        return (
+            f'!!! warning "Not run by the checks"\n    {html.escape(options.get("reason", ""))}\n'
+        )
     if marker.directive == "source":
         return (
-            f'<p class="convdocs-note">The source of <code>{html.escape(marker.words[0] if marker.words else "")}'
+            f'<p class="convdocs-note">The source of <code>{html.escape(marker.words[0])}'
             "</code>, checked against the package by the test suite.</p>\n"
         )
     if marker.directive == "examples-from":
         return ""
     if marker.directive == "figure":
+        tol = ""
+        if "tol" in options:
+            reason = f": {options['reason']}" if options.get("reason") else ""
+            tol = html.escape(f" (RMS tolerance {options['tol']}{reason})")
         return (
             '<p class="convdocs-note">This code draws the figure below; the test suite checks the '
-            "committed image against what it draws.</p>\n"
+            f"committed image against what it draws{tol}.</p>\n"
         )
-    tolerance = ", ".join(f"{k}={v}" for k, v in options.items() if k in ("rtol", "atol"))
-    where = (
-        f" on {_DEVICE_NAMES.get(options['device'], options['device'])}"
-        if "device" in options
-        else ""
-    )
     scope = "this page's outputs" if marker.directive == "page-tolerance" else "the output below"
-    reason = f": {options['reason']}" if options.get("reason") else ""
-    return f'<p class="convdocs-note">Checks compare {scope} with {tolerance}{where}{reason}.</p>\n'
+    return f'<p class="convdocs-note">Checks compare {scope} with {html.escape(_tolerance_text(options))}.</p>\n'
 
 
-def on_page_markdown(markdown: str, page, config, files) -> str:
+def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Files) -> str:
     """Replace each marker outside code fences with a note a reader can see."""
     inside = [(f.start, f.end) for f in iter_fences(markdown)]
     pieces, last = [], 0
@@ -60,12 +73,14 @@ def on_page_markdown(markdown: str, page, config, files) -> str:
     return "".join(pieces)
 
 
-def documents_of(root: Path, src_path: str) -> list[str]:
-    """The documents whose examples a page shows: itself, plus any ``examples-from`` marker's paths."""
-    path = root / "docs" / src_path
+def documents_of(root: Path, docs_dir: Path, src_path: str) -> list[str]:
+    """The documents whose examples a page shows (relative to ``root``): itself, plus the paths
+    its ``examples-from`` marker names."""
+    path = docs_dir / src_path
     if kind_of(path) not in ("page", "notebook"):
         return []
-    documents = [f"docs/{src_path}"] if read_source(path).example_count else []
+    relative = path.resolve().relative_to(root.resolve()).as_posix()
+    documents = [relative] if read_source(path).example_count else []
     if path.suffix in MARKDOWN_SUFFIXES:
         for item in iter_markers(path.read_text(encoding="utf-8")):
             if isinstance(item, Marker) and item.directive == "examples-from":
@@ -74,12 +89,23 @@ def documents_of(root: Path, src_path: str) -> list[str]:
 
 
 def stamp_html(root: Path, documents: list[str]) -> str:
-    """The stamp for the examples of ``documents``, as HTML."""
+    """The stamp for the examples of ``documents``, as HTML: how many, which are not run and
+    why, where they last passed on each device, and the tolerances in force."""
     project = load_project(root)
-    context = {"rtol": project.rtol, "atol": project.atol} if project else {}
-    state = record.stamp(record.load(root), root, documents, context)
+    if project is None:
+        raise PluginError(
+            f"{root}/pyproject.toml has no [tool.convdocs.verify] table: nothing to stamp"
+        )
+    try:
+        state = record.stamp(record.load(root), project, documents)
+    except record.RecordError as error:
+        raise PluginError(str(error)) from None
     count = state["examples"]
-    parts = [f"{count} example{'s' if count != 1 else ''}"]
+    head = f"{count} example{'s' if count != 1 else ''}"
+    if state["skipped"]:
+        skipped = len(state["skipped"])
+        head += f", {skipped} not run ({'; '.join(html.escape(r) for r in state['skipped'])})"
+    parts = [head]
     for kind in record.DEVICE_KINDS:
         run = state["runs"].get(kind)
         name = _DEVICE_NAMES[kind]
@@ -90,17 +116,29 @@ def stamp_html(root: Path, documents: list[str]) -> str:
             )
         else:
             parts.append(f"{name}: not yet verified for this version of the page")
-    return '<p class="convdocs-stamp" data-convdocs-stamp>' + " · ".join(parts) + "</p>"
+    notes = [f"Outputs are compared with rtol={project.rtol:g}, atol={project.atol:g}"]
+    for document in documents:
+        source = read_source(root / document)
+        for options in source.tolerances:
+            notes.append(f"this notebook's with {html.escape(_tolerance_text(options))}")
+    return (
+        '<p class="convdocs-stamp" data-convdocs-stamp>'
+        + " · ".join(parts)
+        + "</p>"
+        + '<p class="convdocs-note" data-convdocs-tolerance>'
+        + "; ".join(notes)
+        + ".</p>"
+    )
 
 
-def on_page_content(content: str, page, config, files) -> str:
+def on_page_content(html_text: str, page: Page, config: MkDocsConfig, files: Files) -> str:
     """Put the stamp under the title of every page that shows examples."""
     root = Path(config["config_file_path"]).parent
-    documents = documents_of(root, page.file.src_path)
+    documents = documents_of(root, Path(config["docs_dir"]), page.file.src_path)
     if not documents:
-        return content
+        return html_text
     stamp = stamp_html(root, documents)
-    match = re.search(r"</h1>", content)
+    match = re.search(r"</h1>", html_text)
     if match:
-        return content[: match.end()] + stamp + content[match.end() :]
-    return stamp + content
+        return html_text[: match.end()] + stamp + html_text[match.end() :]
+    return stamp + html_text

@@ -16,6 +16,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from convdocs.verify.cells import Problem
+from convdocs.verify.rules import tolerance_problems
+
 TEXT_OUTPUTS = ("stream", "execute_result")
 
 
@@ -39,6 +42,8 @@ class Notebook:
 
     cells: tuple[NotebookCell, ...]
     tolerances: tuple[Mapping[str, Any], ...]
+    problems: tuple[Problem, ...] = ()
+    """What is wrong in the markdown cells: Python shown there is never run."""
 
 
 def _text(value: str | list[str]) -> str:
@@ -96,10 +101,21 @@ def read_notebook(text: str, path: str = "notebook") -> Notebook:
         raise ValueError(
             f"{path}: metadata convdocs.page-tolerance must be a list of tables, got {tolerances!r}"
         )
+    for number, tolerance in enumerate(tolerances, start=1):
+        where = f"tolerance {number} of the metadata's convdocs.page-tolerance"
+        issues = tolerance_problems(tolerance, where)
+        if issues:
+            raise ValueError(f"{path}: " + "; ".join(issues))
     metadata_at = text.find('"metadata"', offsets[-1]) if offsets else -1
     ends = [*offsets[1:], text.rfind("]", 0, metadata_at) if metadata_at >= 0 else len(text)]
     found = []
+    problems: list[Problem] = []
     for index, (cell, start, end) in enumerate(zip(cells, offsets, ends, strict=True)):
+        if cell.get("cell_type") == "markdown":
+            problems += _markdown_cell_problems(
+                _text(cell.get("source", "")), text, start, max(end, start + 1)
+            )
+            continue
         if cell.get("cell_type") != "code":
             continue
         expected, problem = expected_output(cell.get("outputs", []))
@@ -116,7 +132,22 @@ def read_notebook(text: str, path: str = "notebook") -> Notebook:
                 problem,
             )
         )
-    return Notebook(tuple(found), tuple(tolerances))
+    return Notebook(tuple(found), tuple(tolerances), tuple(problems))
+
+
+def _markdown_cell_problems(source: str, text: str, start: int, end: int) -> list[Problem]:
+    """A markdown cell's Python fences and ``>>>`` lines are shown but never run: each is a problem."""
+    from convdocs.verify.cells import read_cells
+
+    page = read_cells(source)
+    line = text.count("\n", 0, text.find('"source":', start)) + 2
+    messages = [
+        f"a python fence at line {c.code.line} of this markdown cell is shown but never run: "
+        "put the code in a code cell"
+        for c in page.cells
+    ]
+    messages += [f"line {p.line} of this markdown cell: {p.message}" for p in page.problems]
+    return [Problem("; ".join(messages), start, end, line)] if messages else []
 
 
 def outputs_for(printed: str, value: str | None, execution_count: int) -> list[dict]:

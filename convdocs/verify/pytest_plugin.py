@@ -85,6 +85,12 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(
             "--update-outputs rewrites files, so it refuses to run when CI is set"
         )
+    from convdocs.verify import record
+
+    try:
+        record.load(project.root)  # a broken record is a clear error now, not at the end
+    except record.RecordError as error:
+        raise pytest.UsageError(str(error)) from None
     session = Session(Settings(project, requested_device(config), update))
     config.stash[SESSION] = session
     config.pluginmanager.register(_Hooks(session, config), "convdocs-verify-session")
@@ -126,12 +132,28 @@ class _Hooks:
         self.session = session
         self.config = config
 
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+        """Attach what a sybil example printed and read to its report (so that, under xdist,
+        the controller that writes the record gets it from the workers)."""
+        report = yield
+        example = getattr(item, "example", None)
+        if call.when == "call" and example is not None:
+            observation = self.session.take_observation(example.path, example.line)
+            if observation is not None:
+                report.user_properties.append(("convdocs", observation))
+        return report
+
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        observation: Any = next(
+            (value for key, value in report.user_properties if key == "convdocs"), None
+        )
         self.session.note_outcome(
             report.nodeid,
             passed=report.when == "call" and report.passed,
             failed=report.failed,
             skipped=report.skipped,
+            observation=observation,
         )
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:

@@ -1,33 +1,40 @@
 """The verification record: which exact version of each document passed, on which device and torch.
 
 Test runs write it (``verification-record.json`` at the project root); the site's build reads
-it to stamp every page. Each device kind has its own entry per document, holding the
-fingerprint of what that run checked (``documents.fingerprint``): the code, the markers, the
-outputs compared on that device and the settings in force. A stamp shows a run only while its
-fingerprint equals the one computed from the document as it is now, so an edited page reads
-"not yet verified" until the suite passes on it again, and a GPU run's update of its own tabs
-leaves the CPU's entry valid.
+it to stamp every page. Each device kind has its own entry per document:
 
-```json
-{"format": 2, "documents": {"docs/index.md": {"cpu": {"fingerprint": "...", "examples": 1,
-  "passed": 1, "skipped": 0, "torch": "2.13.0+cpu", "device_name": "...", "date": "2026-11-27"}}}}
-```
+* ``fingerprint``: ``documents.fingerprint`` of what that run checked: the code, markers and
+  outputs compared on that device, the page's tolerances, the torch version, the project files
+  the page imports (statically) and draws, and the data files its cells read (``data_files``);
+* ``outputs``: what each example printed on that device, in the order of the document;
+* ``torch``, ``device_name``, ``date``, the counts, and a ``signature`` over all of these.
+
+A stamp shows a run only while it holds: the signature matches the entry, the fingerprint
+matches the document and its dependencies as they are now, every stored output matches what
+the page shows for that device within its tolerance, and, for the CPU, the torch installed
+where the site is built is the run's. Edit the page, the package, a figure, a data file or a
+tolerance, and the stamp reads "not yet verified" until the suite passes again; edit the record
+by hand, and the signature or the outputs give it away.
 """
 
 from __future__ import annotations
 
 import datetime
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
 
 from convdocs.devices import device_name
-from convdocs.verify.config import Settings
+from convdocs.verify import tolerances
+from convdocs.verify.cells import Cell, Problem
+from convdocs.verify.compare import compare_outputs
+from convdocs.verify.config import ProjectConfig, Settings
 from convdocs.verify.documents import Source, fingerprint, read_source
 from convdocs.verify.edits import write_atomically
 
 RECORD_NAME = "verification-record.json"
-FORMAT = 2
+FORMAT = 3
 DEVICE_KINDS = ("cpu", "cuda")
 
 
@@ -50,7 +57,7 @@ def load(root: Path) -> dict[str, Any]:
         return empty()
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as error:
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise RecordError(
             f"{path} is not valid JSON ({error}); delete it and run the tests to write it again"
         ) from None
@@ -60,8 +67,14 @@ def load(root: Path) -> dict[str, Any]:
         return (
             empty()
         )  # an older layout: its entries cannot be checked against today's fingerprints
-    if not isinstance(data.get("documents"), dict):
-        raise RecordError(f"{path} is not a verification record (no 'documents' object)")
+    documents = data.get("documents")
+    if not isinstance(documents, dict) or not all(
+        isinstance(runs, dict) and all(isinstance(run, dict) for run in runs.values())
+        for runs in documents.values()
+    ):
+        raise RecordError(
+            f"{path} is not a verification record (its 'documents' are not runs by device)"
+        )
     return data
 
 
@@ -74,23 +87,51 @@ def save(root: Path, record_data: dict[str, Any]) -> None:
     write_atomically(path, text.encode("utf-8"))
 
 
+def context(project: ProjectConfig, torch_version: str) -> dict[str, Any]:
+    """The settings a run's outputs depend on, beside the document and its files."""
+    return {"rtol": project.rtol, "atol": project.atol, "torch": torch_version}
+
+
+def signature(run: dict[str, Any]) -> str:
+    """A SHA-256 over every field of a run but the signature itself."""
+    fields = {key: value for key, value in run.items() if key != "signature"}
+    return hashlib.sha256(json.dumps(fields, sort_keys=True).encode("utf-8")).hexdigest()
+
+
+def example_line(source: Source, example: object) -> int:
+    """The line at which an example starts, as pytest and sybil report it."""
+    return source.text.count("\n", 0, example.start) + 1  # type: ignore[attr-defined]
+
+
 def note_run(
     record_data: dict[str, Any],
     path: str,
     source: Source,
     settings: Settings,
     counts: dict[str, int],
+    *,
+    printed: dict[int, str | None],
+    data_files: list[str],
 ) -> None:
     """Record that ``source`` (at ``path``, relative to the root) passed with ``settings``.
 
-    An entry that already says the same (fingerprint, torch, device, counts) keeps its date,
-    so that re-running unchanged pages leaves the file as it is.
+    An entry that already says the same keeps its date, so that re-running unchanged pages
+    leaves the file as it is.
     """
     import torch
 
     kind = settings.device_kind
-    entry = {
-        "fingerprint": fingerprint(source, kind, settings.fingerprint_context()),
+    project = settings.project
+    entry: dict[str, Any] = {
+        "fingerprint": fingerprint(
+            source,
+            kind,
+            context(project, torch.__version__),
+            root=project.root,
+            data_files=data_files,
+        ),
+        "data_files": data_files,
+        "outputs": [printed.get(example_line(source, example)) for example in source.examples],
         "examples": source.example_count,
         "passed": counts["passed"],
         "skipped": counts["skipped"],
@@ -99,47 +140,102 @@ def note_run(
     }
     runs = record_data["documents"].setdefault(path, {})
     previous = runs.get(kind, {})
-    if {k: previous.get(k) for k in entry} != entry:
-        runs[kind] = {**entry, "date": datetime.date.today().isoformat()}
+    if {key: previous.get(key) for key in entry} != entry:
+        entry["date"] = datetime.date.today().isoformat()
+    else:
+        entry["date"] = previous.get("date", datetime.date.today().isoformat())
+    entry["signature"] = signature(entry)
+    runs[kind] = entry
+
+
+def installed_torch() -> str | None:
+    """The version of the torch installed here, or None without one."""
+    import importlib.metadata
+
+    try:
+        return importlib.metadata.version("torch")
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def why_invalid(
+    run: dict[str, Any], source: Source, kind: str, project: ProjectConfig
+) -> str | None:
+    """Why a stored run does not vouch for ``source`` as it is now (None when it does)."""
+    needed = {"fingerprint", "signature", "torch", "device_name", "date", "outputs", "data_files"}
+    if not needed <= set(run):
+        return f"the entry lacks {', '.join(sorted(needed - set(run)))}"
+    if run["signature"] != signature(run):
+        return "its signature does not match its contents (edited by hand?)"
+    if kind == "cpu" and installed_torch() not in (None, run["torch"]):
+        return f"it ran with torch {run['torch']}, and torch {installed_torch()} is installed now"
+    now = fingerprint(
+        source,
+        kind,
+        context(project, run["torch"]),
+        root=project.root,
+        data_files=run["data_files"],
+    )
+    if run["fingerprint"] != now:
+        return "the document or a file it depends on changed since"
+    if len(run["outputs"]) != source.example_count:
+        return "its outputs do not cover the document's examples"
+    for example, output in zip(source.examples, run["outputs"], strict=True):
+        if isinstance(example, Problem):
+            return "the document has a problem"
+        if isinstance(example, Cell):
+            if example.marker("skip") or example.marker("source"):
+                continue
+            shown = example.output_for(kind)
+            tolerance = tolerances.for_cell(example, kind, project)
+            expected = "" if shown is None else shown.body
+        else:
+            tolerance = tolerances.for_notebook(source.tolerances, kind, project)
+            expected = example.expected
+        if output is None or not compare_outputs(
+            expected, output, rtol=tolerance.rtol, atol=tolerance.atol
+        ):
+            return f"its output for line {example_line(source, example)} is not what the page shows"
+    return None
 
 
 def valid_runs(
-    record_data: dict[str, Any], root: Path, document: str, context: dict[str, Any]
+    record_data: dict[str, Any], project: ProjectConfig, document: str
 ) -> dict[str, dict[str, Any]]:
-    """The runs of ``document`` whose fingerprint matches the document as it is now, by device kind."""
+    """The runs of ``document`` that vouch for it as it is now, by device kind."""
     runs = record_data.get("documents", {}).get(document, {})
     if not runs:
         return {}
-    source = read_source(Path(root) / document)
+    source = read_source(project.root / document)
     return {
         kind: run
         for kind, run in runs.items()
-        if isinstance(run, dict) and run.get("fingerprint") == fingerprint(source, kind, context)
+        if kind in DEVICE_KINDS and why_invalid(run, source, kind, project) is None
     }
 
 
 def stamp(
-    record_data: dict[str, Any], root: Path, documents: list[str], context: dict[str, Any]
+    record_data: dict[str, Any], project: ProjectConfig, documents: list[str]
 ) -> dict[str, Any]:
-    """What a stamp says for the examples of ``documents`` (paths relative to ``root``).
+    """What a stamp says for the examples of ``documents`` (paths relative to the root).
 
-    Returns ``{"examples": N, "runs": {kind: run}}``, where a device kind appears only when
-    every document, as it is now, passed on it with one torch version; the run shown is the
-    oldest of those, with the summed counts.
+    Returns ``{"examples": N, "skipped": [reasons], "runs": {kind: run}}``, where a device kind
+    appears only when every document, as it is now, passed on it with one torch version; the
+    run shown is the oldest of those.
     """
-    examples = sum(read_source(Path(root) / d).example_count for d in documents)
+    sources = [read_source(project.root / d) for d in documents]
+    skipped = [
+        cell.marker("skip").options["reason"]  # type: ignore[union-attr]
+        for source in sources
+        for cell in source.cells()
+        if isinstance(cell, Cell) and cell.marker("skip") is not None
+    ]
     combined: dict[str, dict[str, Any]] = {}
+    valid = [valid_runs(record_data, project, d) for d in documents]
     for kind in DEVICE_KINDS:
-        found = [valid_runs(record_data, root, d, context).get(kind) for d in documents]
-        if not found or any(run is None for run in found):
-            continue
+        found = [runs.get(kind) for runs in valid]
         runs = [run for run in found if run is not None]
-        if len({run["torch"] for run in runs}) != 1:
+        if not runs or len(runs) != len(found) or len({run["torch"] for run in runs}) != 1:
             continue
-        oldest = min(runs, key=lambda run: run["date"])
-        combined[kind] = {
-            **oldest,
-            "passed": sum(r["passed"] for r in runs),
-            "skipped": sum(r["skipped"] for r in runs),
-        }
-    return {"examples": examples, "runs": combined}
+        combined[kind] = min(runs, key=lambda run: run["date"])
+    return {"examples": sum(s.example_count for s in sources), "skipped": skipped, "runs": combined}

@@ -4,14 +4,15 @@ The pytest plugin makes one ``Session`` per pytest config and keeps it in ``conf
 a test can make its own (``Session(Settings(project, device="cpu"))``) and evaluate documents
 with it, without touching any other run. Nothing about a run lives in module globals.
 
-Collection goes through ``documents.read_source``, like the record and the stamps.
+Collection goes through ``documents.read_source``, like the record and the stamps. Each page
+runs in a fresh state (``state.PageState``): torch's defaults, seeds, an empty working folder,
+and checks that it patches no module and prints the same under another hidden seed.
 """
 
 from __future__ import annotations
 
 import functools
 import os
-import random
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -22,9 +23,10 @@ from sybil import Document, Region, Sybil
 from convdocs.verify import evaluate, record
 from convdocs.verify.cells import Problem
 from convdocs.verify.config import Settings
-from convdocs.verify.documents import SUFFIXES, Source, kind_of, read_source
+from convdocs.verify.documents import SUFFIXES, Source, kind_of, project_imports, read_source
 from convdocs.verify.edits import EditQueue, read_text
 from convdocs.verify.notebook import NotebookCell
+from convdocs.verify.state import VISIBLE_SEED, PageState, TorchDefaults, seed_everything
 
 DEVICE_ENV = "CONVDOCS_DEVICE"
 """The environment variable through which the examples learn their device
@@ -46,14 +48,20 @@ class VerifiedDocument(Document):
 
 
 class Session:
-    """A verification run: ``settings``, the ``queue`` of edits (update mode) and the
-    ``outcomes`` of each document's examples (for the record)."""
+    """A verification run: ``settings``, the ``queue`` of edits (update mode), the ``outcomes``
+    of each document's examples and what the examples printed and read (for the record)."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.queue = EditQueue()
         self.outcomes: dict[str, dict[str, int]] = {}
-        self._saved_device: str | None = None
+        self.observed: dict[tuple[str, int], dict[str, Any]] = {}
+        """What each example printed and which project files its page read, by (path, line)."""
+        self.printed: dict[str, dict[int, str | None]] = {}
+        self.reads: dict[str, set[str]] = {}
+        self._pages: dict[int, PageState] = {}
+        self._saved_device: dict[int, str | None] = {}
+        self._torch_defaults: TorchDefaults | None = None
         common: dict[str, Any] = dict(
             parsers=[self.regions],
             path=str(settings.project.root),
@@ -80,10 +88,16 @@ class Session:
                 evaluator = evaluate.evaluate_notebook_cell
             else:
                 evaluator = evaluate.evaluate_cell
-            yield Region(example.start, example.end, example, functools.partial(evaluator, self))
+            yield Region(
+                example.start,
+                example.end,
+                example,
+                functools.partial(evaluate.guarded, evaluator, self),
+            )
 
     def document(self, path: str | Path, text: str | None = None) -> Document:
         """Parse one document into sybil examples bound to this session (``text`` overrides the file)."""
+        path = os.path.abspath(path)
         if text is None:
             return self.sybils[self._kind(path)].parse(Path(path))
         document = VerifiedDocument(text, str(path))
@@ -129,42 +143,72 @@ class Session:
     # --- each document's fresh start -------------------------------------------------------
 
     def setup_document(self, namespace: dict[str, Any]) -> None:
-        """Before a document: this run's device, seeds 0 and torch's default print options."""
-        import torch
-
-        self._saved_device = os.environ.get(DEVICE_ENV)
-        os.environ[DEVICE_ENV] = self.settings.device
-        torch.manual_seed(0)
-        random.seed(0)
-        try:
-            import numpy
-        except ImportError:
-            pass
-        else:
-            numpy.random.seed(0)
-        torch.set_printoptions(profile="default", sci_mode=None)
+        """Before a document: torch's defaults as the run began, this run's device, seeds,
+        an empty working folder."""
+        if self._torch_defaults is None:
+            self._torch_defaults = TorchDefaults.capture()
+        self._torch_defaults.restore()
+        seed_everything(VISIBLE_SEED)
         if "matplotlib" in sys.modules:
             import matplotlib.pyplot as plt
 
             plt.close("all")
             plt.rcdefaults()
+        self._saved_device[id(namespace)] = os.environ.get(DEVICE_ENV)
+        os.environ[DEVICE_ENV] = self.settings.device
+        self._pages[id(namespace)] = PageState.enter(self.settings.project.root)
         namespace.setdefault("__name__", "__convdocs_page__")
 
+    def page_state(self, example: Any) -> PageState:
+        """The state of the page ``example`` belongs to, started at its first example."""
+        if id(example.namespace) not in self._pages:
+            self.setup_document(example.namespace)  # evaluated without sybil's setup
+        state = self._pages[id(example.namespace)]
+        if state.snapshot is None:
+            state.start(project_imports(example.document.source, self.settings.project.root))
+        return state
+
     def teardown_document(self, namespace: dict[str, Any]) -> None:
-        """After a document: close its figures and give back the environment's device."""
+        """After a document: close its figures, leave its folder, give back the environment's
+        device; put back any module it patched (its cell has failed for it already)."""
         if "matplotlib" in sys.modules:
             import matplotlib.pyplot as plt
 
             plt.close("all")
-        if self._saved_device is None:
+        state = self._pages.pop(id(namespace), None)
+        if state is not None:
+            state.leave()
+            if state.snapshot is not None and state.snapshot.changes():
+                state.snapshot.restore()
+        saved = self._saved_device.pop(id(namespace), None)
+        if saved is None:
             os.environ.pop(DEVICE_ENV, None)
         else:
-            os.environ[DEVICE_ENV] = self._saved_device
+            os.environ[DEVICE_ENV] = saved
 
     # --- outcomes and the end of the run ----------------------------------------------------
 
-    def note_outcome(self, nodeid: str, passed: bool, failed: bool, skipped: bool) -> None:
-        """Count one report of a sybil item (``path::sybil:...``)."""
+    def observe(self, example: Any, output: str | None) -> None:
+        """Note what an example printed and what its page has read so far, for its report."""
+        state = self._pages.get(id(example.namespace))
+        reads = sorted(state.guard.reads) if state is not None else []
+        self.observed[(os.path.abspath(example.document.path), example.line)] = {
+            "output": output,
+            "reads": reads,
+        }
+
+    def take_observation(self, path: str, line: int) -> dict[str, Any] | None:
+        return self.observed.pop((os.path.abspath(path), line), None)
+
+    def note_outcome(
+        self,
+        nodeid: str,
+        passed: bool,
+        failed: bool,
+        skipped: bool,
+        observation: dict[str, Any] | None = None,
+    ) -> None:
+        """Count one report of a sybil item (``path::sybil:...``), with what it printed and read."""
         path, _, name = nodeid.partition("::")
         if not name.startswith("sybil:"):
             return
@@ -175,6 +219,10 @@ class Session:
             counts["passed"] += 1
         elif skipped:
             counts["skipped"] += 1
+        if observation is not None:
+            line = int(name.split("line:", 1)[1].split(",", 1)[0])
+            self.printed.setdefault(path, {})[line] = observation["output"]
+            self.reads.setdefault(path, set()).update(observation["reads"])
 
     def write_record(self) -> None:
         """Record each document whose examples all ran in this session and none failed."""
@@ -187,7 +235,15 @@ class Session:
             source = read_source(document)
             if counts["passed"] + counts["skipped"] != source.example_count:
                 continue
-            record.note_run(record_data, path, source, self.settings, counts)
+            record.note_run(
+                record_data,
+                path,
+                source,
+                self.settings,
+                counts,
+                printed=self.printed.get(path, {}),
+                data_files=sorted(self.reads.get(path, set())),
+            )
         record.save(root, record_data)
 
     def apply_edits(self) -> list[str]:

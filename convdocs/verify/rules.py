@@ -1,0 +1,340 @@
+"""What a page may and may not do, beyond its cells: the rules that keep anything from running,
+or showing, without being checked.
+
+* **Languages.** A fence is a *cell* when the site highlights it as Python: its language names
+  Pygments' Python lexer or one built on it (``python``, ``py``, ``py3``, ``pyi``, ``ipython3``...).
+  Python 2 code, console sessions (``pycon``) and ``>>>`` lines outside a cell are shown as
+  Python but cannot be run as a page's cells: each is a problem.
+* **Nothing hidden.** A fence or a marker inside an HTML comment, or inside a blockquote, is a
+  problem: a reader would not see it (or the checker would not read it as the site shows it).
+* **Markers** take only their own options, with values of the right kind, and a tolerance has
+  a ceiling (``rtol`` and ``atol`` at most ``1e-2``, a figure's ``tol`` at most 4) unless the
+  marker gives a ``reason``, which the page shows; beyond a hard limit no reason will do.
+* **Figures** a page shows from a ``figures/`` folder must be drawn by a figure marker's cell.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+
+RTOL_CEILING = ATOL_CEILING = 1e-2
+"""The largest rtol/atol a marker may set without a reason."""
+RTOL_LIMIT = ATOL_LIMIT = 0.1
+"""The largest rtol/atol a marker may set at all."""
+FIGURE_TOL_CEILING = 4.0
+"""The largest RMS tolerance (0-255) a figure marker may set without a reason."""
+FIGURE_TOL_LIMIT = 16.0
+"""The largest RMS tolerance a figure marker may set at all."""
+DEVICE_KINDS = ("cpu", "cuda")
+
+MARKER_OPTIONS: Mapping[str, frozenset[str]] = {
+    "skip": frozenset({"reason"}),
+    "source": frozenset(),
+    "tolerance": frozenset({"rtol", "atol", "device", "reason"}),
+    "page-tolerance": frozenset({"rtol", "atol", "device", "reason"}),
+    "figure": frozenset({"tol", "reason"}),
+    "examples-from": frozenset(),
+}
+MARKER_WORDS: Mapping[str, tuple[int, int]] = {
+    "skip": (0, 0),
+    "source": (1, 1),
+    "tolerance": (0, 0),
+    "page-tolerance": (0, 0),
+    "figure": (1, 1),
+    "examples-from": (1, 99),
+}
+"""How many positional words each directive takes (fewest, most)."""
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A rule broken at ``start``..``end`` (line ``line``), with what to do about it."""
+
+    message: str
+    start: int
+    end: int
+    line: int
+
+
+# --- languages -------------------------------------------------------------------------------
+
+_LANG = re.compile(r"\.?(?P<lang>[\w#.+-]+)(?=[\t ]|$)")
+_QUOTED = re.compile(r"\"[^\"]*\"|'[^']*'")
+
+
+def fence_language(info: str) -> str:
+    """The language of a fence's info string, as pymdownx's SuperFences reads it:
+    ``python title="x"`` and ``.python`` give ``python``; ``{title="a.b" .python}`` gives the
+    first class of the attribute list, ``python``."""
+    info = info.strip()
+    m = _LANG.match(info)
+    if m and not info.startswith("{"):
+        return m["lang"].lower()
+    if info.startswith("{"):
+        classes = re.findall(r"(?:^|\s)\.([\w#+-][\w#.+-]*)", _QUOTED.sub('""', info.strip("{}")))
+        return classes[0].lower() if classes else ""
+    return ""
+
+
+@functools.cache
+def language_kind(lang: str) -> str:
+    """What the site shows a fence of ``lang`` as: ``python`` (a cell), ``text`` (an output
+    block), ``python2``, ``console`` (a ``>>>`` session), or ``other``."""
+    if lang == "text":
+        return "text"
+    if not lang:
+        return "other"
+    try:
+        from pygments.lexers import get_lexer_by_name
+        from pygments.lexers.python import Python2Lexer, PythonConsoleLexer, PythonLexer
+        from pygments.util import ClassNotFound
+    except ImportError:  # without Pygments the site shows no highlighting: Python by name only
+        return "python" if lang in ("python", "py", "python3", "py3") else "other"
+    try:
+        lexer = get_lexer_by_name(lang)
+    except ClassNotFound:
+        return "other"
+    if isinstance(lexer, PythonLexer):
+        return "python"
+    if isinstance(lexer, Python2Lexer):
+        return "python2"
+    if isinstance(lexer, PythonConsoleLexer) or type(lexer).__name__ == "IPythonConsoleLexer":
+        return "console"
+    return "other"
+
+
+# --- places a reader does not see ---------------------------------------------------------------
+
+
+def _outside(spans: list[tuple[int, int]], pos: int) -> bool:
+    return not any(s <= pos < e for s, e in spans)
+
+
+def comment_spans(text: str, fences: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The HTML comments of a Markdown text: each ``<!--`` outside a fence and outside inline
+    code, to the next ``-->`` (or the end of the text). Comments do not nest."""
+    spans: list[tuple[int, int]] = []
+    pos = 0
+    while True:
+        at = text.find("<!--", pos)
+        if at < 0:
+            return spans
+        fence = next(((s, e) for s, e in fences if s <= at < e), None)
+        if fence is not None:
+            pos = fence[1]
+            continue
+        line_start = text.rfind("\n", 0, at) + 1
+        if text.count("`", line_start, at) % 2 == 1:  # inside inline code on this line
+            pos = at + 4
+            continue
+        close = text.find("-->", at + 4)
+        end = len(text) if close < 0 else close + 3
+        spans.append((at, end))
+        pos = end
+
+
+_BLOCKQUOTE_FENCE = re.compile(
+    r"^[ \t]*>[ \t>]*(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[^\n]*?)[ \t]*$", re.M
+)
+_DOCTEST_LINE = re.compile(r"^[ \t>]*>>>(?: |$)", re.M)
+
+
+def hidden_and_unchecked(
+    text: str,
+    fences: list[tuple[int, int, str]],
+    markers: Iterable[tuple[int, int]],
+    tabs: Iterable[int],
+) -> tuple[list[Finding], set[int]]:
+    """Fences, markers and tabs a reader cannot see, and code the checker would not run.
+
+    ``fences`` are ``(start, end, kind)``, ``markers`` ``(start, end)`` and ``tabs`` start
+    offsets. Returns the findings and the start offsets of the fences, markers and tabs that
+    lie inside a comment (which the reader must then leave out).
+    """
+    fence_spans = [(s, e) for s, e, _ in fences]
+    comments = comment_spans(text, fence_spans)
+    found: list[Finding] = []
+    hidden: set[int] = set()
+
+    def line_of(pos: int) -> int:
+        return text.count("\n", 0, pos) + 1
+
+    def in_comment(start: int, own_end: int | None = None) -> bool:
+        for s, e in comments:
+            if s <= start < e and not (s == start and own_end == e):
+                return True
+        return False
+
+    for start, end, kind in fences:
+        if in_comment(start):
+            hidden.add(start)
+            if kind in ("python", "text", "python2", "console"):
+                found.append(
+                    Finding(
+                        f"a `{kind}` fence inside an HTML comment: readers never see it, so it may not run "
+                        "or count as output; delete it or take it out of the comment",
+                        start,
+                        end,
+                        line_of(start),
+                    )
+                )
+    for start, end in markers:
+        if in_comment(start, end):
+            hidden.add(start)
+            found.append(
+                Finding(
+                    "a convdocs marker inside another HTML comment: its note would be hidden from readers; "
+                    "put the marker on its own line, outside any comment",
+                    start,
+                    end,
+                    line_of(start),
+                )
+            )
+    for start in tabs:
+        if in_comment(start):
+            hidden.add(start)
+    for m in _BLOCKQUOTE_FENCE.finditer(text):
+        if not (_outside(fence_spans, m.start()) and _outside(comments, m.start())):
+            continue
+        kind = language_kind(fence_language(m["info"]))
+        if kind in ("python", "text", "python2", "console"):
+            found.append(
+                Finding(
+                    f"a `{fence_language(m['info'])}` fence inside a blockquote: the checker does not run "
+                    "quoted code; take the fence out of the quote",
+                    m.start(),
+                    m.end(),
+                    line_of(m.start()),
+                )
+            )
+    for m in _DOCTEST_LINE.finditer(text):
+        if _outside(fence_spans, m.start()) and _outside(comments, m.start()):
+            end = text.find("\n", m.start())
+            found.append(
+                Finding(
+                    "a `>>>` example outside a python cell is shown as Python but never run: write the "
+                    "code in a python fence and its output in a text fence after it",
+                    m.start(),
+                    len(text) if end < 0 else end,
+                    line_of(m.start()),
+                )
+            )
+    return found, hidden
+
+
+# --- markers ----------------------------------------------------------------------------------
+
+
+def _number(options: Mapping[str, str], key: str) -> float | str:
+    """The option as a finite number >= 0, or the reason it is not one."""
+    raw = options[key]
+    try:
+        value = float(raw)
+    except ValueError:
+        return f"{key} must be a number, got {raw!r}"
+    if not math.isfinite(value) or value < 0:
+        return f"{key} must be a finite number >= 0, got {raw!r}"
+    return value
+
+
+def tolerance_problems(options: Mapping[str, object], where: str) -> list[str]:
+    """What is wrong with a tolerance's options (from a marker or a notebook's metadata)."""
+    problems = []
+    text = {k: str(v) for k, v in options.items()}
+    unknown = sorted(set(text) - MARKER_OPTIONS["tolerance"])
+    if unknown:
+        problems.append(f"{where} accepts atol, device, reason, rtol; got {', '.join(unknown)}")
+    if not ({"rtol", "atol"} & set(text)):
+        problems.append(f"{where} sets neither rtol nor atol")
+    if "device" in text and text["device"].split(":")[0] not in DEVICE_KINDS:
+        problems.append(f"{where}: device must be cpu or cuda, got {text['device']!r}")
+    reason = text.get("reason", "").strip()
+    for key, ceiling, limit in (
+        ("rtol", RTOL_CEILING, RTOL_LIMIT),
+        ("atol", ATOL_CEILING, ATOL_LIMIT),
+    ):
+        if key not in text:
+            continue
+        value = _number(text, key)
+        if isinstance(value, str):
+            problems.append(f"{where}: {value}")
+        elif value > limit:
+            problems.append(
+                f"{where}: {key}={text[key]} is above the limit of {limit:g}, where a "
+                "comparison can no longer tell a right output from a wrong one"
+            )
+        elif value > ceiling and not reason:
+            problems.append(
+                f"{where}: {key}={text[key]} is above {ceiling:g}, which needs a "
+                'reason="..." that the page shows to readers'
+            )
+    return problems
+
+
+def marker_problems(
+    directive: str, words: tuple[str, ...], options: Mapping[str, str]
+) -> list[str]:
+    """What is wrong with a marker's words and options (empty when it is well formed)."""
+    where = f"the {directive} marker"
+    fewest, most = MARKER_WORDS[directive]
+    problems = []
+    if not fewest <= len(words) <= most:
+        wanted = "no word" if most == 0 else ("one word" if most == 1 else "one or more words")
+        problems.append(f"{where} takes {wanted} before its options, got {list(words)}")
+    if directive in ("tolerance", "page-tolerance"):
+        return problems + tolerance_problems(options, where)
+    unknown = sorted(set(options) - MARKER_OPTIONS[directive])
+    if unknown:
+        allowed = ", ".join(sorted(MARKER_OPTIONS[directive])) or "no options"
+        problems.append(f"{where} accepts {allowed}; got {', '.join(unknown)}")
+    if directive == "skip" and not options.get("reason", "").strip():
+        problems.append('a skip marker needs a reason: <!-- convdocs: skip reason="..." -->')
+    if directive == "figure" and "tol" in options:
+        value = _number(options, "tol")
+        if isinstance(value, str):
+            problems.append(f"{where}: {value}")
+        elif value > FIGURE_TOL_LIMIT:
+            problems.append(
+                f"{where}: tol={options['tol']} is above the limit of {FIGURE_TOL_LIMIT:g}"
+            )
+        elif value > FIGURE_TOL_CEILING and not options.get("reason", "").strip():
+            problems.append(
+                f"{where}: tol={options['tol']} is above {FIGURE_TOL_CEILING:g}, which needs "
+                'a reason="..." that the page shows to readers'
+            )
+    return problems
+
+
+# --- figures ----------------------------------------------------------------------------------
+
+_IMAGE = re.compile(r"!\[[^\]]*\]\((?P<target>[^)\s]+)(?:\s+\"[^\"]*\")?\)")
+
+
+_INLINE_CODE = re.compile(r"(?<!`)(?P<ticks>`+)(?!`).+?(?<!`)(?P=ticks)(?!`)")
+
+
+def figures_without_markers(
+    text: str, drawn: set[str], hidden: list[tuple[int, int]]
+) -> Iterator[Finding]:
+    """Images from a ``figures/`` folder that no figure marker of the page draws (an image
+    written inside inline code is text, not an image)."""
+    hidden = hidden + [(m.start(), m.end()) for m in _INLINE_CODE.finditer(text)]
+    for m in _IMAGE.finditer(text):
+        target = m["target"]
+        if (
+            "figures/" not in target.replace("\\", "/")
+            or target in drawn
+            or not _outside(hidden, m.start())
+        ):
+            continue
+        yield Finding(
+            f"the page shows {target}, but no cell draws it: put <!-- convdocs: figure {target} --> "
+            "before the cell that draws it, so that the suite checks the committed image",
+            m.start(),
+            m.end(),
+            text.count("\n", 0, m.start()) + 1,
+        )
