@@ -87,8 +87,13 @@ class Guard:
         for prefix in {sys.prefix, sys.base_prefix, sys.exec_prefix}:
             if os.path.commonpath([full, prefix]) == prefix:
                 return None
-        if "__pycache__" in full.split(os.sep):
-            return None
+        parts = os.path.relpath(full, root).split(os.sep)
+        if "__pycache__" in parts or any(
+            part.startswith(".") and part not in (".", "..") for part in parts
+        ):
+            return (
+                None  # caches and tools' folders (.config, .cache, .venv), not the project's files
+            )
         return os.path.relpath(full, root)
 
     def audit(self, event: str, args: tuple[Any, ...]) -> None:
@@ -289,7 +294,7 @@ def _describe(
         return (
             f"the cell called sys.exit({error.code!r}) at {where}: a cell may not end the process"
         )
-    if not isinstance(error, Exception):
+    if not isinstance(error, Exception) or type(error).__module__ == "_pytest.outcomes":
         return (
             f"the cell raised {type(error).__module__}.{type(error).__name__} at {where}: a cell may "
             "not skip, fail or stop the test run itself (only a skip marker skips a cell)"

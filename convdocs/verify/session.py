@@ -136,9 +136,9 @@ class Session:
         kind = kind_of(file_path)
         if kind is None or not self.settings.project.covers(file_path):
             return None
-        from sybil.integration.pytest import SybilFile
+        from convdocs.verify.items import VerifiedFile
 
-        return SybilFile.from_parent(parent, path=file_path, sybils=[self.sybils[kind]])
+        return VerifiedFile.from_parent(parent, path=file_path, sybils=[self.sybils[kind]])
 
     # --- each document's fresh start -------------------------------------------------------
 

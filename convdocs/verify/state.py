@@ -42,6 +42,11 @@ WATCHED_MODULES = (
 )
 """Modules besides the project's own whose attributes a page may not change."""
 WATCHED_CLASSES = (("torch", "Tensor"), ("torch.nn", "Module"), ("torch.nn", "Parameter"))
+_CLASS_BOOKKEEPING = frozenset(
+    {"__dict__", "__weakref__", "__doc__", "__module__", "__annotations__"}
+)
+_SET_BY_TORCH = frozenset({"torch.Storage"})
+"""Attributes torch itself rebinds when a page changes a default (``set_default_dtype``)."""
 
 
 @dataclass(frozen=True)
@@ -193,25 +198,42 @@ class ModuleSnapshot:
         modules = {name: sys.modules[name] for name in objects if name in sys.modules}
         return cls(objects, attributes, modules)
 
+    def _watched_keys(self, name: str, keys: set[str]) -> list[str]:
+        """The attributes that count: public names, and a class's special methods
+        (``Tensor.__repr__``); not private names, which libraries change for themselves."""
+        is_class = isinstance(self.objects[name], type)
+        return sorted(
+            key
+            for key in keys
+            if f"{name}.{key}" not in _SET_BY_TORCH
+            and (
+                not key.startswith("_")
+                or (
+                    is_class
+                    and key.startswith("__")
+                    and key.endswith("__")
+                    and key not in _CLASS_BOOKKEEPING
+                )
+            )
+        )
+
     def changes(self) -> list[str]:
-        """What changed since the snapshot (``convdocs.corr2d replaced``); submodules that were
-        imported meanwhile and Python's own bookkeeping (``__warningregistry__``) do not count."""
+        """What changed since the snapshot (``convdocs.corr2d replaced``); a submodule that was
+        imported meanwhile, and torch's own switch of ``torch.Storage`` with the default dtype,
+        do not count."""
         found = []
         for name, module in self.modules.items():
             if sys.modules.get(name) is not module:
                 found.append(f"sys.modules[{name!r}] replaced")
         for name, obj in self.objects.items():
             before, now = self.attributes[name], vars(obj)
-            for key in before.keys() | now.keys():
-                if key in ("__warningregistry__", "__dict__", "__weakref__") or key.startswith(
-                    "__pyx"
-                ):
-                    continue
+            for key in self._watched_keys(name, set(before) | set(now)):
                 if key not in now:
                     found.append(f"{name}.{key} deleted")
+                elif isinstance(now[key], types.ModuleType):
+                    continue
                 elif key not in before:
-                    if not isinstance(now[key], types.ModuleType) and not key.startswith("_"):
-                        found.append(f"{name}.{key} added")
+                    found.append(f"{name}.{key} added")
                 elif now[key] is not before[key]:
                     found.append(f"{name}.{key} replaced")
         return sorted(found)
@@ -221,15 +243,14 @@ class ModuleSnapshot:
         for name, module in self.modules.items():
             sys.modules[name] = module
         for name, obj in self.objects.items():
-            before, now = self.attributes[name], vars(obj)
-            for key in list(now.keys() - before.keys()):
-                if not isinstance(now[key], types.ModuleType) and not key.startswith("_"):
-                    _set(obj, key, None, delete=True)
-            for key, value in before.items():
-                if key in ("__dict__", "__weakref__"):
+            before, now = self.attributes[name], dict(vars(obj))
+            for key in self._watched_keys(name, set(before) | set(now)):
+                if isinstance(now.get(key), types.ModuleType):
                     continue
-                if key not in now or now[key] is not value:
-                    _set(obj, key, value)
+                if key not in before:
+                    _set(obj, key, None, delete=True)
+                elif key not in now or now[key] is not before[key]:
+                    _set(obj, key, before[key])
 
 
 def _set(obj: Any, key: str, value: Any, delete: bool = False) -> None:

@@ -1,0 +1,567 @@
+"""The checker cannot be fooled: one test (or a few) per family of the adversarial review.
+
+Each case is what a hostile or careless author would write to make a page show what its code
+does not print. Every one must end as a clear failure that names the page and line, or as a
+visible skip; none may pass silently. They run on the CPU (``--device cpu``), in throw-away
+projects that opt in with their own pyproject.toml table.
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from convdocs.verify import record
+from convdocs.verify.mkdocs_hooks import stamp_html
+
+pytest_plugins = ["pytester"]
+
+PYPROJECT = """\
+[tool.convdocs.verify]
+paths = ["docs"]
+"""
+
+CELL = "```python\nprint(1 + 1)\n```\n\n```text\n2\n```\n"
+
+
+@pytest.fixture
+def project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.delenv("CONVDOCS_DEVICE", raising=False)
+    pytester.makepyprojecttoml(PYPROJECT)
+    (pytester.path / "docs").mkdir()
+    return pytester
+
+
+def page(project: pytest.Pytester, text: str, name: str = "page.md") -> Path:
+    path = project.path / "docs" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def run(project: pytest.Pytester, *args: str) -> pytest.RunResult:
+    return project.runpytest("-p", "no:cacheprovider", "--device", "cpu", *args)
+
+
+def fails(project: pytest.Pytester, *messages: str, args: tuple[str, ...] = ()) -> pytest.RunResult:
+    """Run, and check that the run fails with every message (fnmatch patterns) in its output."""
+    result = run(project, *args)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED, result.stdout.str()
+    result.stdout.fnmatch_lines(list(messages), consecutive=False)
+    return result
+
+
+# --- 1. wrong numbers -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("code", "shown", "message"),
+    [
+        (
+            'print("convdocs 0.1.0")',
+            "convdocs 0.14.0",
+            "*expected '0.14.0', got '0.1.0' (text must match exactly)*",
+        ),
+        ('print("torch 2.13.0")', "torch 2.1.0", "*expected '2.1.0', got '2.13.0'*"),
+        ("print(1e-5)", "5e-06", "*expected '5e-06', got '1e-05' (beyond tolerance*"),
+        ('print("lr", 0.03)', "lr 0.034", "*expected '0.034', got '0.03' (beyond tolerance*"),
+        ('print("x =", 3.14159)', "x = 3.1", "*expected '3.1', got '3.14159' (beyond tolerance*"),
+        ("print(0.011)", "0.01", "*expected '0.01', got '0.011' (beyond tolerance*"),
+        ('print("conv2d")', "conv3d", "*expected 'conv3d', got 'conv2d'*"),
+    ],
+    ids=[
+        "version",
+        "torch-version",
+        "exponent",
+        "lr-digit",
+        "fewer-digits",
+        "dropped-digit",
+        "identifier",
+    ],
+)
+def test_wrong_numbers_fail(project, code, shown, message):
+    page(project, f"```python\n{code}\n```\n\n```text\n{shown}\n```\n")
+    fails(project, "*docs/page.md:5: the output differs from what the code prints*", message)
+
+
+# --- 2. the stamp covers what the page depends on ----------------------------------------------
+
+
+def _stamped(project: pytest.Pytester) -> str:
+    return stamp_html(project.path, ["docs/page.md"])
+
+
+def test_changing_the_package_unverifies_the_stamp(project):
+    (project.path / "mypkg").mkdir()
+    (project.path / "mypkg" / "__init__.py").write_text("from mypkg.core import kernel\n")
+    (project.path / "mypkg" / "core.py").write_text("def kernel():\n    return [1, -1]\n")
+    page(
+        project,
+        "```python\nfrom mypkg import kernel\nprint(kernel())\n```\n\n```text\n[1, -1]\n```\n",
+    )
+    project.syspathinsert(project.path)
+    run(project).assert_outcomes(passed=1)
+    assert "verified on CPU" in _stamped(project)
+    (project.path / "mypkg" / "core.py").write_text("def kernel():\n    return [1, 1]\n")
+    assert "CPU: not yet verified" in _stamped(project)
+
+
+def test_blackening_a_figure_unverifies_the_stamp(project):
+    page(
+        project,
+        """\
+        <!-- convdocs: figure figures/line.png -->
+        ```python
+        import matplotlib.pyplot as plt
+        plt.figure(figsize=(2, 2)).gca().plot([0, 1], [0, 1]);
+        ```
+
+        ![a diagonal line](figures/line.png)
+        """,
+    )
+    run(project, "--update-outputs").assert_outcomes(passed=1)
+    run(project).assert_outcomes(passed=1)
+    assert "verified on CPU" in _stamped(project)
+    figure = project.path / "docs" / "figures" / "line.png"
+    figure.write_bytes(figure.read_bytes()[:-20] + bytes(20))
+    assert "CPU: not yet verified" in _stamped(project)
+
+
+def test_changing_a_data_file_the_page_reads_unverifies_the_stamp(project):
+    data = project.path / "docs" / "numbers.json"
+    data.write_text("[1, 2]")
+    page(
+        project,
+        f"```python\nimport json\nwith open({str(data)!r}) as f:\n    print(json.load(f))\n```\n\n```text\n[1, 2]\n```\n",
+    )
+    run(project).assert_outcomes(passed=1)
+    assert record.load(project.path)["documents"]["docs/page.md"]["cpu"]["data_files"] == [
+        "docs/numbers.json"
+    ]
+    assert "verified on CPU" in _stamped(project)
+    data.write_text("[1, 3]")
+    assert "CPU: not yet verified" in _stamped(project)
+
+
+def test_loosening_the_site_tolerance_unverifies_the_stamp_and_the_stamp_names_it(project):
+    page(project, CELL)
+    run(project).assert_outcomes(passed=1)
+    assert "Outputs are compared with rtol=1e-06, atol=1e-08" in _stamped(project)
+    project.makepyprojecttoml(PYPROJECT + "rtol = 1e-3\n")
+    assert "CPU: not yet verified" in _stamped(project)
+
+
+# --- 3. hidden code -----------------------------------------------------------------------------
+
+
+def test_a_python_fence_in_a_comment_fails(project):
+    page(
+        project,
+        """\
+        <!--
+        ```python
+        import torch
+        torch.set_printoptions(precision=1)
+        ```
+        -->
+
+        ```python
+        import torch
+        torch.tensor([1 / 3])
+        ```
+
+        ```text
+        tensor([0.3333])
+        ```
+        """,
+    )
+    fails(
+        project, "*docs/page.md:2: a `python` fence inside an HTML comment: readers never see it*"
+    )
+
+
+def test_a_skip_marker_inside_a_comment_fails(project):
+    page(
+        project,
+        """\
+        <!-- a comment that hides the marker's warning box
+        <!-- convdocs: skip reason="hidden" -->
+        ```python
+        print("runs")
+        ```
+        """,
+    )
+    fails(project, "*docs/page.md:2: a convdocs marker inside another HTML comment*")
+
+
+def test_a_skipped_cell_cannot_show_an_output(project):
+    page(
+        project,
+        '<!-- convdocs: skip reason="slow" -->\n```python\nprint(2)\n```\n\n```text\n3\n```\n',
+    )
+    fails(project, "*docs/page.md:2: a skipped cell cannot show an output block*")
+
+
+def test_a_skipped_docstring_example_with_an_output_fails(project):
+    project.makepyprojecttoml('[tool.convdocs.verify]\npaths = ["mod.py"]\n')
+    (project.path / "mod.py").write_text(
+        textwrap.dedent('''\
+        def f():
+            """Return 1.
+
+            <!-- convdocs: skip reason="trust me" -->
+            ```python
+            f()
+            ```
+
+            ```text
+            2
+            ```
+            """
+            return 1
+        ''')
+    )
+    fails(project, "*mod.py:5: a skipped cell cannot show an output block*")
+
+
+# --- 4. nothing the site shows as Python is skipped silently --------------------------------------
+
+
+@pytest.mark.parametrize(
+    "opening", ["```py3", "```pyi", "```ipython3", '```{title="a.b" .python}', "```.python"]
+)
+def test_every_fence_the_site_highlights_as_python_runs(project, opening):
+    page(project, f"{opening}\nraise RuntimeError('ran')\n```\n")
+    fails(project, "*RuntimeError: ran*")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("```python2\nprint 1\n```\n", "*is shown as Python 2, which the checker cannot run*"),
+        (
+            "```pycon\n>>> 1 + 1\n2\n```\n",
+            "*looks like a Python example but is not a `python` cell*",
+        ),
+        ("> ```python\n> print(1)\n> ```\n", "*a `python` fence inside a blockquote*"),
+        (
+            "Text.\n\n    >>> 1 + 1\n    2\n",
+            "*a `>>>` example outside a python cell is shown as Python but never run*",
+        ),
+        (
+            "```python\nprint(7)\n```\n\n```console\n8\n```\n",
+            "*a `console` block right after the cell at line 1 looks like its output*",
+        ),
+    ],
+    ids=["python2", "pycon", "blockquote", "indented-doctest", "console-after-cell"],
+)
+def test_python_that_would_not_run_fails(project, text, message):
+    page(project, text)
+    fails(project, message)
+
+
+def test_docstring_doctests_are_refused(project):
+    project.makepyprojecttoml('[tool.convdocs.verify]\npaths = ["mod.py"]\n')
+    (project.path / "mod.py").write_text(
+        'def f():\n    """Return 1.\n\n    >>> f()\n    2\n    """\n    return 1\n'
+    )
+    fails(project, "*mod.py:4: a `>>>` example outside a python cell*")
+
+
+def test_python_in_a_notebook_markdown_cell_fails(project):
+    notebook = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_markdown_cell("Run this:\n\n```python\nprint(3)\n```"),
+            nbformat.v4.new_code_cell("1"),
+        ]
+    )
+    notebook.cells[1].outputs = [
+        nbformat.v4.new_output("execute_result", data={"text/plain": "1"}, execution_count=1)
+    ]
+    (project.path / "docs" / "n.ipynb").write_text(nbformat.writes(notebook))
+    fails(
+        project,
+        "*docs/n.ipynb:*a python fence at line 3 of this markdown cell is shown but never run*",
+    )
+
+
+@pytest.mark.parametrize("suffix", [".markdown", ".mdown", ".mkd"])
+def test_every_markdown_suffix_mkdocs_renders_is_checked(project, suffix):
+    page(project, "```python\nprint(1)\n```\n\n```text\n2\n```\n", f"page{suffix}")
+    fails(project, f"*docs/page{suffix}:5: the output differs*")
+
+
+# --- 5. each page starts fresh ------------------------------------------------------------------------
+
+
+def test_torch_defaults_do_not_leak_into_the_next_page(project):
+    page(project, "```python\nimport torch\ntorch.set_default_dtype(torch.float64)\n```\n", "a.md")
+    page(
+        project,
+        "```python\nimport torch\ntorch.ones(1).dtype\n```\n\n```text\ntorch.float32\n```\n",
+        "b.md",
+    )
+    run(project).assert_outcomes(passed=2)
+    run(project, "docs/b.md").assert_outcomes(passed=1)
+
+
+def test_patching_a_module_fails_and_is_undone(project):
+    (project.path / "mypkg.py").write_text("def kernel():\n    return 'real'\n")
+    project.syspathinsert(project.path)
+    page(project, "```python\nimport mypkg\nmypkg.kernel = lambda: 'fake'\n```\n", "a.md")
+    page(project, "```python\nimport mypkg\nmypkg.kernel()\n```\n\n```text\n'real'\n```\n", "b.md")
+    result = fails(
+        project,
+        "*docs/a.md:2: the cell changed mypkg.kernel replaced: a page may not patch modules*",
+    )
+    result.assert_outcomes(passed=1, failed=1)  # b.md sees the real module
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "import torch\nprint(torch.rand(3))",
+        "import random\nprint(random.random())",
+        "import numpy\nprint(numpy.random.rand())",
+    ],
+    ids=["torch", "random", "numpy"],
+)
+def test_an_unseeded_random_number_fails(project, code):
+    page(project, f"```python\n{code}\n```\n")
+    run(project, "--update-outputs")  # write whatever the visible seed prints
+    fails(
+        project, "*docs/page.md:2: the cell prints something else when the page runs a second time*"
+    )
+
+
+def test_a_visibly_seeded_page_passes(project):
+    page(project, "```python\nimport torch\ntorch.manual_seed(0)\nprint(torch.rand(2))\n```\n")
+    run(project, "--update-outputs").assert_outcomes(passed=1)
+    run(project).assert_outcomes(passed=1)
+
+
+# --- 6. tolerances have limits and are visible ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("marker", "message"),
+    [
+        ("<!-- convdocs: tolerance rtol=1e9 -->", "*rtol=1e9 is above the limit of 0.1*"),
+        (
+            "<!-- convdocs: tolerance rtol=0.05 -->",
+            '*rtol=0.05 is above 0.01, which needs a reason="..."*',
+        ),
+        ("<!-- convdocs: tolerance rtol=-1 -->", "*rtol must be a finite number >= 0, got '-1'*"),
+        ("<!-- convdocs: tolerance rtol=abc -->", "*rtol must be a number, got 'abc'*"),
+        ("<!-- convdocs: tolerance rtl=1e-3 -->", "*accepts atol, device, reason, rtol; got rtl*"),
+        (
+            "<!-- convdocs: tolerance rtol=1e-3 device=tpu -->",
+            "*device must be cpu or cuda, got 'tpu'*",
+        ),
+    ],
+    ids=["huge", "needs-reason", "negative", "text", "misspelt", "device"],
+)
+def test_bad_tolerances_fail(project, marker, message):
+    page(project, f"{marker}\n{CELL}")
+    fails(project, message)
+
+
+def test_a_page_tolerance_after_a_cell_fails(project):
+    page(project, CELL + "\n<!-- convdocs: page-tolerance rtol=1e-3 -->\n")
+    fails(
+        project,
+        "*a page-tolerance marker applies to the whole page, so it must come before the first cell*",
+    )
+
+
+def test_a_loose_notebook_tolerance_fails(project):
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print(1)")])
+    notebook.cells[0].outputs = [nbformat.v4.new_output("stream", name="stdout", text="1\n")]
+    notebook.metadata["convdocs"] = {"page-tolerance": [{"rtol": 1e9}]}
+    (project.path / "docs" / "n.ipynb").write_text(nbformat.writes(notebook))
+    fails(project, "*rtol=1000000000.0 is above the limit of 0.1*")
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [("tol=255", "*tol=255 is above the limit of 16*"), ("tol=8", "*tol=8 is above 4*")],
+)
+def test_loose_figure_tolerances_fail(project, options, message):
+    page(
+        project,
+        f"<!-- convdocs: figure figures/x.png {options} -->\n```python\npass\n```\n\n![x](figures/x.png)\n",
+    )
+    fails(project, message)
+
+
+def test_a_figure_without_a_marker_fails(project):
+    page(project, "Look:\n\n![a plot](figures/plot.png)\n")
+    fails(project, "*docs/page.md:3: the page shows figures/plot.png, but no cell draws it*")
+
+
+# --- 7. stamps cannot be forged ----------------------------------------------------------------------
+
+
+def test_a_hand_made_gpu_run_is_not_shown(project):
+    page(project, CELL)
+    run(project).assert_outcomes(passed=1)
+    path = project.path / record.RECORD_NAME
+    data = json.loads(path.read_text())
+    runs = data["documents"]["docs/page.md"]
+    runs["cuda"] = dict(runs["cpu"], device_name="NVIDIA H100 80GB HBM3", torch="2.11.0+cu130")
+    path.write_text(json.dumps(data))
+    assert "GPU: not yet verified" in _stamped(project)
+    runs["cuda"] = dict(runs["cpu"])  # a copy of the CPU's entry: its fingerprint is the CPU's
+    path.write_text(json.dumps(data))
+    assert "GPU: not yet verified" in _stamped(project)
+    runs["cpu"]["outputs"] = ["3\n"]  # and an edited entry loses its own stamp
+    path.write_text(json.dumps(data))
+    assert "CPU: not yet verified" in _stamped(project)
+
+
+# --- 8. exits and skips ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("code", "message"),
+    [
+        (
+            "import os\nos._exit(0)",
+            "*the cell called os._exit(0) at docs/page.md:3: a cell may not end the process*",
+        ),
+        ("import sys\nsys.exit(0)", "*the cell called sys.exit(0) at docs/page.md:3*"),
+        (
+            "import pytest\npytest.skip('later')",
+            "*a cell may not skip, fail or stop the test run itself*",
+        ),
+        (
+            "import pytest\npytest.exit('bye', 0)",
+            "*a cell may not skip, fail or stop the test run itself*",
+        ),
+    ],
+    ids=["os-exit", "sys-exit", "pytest-skip", "pytest-exit"],
+)
+def test_exits_and_skips_in_cells_fail(project, code, message):
+    page(project, f"```python\n{code}\n```\n")
+    result = fails(project, message)
+    result.assert_outcomes(failed=1)
+
+
+def test_skipped_examples_are_counted_apart_in_the_stamp(project):
+    skipped = '<!-- convdocs: skip reason="needs a webcam" -->\n```python\nopen_camera()\n```\n\n'
+    page(project, CELL + "\n" + skipped * 3)
+    run(project).assert_outcomes(passed=1, skipped=3)
+    assert (
+        "4 examples, 3 not run (needs a webcam; needs a webcam; needs a webcam) · verified on CPU"
+        in _stamped(project)
+    )
+
+
+# --- 9. the update mode writes what it means ------------------------------------------------------------
+
+
+def test_an_output_with_a_fence_gets_a_longer_fence(project):
+    path = page(project, '```python\nprint("```")\nprint("done")\n```\n\n```text\nold\n```\n')
+    run(project, "--update-outputs").assert_outcomes(passed=1)
+    assert (
+        path.read_text()
+        == '```python\nprint("```")\nprint("done")\n```\n\n````text\n```\ndone\n````\n'
+    )
+    run(project).assert_outcomes(passed=1)
+    run(project, "--update-outputs").assert_outcomes(passed=1)
+    assert path.read_text().count("````") == 2
+
+
+def test_a_docstring_with_escapes_is_refused_not_miswritten(project):
+    project.makepyprojecttoml('[tool.convdocs.verify]\npaths = ["mod.py"]\n')
+    source = 'def f():\n    """Tab: \\t.\n\n    ```python\n    print(1)\n    ```\n\n    ```text\n    9\n    ```\n    """\n'
+    (project.path / "mod.py").write_text(source)
+    result = run(project, "--update-outputs")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(["*mod.py:2: this docstring has escape sequences*"])
+    assert (project.path / "mod.py").read_text() == source
+
+
+def test_an_output_with_a_backslash_is_not_written_into_a_plain_docstring(project):
+    project.makepyprojecttoml('[tool.convdocs.verify]\npaths = ["mod.py"]\n')
+    source = 'def f():\n    """Print a path.\n\n    ```python\n    print("a" + chr(92) + "b")\n    ```\n    """\n'
+    (project.path / "mod.py").write_text(source)
+    result = run(project, "--update-outputs")
+    result.stdout.fnmatch_lines(
+        ["*the output contains a backslash, which this docstring would read as an escape*"]
+    )
+    assert (project.path / "mod.py").read_text() == source
+
+
+# --- 10. crashes and unclear errors ---------------------------------------------------------------------
+
+
+def test_a_cell_that_reads_a_relative_path_fails_clearly(project):
+    (project.path / "README.md").write_text("hello\n")
+    page(project, "```python\nopen(\"README.md\").read()\n```\n\n```text\n'hello\\n'\n```\n")
+    fails(project, "*the cell raised at docs/page.md:2*", "*FileNotFoundError*")
+
+
+def test_a_failure_outside_the_check_names_the_page_and_does_not_crash_pytest(project):
+    # the project turns warnings into errors; a file left open warns after the cell has run
+    project.makepyprojecttoml(PYPROJECT + '[tool.pytest.ini_options]\nfilterwarnings = ["error"]\n')
+    page(project, "```python\nf = open('scratch.txt', 'w')\ndel f\n```\n")
+    result = fails(
+        project,
+        "*docs/page.md:1: the example failed outside its check*",
+        "*ResourceWarning: unclosed file*",
+    )
+    assert "INTERNALERROR" not in result.stdout.str()
+
+
+def test_an_invalid_record_is_a_clear_error(project):
+    page(project, CELL)
+    (project.path / record.RECORD_NAME).write_text("{not json")
+    result = run(project)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [f"*{record.RECORD_NAME} is not valid JSON*delete it and run the tests*"]
+    )
+
+
+def test_a_cell_that_runs_forever_times_out(project):
+    project.makepyprojecttoml(PYPROJECT + "timeout = 1\n")
+    page(project, "```python\nimport time\nwhile True:\n    time.sleep(0.1)\n```\n")
+    fails(project, "*the cell ran longer than its timeout of 1 s and was stopped at docs/page.md:*")
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "with open({path!r}, 'w') as f:\n    f.write('x')",
+        "import os\nos.remove({path!r})",
+        "import pathlib\ntry:\n    pathlib.Path({path!r}).write_text('x')\nexcept OSError:\n    pass",
+    ],
+    ids=["open-for-writing", "remove", "caught"],
+)
+def test_a_cell_cannot_change_files_of_the_project(project, code):
+    target = project.path / "docs" / "data.txt"
+    target.write_text("original")
+    page(project, "```python\n" + code.format(path=str(target)) + "\n```\n")
+    fails(project, "*cells may not change files of the project (docs/data.txt)*")
+    assert target.read_text() == "original"
+
+
+def test_cells_run_in_a_temporary_folder(project):
+    page(
+        project,
+        "```python\nwith open('scratch.txt', 'w') as f:\n    f.write('x')\n```\n\n```text\n```\n",
+    )
+    run(project, "--update-outputs")
+    run(project).assert_outcomes(passed=1)
+    assert not list(project.path.rglob("scratch.txt"))
+
+
+def test_markers_that_are_almost_markers_fail(project):
+    page(project, "<!-- convdocs skip reason='x' -->\n" + CELL)
+    fails(project, "*this looks like a convdocs marker but is not one*")
