@@ -586,3 +586,41 @@ def test_a_bad_table_is_a_usage_error(pytester, table, message):
     result = pytester.runpytest("-p", "no:cacheprovider")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([message])
+
+
+# --- numbers in prose -----------------------------------------------------------------------------
+
+PROSE_PAGE = """\
+```python
+losses = [19.1577, 0.13252566]
+```
+
+The loss falls from 19.16 to 0.133 in 20 epochs.
+<!-- convdocs: prose 19.16=losses[0] 0.133=losses[-1] 20=len(losses)*10 -->
+"""
+
+
+def test_numbers_in_prose_are_checked_as_written(project):
+    page(project, PROSE_PAGE)
+    run(project).assert_outcomes(passed=2)
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (("0.133 in", "0.132 in"), "*the prose marker checks 0.133, but the paragraph above it does not say that number*"),
+        (("0.133 in", "0.132 in", "0.133=", "0.132="), "*the paragraph above says 0.132, but losses[[]-1] is 0.13252566 (0.133 when written with the same digits)*"),
+        (("len(losses)*10", "__import__('os')"), "*calls __import__, which a prose claim may not*"),
+        (("len(losses)*10", "losses"), "*the prose claim 20=losses is not a number*"),
+        (("19.16=", "nineteen="), "*the prose marker checks numbers, and 'nineteen' is not one*"),
+    ],
+    ids=["number-changed-in-prose", "claim-changed-with-it", "hidden-code", "not-a-number", "not-a-number-literal"],
+)
+def test_wrong_prose_numbers_fail(project, edit, message):
+    text = PROSE_PAGE
+    for old, new in zip(edit[::2], edit[1::2], strict=True):
+        text = text.replace(old, new)
+    page(project, text)
+    result = run(project)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines([message])

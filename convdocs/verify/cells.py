@@ -36,6 +36,7 @@ from convdocs.verify.rules import fence_language, language_kind
 
 CELL_DIRECTIVES = frozenset({"skip", "source", "tolerance", "figure"})
 PAGE_DIRECTIVES = frozenset({"page-tolerance", "examples-from"})
+CLAIM_DIRECTIVES = frozenset({"prose"})
 DEVICE_TABS = {"CPU": "cpu", "GPU": "cuda"}
 """Tab labels of a device output group, and the device kind each one is checked on."""
 
@@ -139,12 +140,25 @@ class Problem:
     line: int
 
 
+@dataclass(frozen=True)
+class Claim:
+    """A ``prose`` marker: the numbers of the paragraph right above it, each with the expression
+    whose value, rounded as the number is written, it must be (evaluated where the marker stands)."""
+
+    claims: tuple[tuple[str, str], ...]
+    paragraph: str
+    start: int
+    end: int
+    line: int
+
+
 @dataclass
 class Page:
     """What ``read_cells`` found in one text."""
 
     cells: list[Cell] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    claims: list[Claim] = field(default_factory=list)
     page_markers: list[Marker] = field(default_factory=list)
 
 
@@ -226,8 +240,8 @@ def iter_markers(text: str) -> Iterator[Marker | Problem]:
         words = tuple(p for p in parts[1:] if "=" not in p)
         options = dict(p.split("=", 1) for p in parts[1:] if "=" in p)
         directive = parts[0] if parts else ""
-        if directive not in CELL_DIRECTIVES | PAGE_DIRECTIVES:
-            known = ", ".join(sorted(CELL_DIRECTIVES | PAGE_DIRECTIVES))
+        if directive not in CELL_DIRECTIVES | PAGE_DIRECTIVES | CLAIM_DIRECTIVES:
+            known = ", ".join(sorted(CELL_DIRECTIVES | PAGE_DIRECTIVES | CLAIM_DIRECTIVES))
             yield Problem(
                 f"unknown convdocs marker {directive!r}; expected one of: {known}",
                 start,
@@ -313,7 +327,44 @@ class _Reader:
     def adjacent(self, start: int) -> bool:
         return _only_blank_between(self.text, self.last_end, start)
 
+    def claim(self, marker: Marker) -> None:
+        """A prose marker checks the paragraph right above it (only blank lines between)."""
+        above = self.text[: marker.start].rstrip()
+        lines = above.splitlines()
+        paragraph: list[str] = []
+        while lines and lines[-1].strip():
+            paragraph.insert(0, lines.pop())
+        text = "\n".join(paragraph)
+        if (
+            not text
+            or text.lstrip().startswith(("```", "~~~", "<!--"))
+            or text.rstrip().endswith(("```", "~~~"))
+        ):
+            self.problem(
+                "a prose marker checks the numbers of the paragraph right above it, but none is there",
+                marker,
+            )
+            return
+        missing = [
+            n
+            for n in marker.options
+            if not re.search(rf"(?<![\w.]){re.escape(n)}(?![\w]|\.\d)", text)
+        ]
+        if missing:
+            self.problem(
+                f"the prose marker checks {', '.join(missing)}, but the paragraph above it does not say "
+                f"{'that number' if len(missing) == 1 else 'those numbers'}",
+                marker,
+            )
+            return
+        self.page.claims.append(
+            Claim(tuple(marker.options.items()), text, marker.start, marker.end, marker.line)
+        )
+
     def marker(self, marker: Marker) -> None:
+        if marker.directive in CLAIM_DIRECTIVES:
+            self.claim(marker)
+            return
         if marker.directive in PAGE_DIRECTIVES:
             if marker.directive == "page-tolerance" and self.page.cells:
                 first = self.page.cells[0].code.line
@@ -479,7 +530,7 @@ def shift(item, chars: int, lines: int):
             line=item.line + lines,
             body_line=item.body_line + lines,
         )
-    if isinstance(item, (Marker, Problem)):
+    if isinstance(item, (Marker, Problem, Claim)):
         return replace(item, start=item.start + chars, end=item.end + chars, line=item.line + lines)
     if isinstance(item, Cell):
         return Cell(

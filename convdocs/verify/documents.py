@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from convdocs.verify.cells import Cell, Marker, Problem, read_cells, shift
+from convdocs.verify.cells import Cell, Claim, Marker, Problem, read_cells, shift
 from convdocs.verify.notebook import NotebookCell, read_notebook
 
 MARKDOWN_SUFFIXES = frozenset(
@@ -30,7 +30,7 @@ NOTEBOOK_SUFFIXES = frozenset({".ipynb"})
 DOCSTRING_SUFFIXES = frozenset({".py"})
 SUFFIXES = MARKDOWN_SUFFIXES | NOTEBOOK_SUFFIXES | DOCSTRING_SUFFIXES
 
-Example = Cell | NotebookCell | Problem
+Example = Cell | NotebookCell | Problem | Claim
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,8 @@ class Source:
         return len(self.examples)
 
     def cells(self) -> list[Cell | NotebookCell]:
-        return [e for e in self.examples if not isinstance(e, Problem)]
+        """The examples that are code: cells of a page or docstring, or a notebook's code cells."""
+        return [e for e in self.examples if isinstance(e, (Cell, NotebookCell))]
 
 
 def kind_of(path: str | Path) -> str | None:
@@ -87,7 +88,9 @@ def read_source(path: str | Path, text: str | None = None) -> Source:
     if kind == "docstring":
         return _docstring_source(str(path), text)
     page = read_cells(text)
-    examples: list[Example] = sorted([*page.cells, *page.problems], key=lambda e: e.start)
+    examples: list[Example] = sorted(
+        [*page.cells, *page.problems, *page.claims], key=lambda e: e.start
+    )
     return Source(str(path), kind, text, tuple(examples), tuple(page.page_markers))
 
 
@@ -161,7 +164,7 @@ def _docstring_source(path: str, text: str) -> Source:
         written = text[start:end]
         lines = text.count("\n", 0, start)
         page = read_cells(written)
-        if not page.cells and not page.problems:
+        if not page.cells and not page.problems and not page.claims:
             continue
         if written != value:
             examples.append(
@@ -174,7 +177,9 @@ def _docstring_source(path: str, text: str) -> Source:
                 )
             )
             continue
-        examples += [shift(item, start, lines) for item in (*page.cells, *page.problems)]
+        examples += [
+            shift(item, start, lines) for item in (*page.cells, *page.problems, *page.claims)
+        ]
         markers += [shift(marker, start, lines) for marker in page.page_markers]
     examples.sort(key=lambda e: e.start)
     return Source(path, "docstring", text, tuple(examples), tuple(markers), docstrings=spans)
@@ -343,6 +348,8 @@ def fingerprint(
     for example in source.examples:
         if isinstance(example, Problem):
             add("problem", example.message)
+        elif isinstance(example, Claim):
+            add("claim", example.paragraph, json.dumps(example.claims))
         elif isinstance(example, NotebookCell):
             add("notebook-cell", example.code, example.expected, example.problem)
         else:

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from convdocs.verify import tolerances
-from convdocs.verify.cells import Cell, Fence, Marker, Problem
+from convdocs.verify.cells import Cell, Claim, Fence, Marker, Problem
 from convdocs.verify.compare import compare_outputs
 from convdocs.verify.edits import (
     FileWrite,
@@ -71,6 +71,52 @@ def evaluate_problem(session: Session, example: Any) -> str:
     """A problem is always a failure, naming the document and line."""
     problem: Problem = example.parsed
     return f"{page_path(session, example)}:{problem.line}: {problem.message}"
+
+
+def _as_number(value: Any) -> float | None:
+    """A claim's value as a float: a Python number, or a tensor or array with one element."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    item = getattr(value, "item", None)
+    if callable(item) and getattr(value, "numel", lambda: getattr(value, "size", 0))() == 1:
+        result = item()
+        return (
+            float(result)
+            if isinstance(result, (int, float)) and not isinstance(result, bool)
+            else None
+        )
+    return None
+
+
+def evaluate_claim(session: Session, example: Any) -> str | None:
+    """Check each number of a paragraph against the value it claims to be, rounded as written."""
+    claim: Claim = example.parsed
+    where = f"{page_path(session, example)}:{claim.line}"
+    session.observe(example, None)
+    for literal, expression in claim.claims:
+        try:
+            value = eval(
+                compile(expression, where, "eval"), dict(example.namespace)
+            )  # checked by rules
+        except Exception as error:
+            return f"{where}: the prose claim {literal}={expression} cannot be evaluated: {type(error).__name__}: {error}"
+        number = _as_number(value)
+        if number is None:
+            return (
+                f"{where}: the prose claim {literal}={expression} is not a number (got {value!r})"
+            )
+        mantissa, _, exponent = literal.lower().partition("e")
+        decimals = len(mantissa.partition(".")[2])
+        unit = 10.0 ** (int(exponent or 0) - decimals)
+        if not abs(number - float(literal)) <= 0.5 * unit * (1 + 1e-9):
+            shown = f"{number:.{decimals}f}" if not exponent else f"{number:.{decimals}e}"
+            return (
+                f"{where}: the paragraph above says {literal}, but {expression} is {number!r} "
+                f"({shown} when written with the same digits)"
+            )
+    return None
 
 
 def shown_source(dotted: str) -> str:

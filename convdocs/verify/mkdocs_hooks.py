@@ -45,8 +45,8 @@ def _marker_note(marker: Marker) -> str:
             f'<p class="convdocs-note">The source of <code>{html.escape(marker.words[0])}'
             "</code>, checked against the package by the test suite.</p>\n"
         )
-    if marker.directive == "examples-from":
-        return ""
+    if marker.directive in ("examples-from", "prose"):
+        return ""  # the stamp covers the documents; a claim's numbers are in the paragraph itself
     if marker.directive == "figure":
         tol = ""
         if "tol" in options:

@@ -38,6 +38,7 @@ MARKER_OPTIONS: Mapping[str, frozenset[str]] = {
     "page-tolerance": frozenset({"rtol", "atol", "device", "reason"}),
     "figure": frozenset({"tol", "reason"}),
     "examples-from": frozenset(),
+    "prose": frozenset(),  # its keys are the numbers of the paragraph, see prose_problems
 }
 MARKER_WORDS: Mapping[str, tuple[int, int]] = {
     "skip": (0, 0),
@@ -46,6 +47,7 @@ MARKER_WORDS: Mapping[str, tuple[int, int]] = {
     "page-tolerance": (0, 0),
     "figure": (1, 1),
     "examples-from": (1, 99),
+    "prose": (0, 0),
 }
 """How many positional words each directive takes (fewest, most)."""
 
@@ -287,6 +289,8 @@ def marker_problems(
         problems.append(f"{where} takes {wanted} before its options, got {list(words)}")
     if directive in ("tolerance", "page-tolerance"):
         return problems + tolerance_problems(options, where)
+    if directive == "prose":
+        return problems + prose_problems(options)
     unknown = sorted(set(options) - MARKER_OPTIONS[directive])
     if unknown:
         allowed = ", ".join(sorted(MARKER_OPTIONS[directive])) or "no options"
@@ -306,6 +310,77 @@ def marker_problems(
                 f"{where}: tol={options['tol']} is above {FIGURE_TOL_CEILING:g}, which needs "
                 'a reason="..." that the page shows to readers'
             )
+    return problems
+
+
+# --- numbers in prose -------------------------------------------------------------------------
+
+PROSE_NUMBER = re.compile(r"^[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?$")
+_SAFE_CALLS = frozenset({"abs", "float", "int", "len", "max", "min", "round", "sum"})
+_SAFE_METHODS = frozenset({"item", "tolist"})
+
+
+def expression_problem(expression: str) -> str | None:
+    """Why ``expression`` may not be evaluated for a prose claim (None when it may): only names,
+    attributes, subscripts, constants, arithmetic and a few pure calls, so that checking a number
+    runs no hidden code."""
+    import ast
+
+    try:
+        tree = ast.parse(expression, mode="eval")
+    except SyntaxError:
+        return f"{expression!r} is not a Python expression"
+    allowed = (
+        ast.Expression,
+        ast.Name,
+        ast.Load,
+        ast.Attribute,
+        ast.Subscript,
+        ast.Constant,
+        ast.Tuple,
+        ast.Slice,
+        ast.UnaryOp,
+        ast.USub,
+        ast.UAdd,
+        ast.BinOp,
+        ast.Add,
+        ast.Sub,
+        ast.Mult,
+        ast.Div,
+        ast.Pow,
+        ast.FloorDiv,
+        ast.Call,
+    )
+    for node in ast.walk(tree):
+        if not isinstance(node, allowed):
+            return f"{expression!r} uses {type(node).__name__}, which a prose claim may not"
+        if isinstance(node, ast.Call):
+            func = node.func
+            pure = (isinstance(func, ast.Name) and func.id in _SAFE_CALLS) or (
+                isinstance(func, ast.Attribute) and func.attr in _SAFE_METHODS
+            )
+            if not pure or node.keywords:
+                return f"{expression!r} calls {ast.unparse(func)}, which a prose claim may not"
+        if isinstance(node, (ast.Name, ast.Attribute)):
+            name = node.id if isinstance(node, ast.Name) else node.attr
+            if name.startswith("__"):
+                return f"{expression!r} reaches {name}, which a prose claim may not"
+    return None
+
+
+def prose_problems(options: Mapping[str, str]) -> list[str]:
+    """What is wrong with a prose marker's ``NUMBER=expression`` pairs."""
+    if not options:
+        return [
+            "a prose marker names the numbers it checks, e.g. <!-- convdocs: prose 0.9075=kernel[0] -->"
+        ]
+    problems = []
+    for literal, expression in options.items():
+        if not PROSE_NUMBER.match(literal):
+            problems.append(f"the prose marker checks numbers, and {literal!r} is not one")
+        problem = expression_problem(expression)
+        if problem:
+            problems.append(problem)
     return problems
 
 

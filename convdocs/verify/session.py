@@ -21,7 +21,7 @@ from typing import Any
 from sybil import Document, Region, Sybil
 
 from convdocs.verify import evaluate, record
-from convdocs.verify.cells import Problem
+from convdocs.verify.cells import Claim, Problem
 from convdocs.verify.config import Settings
 from convdocs.verify.documents import SUFFIXES, Source, kind_of, project_imports, read_source
 from convdocs.verify.edits import EditQueue, read_text
@@ -84,6 +84,8 @@ class Session:
             evaluator: Callable[[Session, Any], str | None]
             if isinstance(example, Problem):
                 evaluator = evaluate.evaluate_problem
+            elif isinstance(example, Claim):
+                evaluator = evaluate.evaluate_claim
             elif isinstance(example, NotebookCell):
                 evaluator = evaluate.evaluate_notebook_cell
             else:
