@@ -608,13 +608,25 @@ def test_numbers_in_prose_are_checked_as_written(project):
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
-        (("0.133 in", "0.132 in"), "*the prose marker checks 0.133, but the paragraph above it does not say that number*"),
-        (("0.133 in", "0.132 in", "0.133=", "0.132="), "*the paragraph above says 0.132, but losses[[]-1] is 0.13252566 (0.133 when written with the same digits)*"),
+        (
+            ("0.133 in", "0.132 in"),
+            "*the prose marker checks 0.133, but the paragraph above it does not say that number*",
+        ),
+        (
+            ("0.133 in", "0.132 in", "0.133=", "0.132="),
+            "*the paragraph above says 0.132, but losses[[]-1] is 0.13252566 (0.133 when written with the same digits)*",
+        ),
         (("len(losses)*10", "__import__('os')"), "*calls __import__, which a prose claim may not*"),
         (("len(losses)*10", "losses"), "*the prose claim 20=losses is not a number*"),
         (("19.16=", "nineteen="), "*the prose marker checks numbers, and 'nineteen' is not one*"),
     ],
-    ids=["number-changed-in-prose", "claim-changed-with-it", "hidden-code", "not-a-number", "not-a-number-literal"],
+    ids=[
+        "number-changed-in-prose",
+        "claim-changed-with-it",
+        "hidden-code",
+        "not-a-number",
+        "not-a-number-literal",
+    ],
 )
 def test_wrong_prose_numbers_fail(project, edit, message):
     text = PROSE_PAGE

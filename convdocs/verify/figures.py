@@ -23,7 +23,9 @@ DPI = 100
 
 def image_reference(page_text: str, target: str) -> str | None:
     """The alt text of the first ``![alt](target)`` in the page, or None when it is missing."""
-    m = re.search(r"!\[([^\]]*)\]\(" + re.escape(target) + r"(?:\s+\"[^\"]*\")?\)", page_text)
+    from convdocs.verify.rules import ALT_TEXT
+
+    m = re.search(rf"!\[({ALT_TEXT})\]\(" + re.escape(target) + r"(?:\s+\"[^\"]*\")?\)", page_text)
     return None if m is None else m.group(1)
 
 

@@ -67,7 +67,12 @@ def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Fil
     for item in iter_markers(markdown):
         if not isinstance(item, Marker) or any(s <= item.start < e for s, e in inside):
             continue
-        pieces += [markdown[last : item.start], _marker_note(item)]
+        line = markdown[item.start : item.end]
+        indent = line[: len(line) - len(line.lstrip(" \t"))]  # inside an admonition or a list
+        note = "".join(
+            indent + row if row.strip() else row for row in _marker_note(item).splitlines(True)
+        )
+        pieces += [markdown[last : item.start], note]
         last = item.end
     pieces.append(markdown[last:])
     return "".join(pieces)

@@ -386,7 +386,9 @@ def prose_problems(options: Mapping[str, str]) -> list[str]:
 
 # --- figures ----------------------------------------------------------------------------------
 
-_IMAGE = re.compile(r"!\[[^\]]*\]\((?P<target>[^)\s]+)(?:\s+\"[^\"]*\")?\)")
+ALT_TEXT = r"(?:[^\[\]]|\[(?:[^\[\]]|\[[^\[\]]*\])*\])*"
+"""Alt text: any text, with brackets only in balanced pairs (``[[1, -1]]`` is fine)."""
+_IMAGE = re.compile(rf"!\[{ALT_TEXT}\]\((?P<target>[^)\s]+)(?:\s+\"[^\"]*\")?\)")
 
 
 _INLINE_CODE = re.compile(r"(?<!`)(?P<ticks>`+)(?!`).+?(?<!`)(?P=ticks)(?!`)")
