@@ -181,7 +181,8 @@ def test_a_python_fence_in_a_comment_fails(project):
         """,
     )
     fails(
-        project, "*docs/page.md:2: a `python` fence inside an HTML comment: readers never see it*"
+        project,
+        "*docs/page.md:2: a `python` fence inside an HTML comment or a hidden HTML element: readers never see it*",
     )
 
 
@@ -565,3 +566,304 @@ def test_cells_run_in_a_temporary_folder(project):
 def test_markers_that_are_almost_markers_fail(project):
     page(project, "<!-- convdocs skip reason='x' -->\n" + CELL)
     fails(project, "*this looks like a convdocs marker but is not one*")
+
+
+# --- the second adversarial review -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("code", "shown"),
+    [
+        ('print("2024-1-5 10:5")', "2024-01-05 10:05"),
+        ("print(7)", "007"),
+        ("print(1.5)", "+1.5"),
+        ('print("7.887E+374")', "9.999E+999"),
+        ('print("inf")', "1e309"),
+    ],
+    ids=["leading-zeros", "padded-int", "plus-sign", "beyond-double", "overflow-to-inf"],
+)
+def test_numbers_are_compared_as_printed(project, code, shown):
+    page(project, f"```python\n{code}\n```\n\n```text\n{shown}\n```\n")
+    fails(project, "*the output differs from what the code prints*")
+
+
+def test_a_huge_integer_is_compared_exactly(project):
+    page(project, "```python\nprint('9' * 5000)\n```\n")
+    run(project, "--update-outputs").assert_outcomes(passed=1)
+    run(project).assert_outcomes(passed=1)
+
+
+def test_the_second_run_has_its_own_folder(project):
+    page(
+        project,
+        """\
+        ```python
+        with open("log.txt", "a") as log:
+            log.write("step\\n")
+        ```
+
+        ```python
+        with open("log.txt") as log:
+            print(log.read().count("step"))
+        ```
+
+        ```text
+        1
+        ```
+        """,
+    )
+    run(project).assert_outcomes(passed=2)
+
+
+def test_printing_state_does_not_leak_into_the_next_page(project):
+    page(
+        project,
+        """\
+        ```python
+        import decimal, os, sys, types
+        import numpy
+        from IPython.lib.pretty import for_type
+        for_type(int, lambda o, p, c: p.text(str(o + 1)))
+        decimal.getcontext().prec = 5
+        numpy.set_printoptions(precision=2)
+        os.environ["SCALE"] = "10"
+        sys.modules["helper"] = types.ModuleType("helper")
+        ```
+        """,
+        "a.md",
+    )
+    page(
+        project,
+        """\
+        ```python
+        import decimal, os, sys
+        import numpy
+        print(2 + 2, decimal.Decimal(1) / 3, numpy.array([1 / 3]), os.environ.get("SCALE"), "helper" in sys.modules)
+        2 + 2
+        ```
+
+        ```text
+        4 0.3333333333333333333333333333 [0.33333333] None False
+        4
+        ```
+        """,
+        "b.md",
+    )
+    run(project).assert_outcomes(passed=2)
+
+
+def test_patching_any_module_fails_at_the_end_of_the_page(project):
+    page(project, "```python\nimport statistics\nstatistics.mean = lambda values: 0\n```\n", "a.md")
+    page(
+        project,
+        "```python\nimport statistics\nstatistics.mean([1, 3])\n```\n\n```text\n2\n```\n",
+        "b.md",
+    )
+    result = run(project)
+    result.stdout.fnmatch_lines(
+        ["*docs/a.md:2: the cell changed statistics.mean replaced: a page may not patch modules*"]
+    )
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    assert "b.md ." in result.stdout.str().replace("docs/", "")
+
+
+def test_patching_the_checker_fails(project):
+    page(
+        project,
+        "```python\nimport convdocs.verify.evaluate as ev\nev.compare_outputs = lambda *a, **k: True\n```\n",
+    )
+    fails(project, "*the cell changed convdocs.verify.evaluate.compare_outputs replaced*")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "<div hidden markdown>\n\n```python\nx = 41\n```\n\n</div>\n",
+        '<div style="display: none" markdown>\n\n```python\nx = 41\n```\n\n</div>\n',
+        "Quote ``a`b`` here. <!--\n\n```python\nx = 41\n```\n\n-->\n",
+    ],
+    ids=["hidden-attribute", "display-none", "comment-after-code-span"],
+)
+def test_code_hidden_in_html_fails(project, text):
+    page(project, text)
+    fails(project, "*a `python` fence inside an HTML comment or a hidden HTML element*")
+
+
+def test_a_file_separator_does_not_split_lines(project):
+    page(project, "<!-- a\x1c~~~\n-->\n\n```python\nprint(2 + 2)\n```\n\n```text\n5\n```\n")
+    fails(project, "*expected '5', got '4'*")
+
+
+def test_a_byte_order_mark_fails(project):
+    (project.path / "docs" / "page.md").write_text(
+        "\ufeff```python\nprint(2 + 2)\n```\n\n```text\n5\n```\n"
+    )
+    fails(project, "*the file starts with a byte-order mark*")
+
+
+def test_a_backtick_in_a_fence_attribute_still_runs(project):
+    page(project, '```python title="`demo`.py"\nprint(2 + 2)\n```\n\n```text\n5\n```\n')
+    fails(project, "*expected '5', got '4'*")
+
+
+def test_a_marker_far_from_its_cell_fails(project):
+    page(project, '<!-- convdocs: tolerance rtol=0.01 reason="noise" -->\n\nSome prose.\n\n' + CELL)
+    fails(
+        project, "*the marker 'tolerance' at line 1 must stand right before the cell it applies to*"
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["* >>> 2 + 2\n", "| a | b |\n|---|---|\n| `>>> 2 + 2` | 4 |\n", "<pre>>>> 2 + 2\n4</pre>\n"],
+    ids=["list-item", "table", "pre"],
+)
+def test_doctest_sessions_anywhere_fail(project, text):
+    page(project, text)
+    fails(project, "*a `>>>` example outside a python cell*")
+
+
+def test_a_block_right_after_an_output_fails(project):
+    page(project, CELL + "\n```console\n3\n```\n")
+    fails(project, "*a `console` block right after an output block looks like more of the output*")
+
+
+def test_attribute_docstrings_are_checked(project):
+    project.makepyprojecttoml('[tool.convdocs.verify]\npaths = ["mod.py"]\n')
+    (project.path / "mod.py").write_text(
+        'answer = 42\n"""The answer.\n\n```python\nprint(41)\n```\n\n```text\n42\n```\n"""\n'
+    )
+    fails(project, "*expected '42', got '41'*")
+
+
+def test_pages_pytest_does_not_walk_are_an_error(project):
+    page(project, CELL, "build/page.md")
+    result = run(project)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [
+            "*1 document(s) listed under [[]tool.convdocs.verify[]] paths were not collected (docs/build/page.md)*"
+        ]
+    )
+
+
+def test_a_hidden_notebook_cell_fails(project):
+    notebook = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell("x = 41"), nbformat.v4.new_code_cell("x + 1")]
+    )
+    notebook.cells[0].metadata["transient"] = {"remove_source": True}
+    notebook.cells[1].outputs = [
+        nbformat.v4.new_output("execute_result", data={"text/plain": "42"}, execution_count=2)
+    ]
+    (project.path / "docs" / "n.ipynb").write_text(nbformat.writes(notebook))
+    fails(
+        project,
+        "*the cell's metadata hides its code from readers (transient.remove_source), yet it runs*",
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["![Loss][loss]\n\n[loss]: figures/loss.png\n", '<img src="figures/loss.png" alt="loss">\n'],
+    ids=["reference", "img-tag"],
+)
+def test_figures_shown_any_way_need_a_marker(project, text):
+    page(project, text)
+    fails(project, "*the page shows figures/loss.png, but no cell draws it*")
+
+
+def test_changing_a_conftest_unverifies_the_stamp(project):
+    page(project, CELL)
+    (project.path / "conftest.py").write_text("# nothing yet\n")
+    run(project).assert_outcomes(passed=1)
+    assert "verified on CPU" in _stamped(project)
+    (project.path / "conftest.py").write_text("from IPython.lib.pretty import for_type\n")
+    assert "CPU: not yet verified" in _stamped(project)
+
+
+@pytest.mark.parametrize(
+    ("code", "message"),
+    [
+        (
+            "import os\nos.system('echo x > {target}')",
+            "*the cell changed files of the project (docs/written.txt)*",
+        ),
+        (
+            "import os\nos.execv('/bin/true', ['true'])",
+            "*cells may not replace the process with another program*",
+        ),
+        (
+            "import ctypes\nctypes.CDLL(None)._exit(0)",
+            "*cells may not call the C library's _exit()*",
+        ),
+        (
+            "import signal\nsignal.signal(signal.SIGALRM, signal.SIG_IGN)",
+            "*changed the SIGALRM handler*",
+        ),
+    ],
+    ids=["shell-write", "exec", "ctypes-exit", "alarm-ignored"],
+)
+def test_cells_cannot_escape_the_sandbox(project, code, message):
+    target = project.path / "docs" / "written.txt"
+    page(project, "```python\n" + code.format(target=target) + "\n```\n")
+    fails(project, message)
+
+
+def test_an_atexit_exit_cannot_turn_a_failure_into_success(project):
+    page(
+        project,
+        "```python\nimport atexit, os\natexit.register(lambda: os._exit(0))\nprint(1)\n```\n\n```text\n2\n```\n",
+    )
+    result = project.runpytest_subprocess("-p", "no:cacheprovider", "--device", "cpu")
+    assert result.ret != 0
+
+
+def test_a_source_listing_with_a_fence_gets_a_longer_fence(project):
+    (project.path / "snippet.py").write_text(
+        'def show():\n    return """\n```\nnot code\n```\n"""\n'
+    )
+    project.syspathinsert(project.path)
+    path = page(project, "<!-- convdocs: source snippet.show -->\n```python\nold\n```\n")
+    run(project, "--update-outputs").assert_outcomes(passed=1)
+    assert path.read_text().startswith(
+        "<!-- convdocs: source snippet.show -->\n````python\ndef show():"
+    )
+    run(project).assert_outcomes(passed=1)
+
+
+@pytest.mark.parametrize(
+    ("code", "message"),
+    [
+        ("print('50%\\r```')", "*the control character '\\r'*"),
+        ("print('\\ud800')", "*is not valid Unicode*"),
+    ],
+    ids=["carriage-return", "surrogate"],
+)
+def test_outputs_a_page_cannot_show_are_refused(project, code, message):
+    path = page(project, f"```python\n{code}\n```\n\n```text\nold\n```\n")
+    before = path.read_text()
+    result = run(project, "--update-outputs")
+    result.stdout.fnmatch_lines([message])
+    assert path.read_text() == before
+
+
+def test_a_notebook_update_keeps_its_format(project):
+    notebook = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell("print(1)"), nbformat.v4.new_code_cell("2")]
+    )
+    notebook.cells[0].execution_count = 7
+    notebook.cells[0].outputs = [nbformat.v4.new_output("stream", name="stdout", text="1\n")]
+    notebook.cells[1].execution_count = 9
+    notebook.cells[1].outputs = [
+        nbformat.v4.new_output("execute_result", data={"text/plain": "3"}, execution_count=9)
+    ]
+    path = project.path / "docs" / "n.ipynb"
+    path.write_text(nbformat.writes(notebook, indent=2) + "\n")
+    run(project, "--update-outputs").assert_outcomes(passed=2)
+    notebook.cells[1].outputs[0]["data"]["text/plain"] = "2"
+    assert path.read_text() == nbformat.writes(notebook, indent=2) + "\n"
+
+
+def test_examples_from_a_missing_file_fails(project):
+    page(project, "<!-- convdocs: examples-from mypkg/missing.py -->\n\nThe API.\n")
+    fails(project, "*the examples-from marker names mypkg/missing.py, which does not exist*")

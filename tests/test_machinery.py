@@ -428,7 +428,7 @@ def test_passing_pages_are_recorded_and_an_edit_unverifies_the_stamp(project):
     assert entry["fingerprint"] == fingerprint(
         read_source(path),
         "cpu",
-        record.context(session(project.path).settings.project, entry["torch"]),
+        record.context(session(project.path).settings.project, entry["versions"]),
         root=project.path,
     )
     stamp = stamp_html(project.path, ["docs/page.md"])

@@ -40,9 +40,7 @@ CLAIM_DIRECTIVES = frozenset({"prose"})
 DEVICE_TABS = {"CPU": "cpu", "GPU": "cuda"}
 """Tab labels of a device output group, and the device kind each one is checked on."""
 
-_FENCE_OPEN = re.compile(
-    r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[^`\n]*?)[ \t]*$"
-)
+_FENCE_OPEN = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[^\n]*?)[ \t]*$")
 _MARKER = re.compile(r"^[ \t]*<!--[ \t]*convdocs:[ \t]*(?P<body>.*?)[ \t]*-->[ \t]*$")
 _TAB = re.compile(r'^(?P<indent>[ \t]*)===[+!]?[ \t]+"(?P<label>[^"\n]*)"[ \t]*$')
 
@@ -162,8 +160,17 @@ class Page:
     page_markers: list[Marker] = field(default_factory=list)
 
 
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
+
+
+def split_lines(text: str) -> list[str]:
+    """The lines of a text as Markdown and Python see them, ends kept: only ``\n``, ``\r\n``
+    and ``\r`` end a line (``str.splitlines`` would also split at ``\x1c``, ``\x85``...)."""
+    return _LINE.findall(text)
+
+
 def _line_offsets(text: str) -> tuple[list[str], list[int]]:
-    lines = text.splitlines(keepends=True)
+    lines = split_lines(text)
     offsets = [0]
     for line in lines:
         offsets.append(offsets[-1] + len(line))
@@ -176,7 +183,7 @@ def iter_fences(text: str) -> Iterator[Fence]:
     i = 0
     while i < len(lines):
         m = _FENCE_OPEN.match(lines[i].rstrip("\r\n"))
-        if not m or (m["fence"][0] == "`" and "`" in m["info"]):
+        if not m or (m["fence"][0] == "`" and not rules.backticks_allowed(m["info"])):
             i += 1
             continue
         char, size, indent = m["fence"][0], len(m["fence"]), m["indent"]
@@ -217,7 +224,7 @@ def iter_markers(text: str) -> Iterator[Marker | Problem]:
     """Yield every ``<!-- convdocs: ... -->`` marker of ``text``, or a ``Problem`` for a bad one
     (unreadable, unknown, with wrong options, or not alone on its line)."""
     offset = 0
-    for number, line in enumerate(text.splitlines(keepends=True), start=1):
+    for number, line in enumerate(split_lines(text), start=1):
         stripped = line.rstrip("\r\n")
         start, end = offset, offset + len(stripped)
         offset += len(line)
@@ -285,6 +292,7 @@ class _Reader:
         self.open_cell: int | None = None  # index of the cell that may still take outputs
         self.open_tab: Tab | None = None  # a device tab still waiting for its text fence
         self.last_end = 0
+        self.last_output_end: int | None = None  # where the last output block ended
 
     def problem(self, message: str, item: Fence | Marker | Tab) -> None:
         self.page.problems.append(Problem(message, item.start, item.end, item.line))
@@ -330,7 +338,7 @@ class _Reader:
     def claim(self, marker: Marker) -> None:
         """A prose marker checks the paragraph right above it (only blank lines between)."""
         above = self.text[: marker.start].rstrip()
-        lines = above.splitlines()
+        lines = [line.rstrip("\r\n") for line in split_lines(above)]
         paragraph: list[str] = []
         while lines and lines[-1].strip():
             paragraph.insert(0, lines.pop())
@@ -376,7 +384,21 @@ class _Reader:
                 return
             self.page.page_markers.append(marker)
         else:
+            if self.pending and not _only_blank_between(
+                self.text, self.pending[-1].end, marker.start
+            ):
+                self._orphan_pending()
             self.pending.append(marker)
+
+    def _orphan_pending(self) -> None:
+        for marker in self.pending:
+            self.problem(
+                f"the marker '{marker.directive}' at line {marker.line} must stand right before the "
+                "cell it applies to (only blank lines or other markers between), where readers see "
+                "its note next to the cell",
+                marker,
+            )
+        self.pending = []
 
     def tab(self, tab: Tab) -> None:
         kind = DEVICE_TABS.get(tab.label)
@@ -400,9 +422,11 @@ class _Reader:
                 cell = self.page.cells[self.open_cell]
                 outputs = (*cell.device_outputs, (DEVICE_TABS[tab.label], fence))
                 self.page.cells[self.open_cell] = replace(cell, device_outputs=outputs)
-                self.open_tab, self.last_end = None, fence.end
+                self.open_tab, self.last_end, self.last_output_end = None, fence.end, fence.end
                 return
             self.close_cell()
+        if self.pending and not _only_blank_between(self.text, self.pending[-1].end, fence.start):
+            self._orphan_pending()
         if fence.kind != "python":
             for marker in self.pending:
                 self.problem(
@@ -430,9 +454,18 @@ class _Reader:
                     fence,
                 )
             self.close_cell()
-            self.last_end = fence.end
+            self.last_end = self.last_output_end = fence.end
             return
-        if right_after and before is not None and fence.kind != "python":
+        after_output = self.last_output_end is not None and _only_blank_between(
+            self.text, self.last_output_end, fence.start
+        )
+        if after_output and fence.kind not in ("python", "text"):
+            self.problem(
+                f"a `{fence.lang or 'plain'}` block right after an output block looks like more of the "
+                "output, but only the `text` block is compared: put prose between them",
+                fence,
+            )
+        elif right_after and before is not None and fence.kind != "python":
             self.problem(
                 f"a `{fence.lang or 'plain'}` block right after the cell at line {before.code.line} "
                 "looks like its output, but only a `text` block is compared with what the cell "

@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 DEFAULT_RTOL = 1e-6
 """Relative tolerance used when neither the page nor the block sets one."""
@@ -115,15 +116,24 @@ def _last_place(text: str) -> int | None:
 
 def floats_close(expected: str, actual: str, rtol: float, atol: float) -> bool:
     """Whether two printed floats match: by value within ``atol + rtol * |value|``, plus half a
-    unit in the last digit only when both are printed to the same decimal place."""
-    e, a = float(expected), float(actual)
-    if math.isnan(e) or math.isnan(a):
-        return math.isnan(e) and math.isnan(a)
-    if math.isinf(e) or math.isinf(a):
+    unit in the last digit only when both are printed to the same decimal place. Values are
+    read exactly (as decimals), so numbers beyond a double's range compare by value too; an
+    explicit ``+`` must be printed on both sides or on neither."""
+    if expected.startswith("+") != actual.startswith("+"):
+        return False
+    e, a = Decimal(expected), Decimal(actual)
+    if e.is_nan() or a.is_nan():
+        return e.is_nan() and a.is_nan()
+    if e.is_infinite() or a.is_infinite():
         return e == a
     place = _last_place(expected)
-    slack = 0.5 * 10.0**place if place is not None and place == _last_place(actual) else 0.0
-    return abs(e - a) <= atol + rtol * max(abs(e), abs(a)) + slack
+    slack = (
+        Decimal(5).scaleb(place - 1)
+        if place is not None and place == _last_place(actual)
+        else Decimal(0)
+    )
+    bound = Decimal(repr(atol)) + Decimal(repr(rtol)) * max(abs(e), abs(a)) + slack
+    return abs(e - a) <= bound
 
 
 def _tokens_match(e: Token, a: Token, rtol: float, atol: float) -> str:
@@ -134,8 +144,8 @@ def _tokens_match(e: Token, a: Token, rtol: float, atol: float) -> str:
         if floats_close(e.text, a.text, rtol, atol):
             return ""
         return f"beyond tolerance rtol={rtol:g}, atol={atol:g}"
-    if e.kind == "int":
-        return "" if int(e.text) == int(a.text) else "integers must match exactly"
+    if e.kind == "int":  # as written: a leading zero or a plus sign is part of an integer
+        return "" if e.text == a.text else "integers must match exactly"
     return "" if e.text == a.text else "text must match exactly"
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from convdocs.verify.cells import Cell, Claim, Marker, Problem, read_cells, shift
+from convdocs.verify.cells import Cell, Claim, Marker, Problem, read_cells, shift, split_lines
 from convdocs.verify.notebook import NotebookCell, read_notebook
 
 MARKDOWN_SUFFIXES = frozenset(
@@ -88,10 +88,32 @@ def read_source(path: str | Path, text: str | None = None) -> Source:
     if kind == "docstring":
         return _docstring_source(str(path), text)
     page = read_cells(text)
-    examples: list[Example] = sorted(
-        [*page.cells, *page.problems, *page.claims], key=lambda e: e.start
-    )
+    problems = [*page.problems, *_missing_examples_from(Path(path), page.page_markers)]
+    examples: list[Example] = sorted([*page.cells, *problems, *page.claims], key=lambda e: e.start)
     return Source(str(path), kind, text, tuple(examples), tuple(page.page_markers))
+
+
+def project_root_of(path: Path) -> Path:
+    """The folder of the nearest pyproject.toml above ``path`` (the folder of ``path`` if none)."""
+    path = Path(path).resolve()
+    return next((p for p in path.parents if (p / "pyproject.toml").is_file()), path.parent)
+
+
+def _missing_examples_from(path: Path, markers: Iterable[Marker]) -> list[Problem]:
+    """An ``examples-from`` marker must name documents that exist (paths from the project root)."""
+    root = project_root_of(path)
+    return [
+        Problem(
+            f"the examples-from marker names {word}, which does not exist under {root}",
+            marker.start,
+            marker.end,
+            marker.line,
+        )
+        for marker in markers
+        if marker.directive == "examples-from"
+        for word in marker.words
+        if not (root / word).is_file()
+    ]
 
 
 def _notebook_source(path: str, text: str) -> Source:
@@ -103,24 +125,39 @@ def _notebook_source(path: str, text: str) -> Source:
     return Source(path, "notebook", text, tuple(examples), (), notebook.tolerances)
 
 
+def _docstring_nodes(tree: ast.Module) -> Iterator[ast.Constant]:
+    """The string constants that documentation tools read as docstrings: the first statement
+    of a module, class or function, and the string right after an assignment in a module or
+    class body (an attribute docstring, which mkdocstrings renders too)."""
+    for node in ast.walk(tree):
+        if not isinstance(node, (ast.AsyncFunctionDef, ast.FunctionDef, ast.ClassDef, ast.Module)):
+            continue
+        body = node.body
+        for index, statement in enumerate(body):
+            is_first = index == 0
+            after_assignment = index > 0 and isinstance(
+                body[index - 1], (ast.Assign, ast.AnnAssign)
+            )
+            if not (
+                is_first or (after_assignment and isinstance(node, (ast.Module, ast.ClassDef)))
+            ):
+                continue
+            if (
+                isinstance(statement, ast.Expr)
+                and isinstance(statement.value, ast.Constant)
+                and isinstance(statement.value.value, str)
+            ):
+                yield statement.value
+
+
 def docstrings(text: str) -> Iterator[tuple[int, int, str, bool, str]]:
     """Every docstring of a module's source: ``(start, end, value, raw, quote)``, where
     ``text[start:end]`` is the docstring as written between its quotes."""
     tree = ast.parse(text)
     line_starts = [0]
-    for line in text.splitlines(keepends=True):
+    for line in split_lines(text):
         line_starts.append(line_starts[-1] + len(line))
-    for node in ast.walk(tree):
-        if not isinstance(node, (ast.AsyncFunctionDef, ast.FunctionDef, ast.ClassDef, ast.Module)):
-            continue
-        first = node.body[0] if node.body else None
-        if not (
-            isinstance(first, ast.Expr)
-            and isinstance(first.value, ast.Constant)
-            and isinstance(first.value.value, str)
-        ):
-            continue
-        constant = first.value
+    for constant in _docstring_nodes(tree):
         value = constant.value
         assert isinstance(value, str)
         begin = _char_offset(text, line_starts, constant.lineno, constant.col_offset)
@@ -268,6 +305,11 @@ def _wanted_modules(source: Source) -> set[str]:
     return wanted
 
 
+def page_imports(source: Source) -> tuple[str, ...]:
+    """Every module a document's cells import (found without importing), top-level names first."""
+    return tuple(sorted(_wanted_modules(source), key=lambda name: (name.count("."), name)))
+
+
 def project_imports(source: Source, root: Path) -> tuple[str, ...]:
     """The project's own modules that a document's cells import (found without importing)."""
     root = Path(root).resolve()
@@ -312,6 +354,11 @@ def dependencies(source: Source, root: Path) -> list[str]:
             for marker in example.markers:
                 if marker.directive == "figure" and marker.words:
                     found.add((document.parent / marker.words[0]).resolve())
+    for folder in [document.parent, *document.parent.parents]:  # pytest's conftest.py files
+        if folder != root and root not in folder.parents:
+            break
+        if (folder / "conftest.py").is_file():
+            found.add(folder / "conftest.py")
     return sorted({os.path.relpath(p, root) for p in found})
 
 
@@ -351,7 +398,7 @@ def fingerprint(
         elif isinstance(example, Claim):
             add("claim", example.paragraph, json.dumps(example.claims))
         elif isinstance(example, NotebookCell):
-            add("notebook-cell", example.code, example.expected, example.problem)
+            add("notebook-cell", example.code, example.expected, example.problem, example.fault)
         else:
             output = example.output_for(device_kind)
             add(

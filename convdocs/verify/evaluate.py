@@ -17,6 +17,7 @@ import difflib
 import importlib
 import inspect
 import os
+import re
 import textwrap
 import traceback
 from dataclasses import dataclass
@@ -38,7 +39,7 @@ from convdocs.verify.edits import (
 from convdocs.verify.execute import CellError, run_cell_parts
 from convdocs.verify.figures import DEFAULT_TOL, Drawn, capture_figures, check_figure
 from convdocs.verify.notebook import NotebookCell
-from convdocs.verify.state import RandomState
+from convdocs.verify.state import RandomState, changed_files, project_files
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -163,12 +164,8 @@ def _check_source(session: Session, example: Any, cell: Cell, marker: Marker) ->
         if problem:
             return f"{page}:{cell.code.line}: {problem}"
         session.queue.add(
-            TextEdit(
-                example.document.path,
-                cell.code.body_start,
-                cell.code.body_end,
-                indent_lines(wanted, cell.code.indent),
-                sha256(read_text(example.document.path)),
+            _new_body(
+                example.document.path, cell.code, wanted, sha256(read_text(example.document.path))
             )
         )
         return None
@@ -210,6 +207,7 @@ def run_twice(
     options: dict[str, Any] = {"timeout": session.settings.project.timeout, "guard": state.guard}
     failure = None
     ran: Ran | None = None
+    files_before = project_files(session.settings.project.root)
     try:
         printed, value = run_cell_parts(code, example.namespace, page, first_line, **options)
         ran = Ran(printed, value, capture_figures())
@@ -220,6 +218,7 @@ def run_twice(
     if ran is not None and not state.shadow_broken and state.shadow_random is not None:
         visible = RandomState.capture()
         state.shadow_random.restore()
+        os.chdir(state.shadow_workdir)  # its own folder: the files of the first run do not count
         try:
             printed_b, value_b = run_cell_parts(code, state.shadow, page, first_line, **options)
         except CellError as error:
@@ -240,9 +239,16 @@ def run_twice(
                     f"first difference: {result}\n--- first run\n{ran.output}--- second run\n{shadow}"
                 )
         finally:
+            os.chdir(state.workdir)
             state.shadow_random = RandomState.capture()
             capture_figures()
             visible.restore()
+    touched = changed_files(files_before, project_files(session.settings.project.root))
+    if touched:
+        failure = (
+            f"{page}:{first_line}: the cell changed files of the project ({', '.join(touched[:5])}): "
+            "cells run in a temporary folder and may not write into the project, by any means"
+        )
     if state.snapshot is not None:
         changes = state.snapshot.changes()
         if changes:
@@ -338,9 +344,22 @@ def evaluate_cell(session: Session, example: Any) -> str | None:
     )
 
 
+_UNSHOWABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\r(?!\n)")
+
+
 def _unwritable(example: Any, new: str) -> str | None:
-    """Why ``new`` cannot be written into this document as it is (a docstring's quotes or
-    escapes), or None."""
+    """Why ``new`` cannot be written into this document as it is (a control character a page
+    cannot show, text that is not valid Unicode, a docstring's quotes or escapes), or None."""
+    try:
+        new.encode("utf-8")
+    except UnicodeEncodeError as error:
+        return f"the output is not valid Unicode ({error.reason} at character {error.start}); a page cannot show it"
+    bad = _UNSHOWABLE.search(new)
+    if bad:
+        return (
+            f"the output contains the control character {bad.group()!r}, which a page cannot show as "
+            "printed (a lone \\r even ends a Markdown line); print something a reader can see"
+        )
     for start, end, raw, quote in example.document.source.docstrings:
         if start <= example.region.start < end:
             if quote in new:
@@ -369,6 +388,23 @@ def _runs(body: str, char: str) -> list[str]:
     return re.findall(rf"^[ \t]*({re.escape(char)}{{3,}})", body, re.M)
 
 
+def _new_body(path: str, fence: Fence, body: str, original: str) -> TextEdit:
+    """The edit that puts ``body`` in ``fence``: its body only, or the whole fence, made longer,
+    when a line of ``body`` would close it early."""
+    longest = max((len(run) for run in _runs(body, fence.fence[0])), default=0)
+    if longest >= len(fence.fence):
+        return TextEdit(
+            path,
+            fence.start,
+            fence.end,
+            _fence_for(body, fence.indent, fence.info, fence).lstrip(" \t"),
+            original,
+        )
+    return TextEdit(
+        path, fence.body_start, fence.body_end, indent_lines(body, fence.indent), original
+    )
+
+
 def _queue_output(
     session: Session, example: Any, cell: Cell, shown: Fence | None, actual: str
 ) -> str | None:
@@ -379,19 +415,7 @@ def _queue_output(
         return f"{page_path(session, example)}:{cell.code.line}: {problem}"
     original = sha256(read_text(path))
     if shown is not None and (actual.strip() or cell.device_outputs):
-        longest = max((len(run) for run in _runs(actual, shown.fence[0])), default=0)
-        if longest >= len(shown.fence):  # the output would close the fence: make the fence longer
-            edit = TextEdit(
-                path,
-                shown.start,
-                shown.end,
-                _fence_for(actual, shown.indent, "text", shown).lstrip(" \t"),
-                original,
-            )
-        else:
-            edit = TextEdit(
-                path, shown.body_start, shown.body_end, indent_lines(actual, shown.indent), original
-            )
+        edit = _new_body(path, shown, actual, original)
     elif shown is not None:
         edit = TextEdit(path, cell.code.end, shown.end, "", original)
     else:
@@ -409,6 +433,8 @@ def evaluate_notebook_cell(session: Session, example: Any) -> str | None:
     settings = session.settings
     session.observe(example, None)
     where = f"{page}:{example.line} (cell {cell.index})"
+    if cell.fault:
+        return f"{where}: {cell.fault}"
     if cell.problem and not settings.writes_shared_outputs:
         return f"{where}: {cell.problem}"
     tolerance = tolerances.for_notebook(

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import faulthandler
 import io
 import os
 import signal
@@ -64,10 +65,37 @@ class _ExitCalled(BaseException):
     """Raised instead of ending the process when a cell calls ``os._exit``."""
 
 
+class _HandlerChanged(BaseException):
+    """A cell replaced the signal handler the harness's timeout relies on."""
+
+
+_CACHE_FOLDERS = frozenset(
+    {
+        ".cache",
+        ".config",
+        ".local",
+        ".ipython",
+        ".jupyter",
+        ".matplotlib",
+        ".git",
+        ".mypy_cache",
+        ".pytest_cache",
+        ".ruff_cache",
+        ".venv",
+        "venv",
+        "__pycache__",
+        "site-packages",
+    }
+)
+"""Folders of tools and caches: reads there are not a page's data, writes there are allowed."""
+_EXIT_SYMBOLS = frozenset({"exit", "_exit", "_Exit", "quick_exit", "abort"})
+
+
 @dataclass
 class Guard:
-    """What a cell may touch: nothing under ``root`` for writing; ``reads`` collects the files
-    under ``root`` it opens (not Python sources, not the installed environment)."""
+    """What a cell may touch: nothing under ``root`` for writing (but caches), no other process
+    in its place (``exec``), no C ``exit``; ``reads`` collects the files under ``root`` it opens
+    (Python modules it imports for the first time included), outside the installed environment."""
 
     root: Path
     reads: set[str] = field(default_factory=set)
@@ -87,14 +115,11 @@ class Guard:
         for prefix in {sys.prefix, sys.base_prefix, sys.exec_prefix}:
             if os.path.commonpath([full, prefix]) == prefix:
                 return None
-        parts = os.path.relpath(full, root).split(os.sep)
-        if "__pycache__" in parts or any(
-            part.startswith(".") and part not in (".", "..") for part in parts
-        ):
-            return (
-                None  # caches and tools' folders (.config, .cache, .venv), not the project's files
-            )
         return os.path.relpath(full, root)
+
+    @staticmethod
+    def _cache(relative: str) -> bool:
+        return any(part in _CACHE_FOLDERS for part in relative.split(os.sep))
 
     def audit(self, event: str, args: tuple[Any, ...]) -> None:
         if event == "open":
@@ -103,25 +128,28 @@ class Guard:
                 mode is None and isinstance(flags, int) and flags & _WRITE_FLAGS
             )
             relative = self._inside(path)
-            if relative is None:
+            if relative is None or self._cache(relative):
                 return
             if writing:
-                self._refuse(relative)
-            elif not relative.endswith((".py", ".pyc", ".pth")) and os.path.isfile(
-                os.fsdecode(path)
-            ):
+                self._refuse(f"cells may not change files of the project ({relative})")
+            elif not relative.endswith(".pyc") and os.path.isfile(os.fsdecode(path)):
+                self.reads.add(relative)
+        elif event == "sqlite3.connect":
+            relative = self._inside(args[0] if args else None)
+            if relative is not None and not self._cache(relative):
                 self.reads.add(relative)
         elif event in _WRITE_EVENTS:
             for path in args[:2]:
                 relative = self._inside(path)
-                if relative is not None:
-                    self._refuse(relative)
+                if relative is not None and not self._cache(relative):
+                    self._refuse(f"cells may not change files of the project ({relative})")
+        elif event == "os.exec":
+            self._refuse("cells may not replace the process with another program (os.exec*)")
+        elif event == "ctypes.dlsym" and len(args) > 1 and str(args[1]) in _EXIT_SYMBOLS:
+            self._refuse(f"cells may not call the C library's {args[1]}()")
 
-    def _refuse(self, relative: str) -> None:
-        message = (
-            f"cells may not change files of the project ({relative}): they run in a "
-            "temporary folder; write there instead"
-        )
+    def _refuse(self, message: str) -> None:
+        message += ": they run in a temporary folder, inside the test process"
         self.violations.append(message)
         raise PermissionError(message)
 
@@ -149,6 +177,46 @@ def _guarded(guard: Guard | None) -> Iterator[None]:
         yield
     finally:
         _guards.pop()
+
+
+_process: dict[str, Any] = {"pid": None, "exit": None, "status": None}
+"""The test process's own ``os._exit`` and what the session knows of its outcome."""
+
+
+def protect_process() -> None:
+    """Keep cells from ending the test process with a success it has not earned.
+
+    ``os._exit`` (and ``posix._exit``) of this process is replaced once: inside a cell it
+    raises, so the cell fails; anywhere else (a thread or an ``atexit`` handler a cell left
+    behind) an exit with status 0 before the session has finished, or after it has failed,
+    keeps the session's failure status instead. Child processes exit as they please.
+    """
+    if _process["pid"] == os.getpid():
+        return
+    original = _process["exit"] if _process["exit"] is not None else os._exit
+    _process.update(pid=os.getpid(), exit=original, status=None)
+
+    def guarded_exit(status: int) -> None:
+        if os.getpid() != _process["pid"]:
+            original(status)
+            return
+        if _guards:
+            raise _ExitCalled(status)
+        if status == 0 and _process["status"] != 0:
+            status = 1 if _process["status"] is None else int(_process["status"])
+            sys.stderr.write(
+                f"convdocs: os._exit(0) refused before the test session succeeded; exit {status}\n"
+            )
+        original(status)
+
+    os._exit = guarded_exit  # type: ignore[assignment]
+    if "posix" in sys.modules:
+        sys.modules["posix"]._exit = guarded_exit  # type: ignore[attr-defined]
+
+
+def session_finished(status: int) -> None:
+    """Tell the process guard how the test session ended."""
+    _process["status"] = int(status)
 
 
 @contextlib.contextmanager
@@ -183,9 +251,20 @@ def _time_limit(seconds: float | None) -> Iterator[None]:
 
         previous = signal.signal(signal.SIGALRM, on_alarm)
         signal.setitimer(signal.ITIMER_REAL, seconds)
+        # A last resort if the cell disarms the alarm: end the run, with tracebacks, well after it.
+        try:
+            faulthandler.dump_traceback_later(seconds + 60, exit=True, file=sys.__stderr__)  # type: ignore[arg-type]
+        except (AttributeError, ValueError, io.UnsupportedOperation):  # no real stderr to write to
+            pass
         try:
             yield
+        except BaseException:
+            raise
+        else:
+            if signal.getsignal(signal.SIGALRM) is not on_alarm:
+                raise _HandlerChanged("SIGALRM")
         finally:
+            faulthandler.cancel_dump_traceback_later()
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, previous)
         return
@@ -255,6 +334,7 @@ def run_cell_parts(
     try:
         with (
             contextlib.redirect_stdout(buffer),
+            contextlib.redirect_stderr(buffer),
             _guarded(guard),
             _no_process_exit(),
             _time_limit(timeout),
@@ -286,6 +366,11 @@ def _describe(
     where = f"{filename}:{page_lines[-1]}" if page_lines else filename
     if isinstance(error, CellTimeout):
         return f"the cell ran longer than its timeout of {timeout:g} s and was stopped at {where}"
+    if isinstance(error, _HandlerChanged):
+        return (
+            f"the cell at {where} changed the {error.args[0]} handler, which the harness needs to stop "
+            "a cell that runs too long"
+        )
     if isinstance(error, _ExitCalled):
         return (
             f"the cell called os._exit({error.args[0]}) at {where}: a cell may not end the process"

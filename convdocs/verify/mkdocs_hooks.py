@@ -19,7 +19,7 @@ from mkdocs.structure.files import Files
 from mkdocs.structure.pages import Page
 
 from convdocs.verify import record
-from convdocs.verify.cells import Marker, iter_fences, iter_markers
+from convdocs.verify.cells import Cell, Marker, iter_fences, iter_markers
 from convdocs.verify.config import load_project
 from convdocs.verify.documents import MARKDOWN_SUFFIXES, kind_of, read_source
 
@@ -78,18 +78,70 @@ def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Fil
     return "".join(pieces)
 
 
+_AUTODOC = re.compile(r"^:::[ \t]+(?P<name>[\w.]+)[ \t]*$", re.M)
+
+
+def rendered_module(root: Path, dotted: str) -> str:
+    """The file (relative to ``root``) whose docstrings an mkdocstrings ``::: dotted`` line shows.
+
+    Raises:
+        PluginError: if the object cannot be imported, or lives outside the project.
+    """
+    import importlib
+    import inspect
+
+    parts = dotted.split(".")
+    obj: object = None
+    for cut in range(len(parts), 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:cut]))
+        except ImportError:
+            continue
+        try:
+            for part in parts[cut:]:
+                obj = getattr(obj, part)
+        except AttributeError as error:
+            raise PluginError(f"::: {dotted} names nothing importable: {error}") from None
+        break
+    else:
+        raise PluginError(f"::: {dotted} names nothing importable")
+    try:
+        source = inspect.getsourcefile(obj)  # type: ignore[arg-type]
+    except TypeError:
+        source = None
+    if source is None or root.resolve() not in Path(source).resolve().parents:
+        raise PluginError(f"::: {dotted} shows docstrings from outside the project ({source})")
+    return Path(source).resolve().relative_to(root.resolve()).as_posix()
+
+
 def documents_of(root: Path, docs_dir: Path, src_path: str) -> list[str]:
-    """The documents whose examples a page shows (relative to ``root``): itself, plus the paths
-    its ``examples-from`` marker names."""
+    """The documents whose examples a page shows (relative to ``root``): itself, the modules
+    whose docstrings its ``::: name`` lines render, and the paths its ``examples-from`` marker
+    names. A rendered module must be among the checked documents.
+
+    Raises:
+        PluginError: if a page renders docstrings the checker does not verify.
+    """
     path = docs_dir / src_path
     if kind_of(path) not in ("page", "notebook"):
         return []
     relative = path.resolve().relative_to(root.resolve()).as_posix()
     documents = [relative] if read_source(path).example_count else []
     if path.suffix in MARKDOWN_SUFFIXES:
-        for item in iter_markers(path.read_text(encoding="utf-8")):
+        text = path.read_text(encoding="utf-8")
+        for item in iter_markers(text):
             if isinstance(item, Marker) and item.directive == "examples-from":
                 documents += list(item.words)
+        project = load_project(root)
+        for m in _AUTODOC.finditer(text):
+            module = rendered_module(root, m["name"])
+            if project is not None and not project.covers(root / module):
+                raise PluginError(
+                    f"{src_path} renders the docstrings of {module} (::: {m['name']}), which "
+                    "[tool.convdocs.verify] paths does not list, so their examples are not checked"
+                )
+            if module not in documents:
+                documents.append(module)
     return documents
 
 
@@ -126,6 +178,14 @@ def stamp_html(root: Path, documents: list[str]) -> str:
         source = read_source(root / document)
         for options in source.tolerances:
             notes.append(f"this notebook's with {html.escape(_tolerance_text(options))}")
+        for marker in source.page_markers:
+            if marker.directive == "page-tolerance":
+                notes.append(f"this page's with {html.escape(_tolerance_text(marker.options))}")
+        cells = sum(1 for e in source.cells() if isinstance(e, Cell) and e.marker("tolerance"))
+        if cells:
+            notes.append(
+                f"{cells} output{'s' if cells != 1 else ''} with the tolerance noted next to it"
+            )
     return (
         '<p class="convdocs-stamp" data-convdocs-stamp>'
         + " · ".join(parts)

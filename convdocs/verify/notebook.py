@@ -34,6 +34,9 @@ class NotebookCell:
     end: int
     line: int
     problem: str = ""
+    """What is wrong with the stored outputs (the update mode may write them anew)."""
+    fault: str = ""
+    """What is wrong with the cell itself (nothing the update mode can fix)."""
 
 
 @dataclass(frozen=True)
@@ -111,7 +114,7 @@ def read_notebook(text: str, path: str = "notebook") -> Notebook:
     found = []
     problems: list[Problem] = []
     for index, (cell, start, end) in enumerate(zip(cells, offsets, ends, strict=True)):
-        if cell.get("cell_type") == "markdown":
+        if cell.get("cell_type") in ("markdown", "raw"):
             problems += _markdown_cell_problems(
                 _text(cell.get("source", "")), text, start, max(end, start + 1)
             )
@@ -119,6 +122,12 @@ def read_notebook(text: str, path: str = "notebook") -> Notebook:
         if cell.get("cell_type") != "code":
             continue
         expected, problem = expected_output(cell.get("outputs", []))
+        hidden = _hidden_source(cell.get("metadata", {}))
+        fault = (
+            f"the cell's metadata hides its code from readers ({hidden}), yet it runs"
+            if hidden
+            else ""
+        )
         source_at = text.find('"source":', start)
         line = text.count("\n", 0, source_at) + 2
         found.append(
@@ -130,9 +139,43 @@ def read_notebook(text: str, path: str = "notebook") -> Notebook:
                 max(end, start + 1),
                 line,
                 problem,
+                fault,
             )
         )
     return Notebook(tuple(found), tuple(tolerances), tuple(problems))
+
+
+_HIDING_TAGS = frozenset(
+    {
+        "remove-input",
+        "remove_input",
+        "hide-input",
+        "hide_input",
+        "remove-cell",
+        "remove_cell",
+        "hide-cell",
+        "hide_cell",
+    }
+)
+
+
+def _hidden_source(metadata: Mapping[str, Any]) -> str:
+    """Which metadata of a code cell hides its source on a rendered page ('' when none)."""
+    if not isinstance(metadata, Mapping):
+        return ""
+    found = []
+    jupyter = metadata.get("jupyter")
+    if isinstance(jupyter, Mapping) and jupyter.get("source_hidden"):
+        found.append("jupyter.source_hidden")
+    transient = metadata.get("transient")
+    if isinstance(transient, Mapping) and transient.get("remove_source"):
+        found.append("transient.remove_source")
+    tags = metadata.get("tags")
+    if isinstance(tags, list):
+        found += [f"tag {tag}" for tag in tags if tag in _HIDING_TAGS]
+    if metadata.get("hide_input"):
+        found.append("hide_input")
+    return ", ".join(found)
 
 
 def _markdown_cell_problems(source: str, text: str, start: int, end: int) -> list[Problem]:
@@ -169,7 +212,9 @@ def outputs_for(printed: str, value: str | None, execution_count: int) -> list[d
 
 def with_outputs(text: str, new_outputs: Mapping[int, tuple[str, str | None]]) -> str:
     """The notebook ``text`` with the outputs of the cells in ``new_outputs`` (by cell index)
-    replaced, every code cell numbered in order, written as nbformat writes it."""
+    replaced, written as nbformat writes it with the file's own indentation and final newline.
+    A rewritten cell without an execution count gets the one its place among the code cells
+    gives; every other cell keeps its own."""
     import nbformat
 
     notebook = nbformat.reads(text, as_version=4)
@@ -178,7 +223,13 @@ def with_outputs(text: str, new_outputs: Mapping[int, tuple[str, str | None]]) -
         if cell.cell_type != "code":
             continue
         count += 1
-        cell.execution_count = count
         if index in new_outputs:
-            cell.outputs = [nbformat.from_dict(o) for o in outputs_for(*new_outputs[index], count)]
-    return nbformat.writes(notebook) + "\n"
+            if cell.execution_count is None:
+                cell.execution_count = count
+            cell.outputs = [
+                nbformat.from_dict(o)
+                for o in outputs_for(*new_outputs[index], cell.execution_count)
+            ]
+    second = text.split("\n", 2)[1] if text.count("\n") >= 2 else ""
+    indent = len(second) - len(second.lstrip(" ")) or 1
+    return nbformat.writes(notebook, indent=indent) + ("\n" if text.endswith("\n") else "")

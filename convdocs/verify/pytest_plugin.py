@@ -91,6 +91,9 @@ def pytest_configure(config: pytest.Config) -> None:
         record.load(project.root)  # a broken record is a clear error now, not at the end
     except record.RecordError as error:
         raise pytest.UsageError(str(error)) from None
+    from convdocs.verify.execute import protect_process
+
+    protect_process()
     session = Session(Settings(project, requested_device(config), update))
     config.stash[SESSION] = session
     config.pluginmanager.register(_Hooks(session, config), "convdocs-verify-session")
@@ -107,6 +110,23 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> Any:
     if session is None:
         return None
     return session.collect_file(file_path, parent)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """A run that names no files must collect every document the project lists: a page that
+    pytest never walked (``testpaths``, ``norecursedirs``) is an error, not a silent pass."""
+    verification = session.config.stash.get(SESSION, None)
+    if verification is None or session.config.args_source == pytest.Config.ArgsSource.ARGS:
+        return
+    root = verification.settings.project.root
+    missing = [p for p in verification.listed_documents() if p not in verification.collected]
+    if missing:
+        names = ", ".join(os.path.relpath(p, root) for p in missing[:5])
+        raise pytest.UsageError(
+            f"{len(missing)} document(s) listed under [tool.convdocs.verify] paths were not collected "
+            f"({names}{', ...' if len(missing) > 5 else ''}): pytest did not walk them; check testpaths "
+            "and norecursedirs, or run pytest on them by name"
+        )
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:
@@ -156,7 +176,11 @@ class _Hooks:
             observation=observation,
         )
 
-    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        from convdocs.verify.execute import session_finished
+
+        session_finished(exitstatus)
         settings = self.session.settings
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")
         if settings.update:

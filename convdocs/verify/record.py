@@ -87,9 +87,29 @@ def save(root: Path, record_data: dict[str, Any]) -> None:
     write_atomically(path, text.encode("utf-8"))
 
 
-def context(project: ProjectConfig, torch_version: str) -> dict[str, Any]:
+VERSIONED = ("torch", "numpy", "ipython")
+"""The packages whose versions change what examples print (torch computes, numpy and IPython
+format), recorded with each run beside Python's."""
+
+
+def versions_here() -> dict[str, str]:
+    """The versions of Python and of ``VERSIONED`` installed here (a package that is missing is
+    left out)."""
+    import importlib.metadata
+    import platform
+
+    found = {"python": platform.python_version()}
+    for name in VERSIONED:
+        try:
+            found[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            pass
+    return found
+
+
+def context(project: ProjectConfig, versions: dict[str, str]) -> dict[str, Any]:
     """The settings a run's outputs depend on, beside the document and its files."""
-    return {"rtol": project.rtol, "atol": project.atol, "torch": torch_version}
+    return {"rtol": project.rtol, "atol": project.atol, "versions": versions}
 
 
 def signature(run: dict[str, Any]) -> str:
@@ -122,14 +142,12 @@ def note_run(
 
     kind = settings.device_kind
     project = settings.project
+    versions = {**versions_here(), "torch": torch.__version__}
     entry: dict[str, Any] = {
         "fingerprint": fingerprint(
-            source,
-            kind,
-            context(project, torch.__version__),
-            root=project.root,
-            data_files=data_files,
+            source, kind, context(project, versions), root=project.root, data_files=data_files
         ),
+        "versions": versions,
         "data_files": data_files,
         "outputs": [printed.get(example_line(source, example)) for example in source.examples],
         "examples": source.example_count,
@@ -148,31 +166,37 @@ def note_run(
     runs[kind] = entry
 
 
-def installed_torch() -> str | None:
-    """The version of the torch installed here, or None without one."""
-    import importlib.metadata
-
-    try:
-        return importlib.metadata.version("torch")
-    except importlib.metadata.PackageNotFoundError:
-        return None
-
-
 def why_invalid(
     run: dict[str, Any], source: Source, kind: str, project: ProjectConfig
 ) -> str | None:
     """Why a stored run does not vouch for ``source`` as it is now (None when it does)."""
-    needed = {"fingerprint", "signature", "torch", "device_name", "date", "outputs", "data_files"}
+    needed = {
+        "fingerprint",
+        "signature",
+        "torch",
+        "versions",
+        "device_name",
+        "date",
+        "outputs",
+        "data_files",
+    }
     if not needed <= set(run):
         return f"the entry lacks {', '.join(sorted(needed - set(run)))}"
     if run["signature"] != signature(run):
         return "its signature does not match its contents (edited by hand?)"
-    if kind == "cpu" and installed_torch() not in (None, run["torch"]):
-        return f"it ran with torch {run['torch']}, and torch {installed_torch()} is installed now"
+    if kind == "cpu":  # the site is built where the CPU runs: the same versions must be installed
+        here = versions_here()
+        changed = [
+            f"{name} {run['versions'].get(name)} -> {here[name]}"
+            for name in here
+            if name != "python" and run["versions"].get(name) != here[name]
+        ]
+        if changed:
+            return f"it ran with other versions than are installed now ({', '.join(changed)})"
     now = fingerprint(
         source,
         kind,
-        context(project, run["torch"]),
+        context(project, run["versions"]),
         root=project.root,
         data_files=run["data_files"],
     )

@@ -5,8 +5,9 @@ or showing, without being checked.
   Pygments' Python lexer or one built on it (``python``, ``py``, ``py3``, ``pyi``, ``ipython3``...).
   Python 2 code, console sessions (``pycon``) and ``>>>`` lines outside a cell are shown as
   Python but cannot be run as a page's cells: each is a problem.
-* **Nothing hidden.** A fence or a marker inside an HTML comment, or inside a blockquote, is a
-  problem: a reader would not see it (or the checker would not read it as the site shows it).
+* **Nothing hidden.** A fence or a marker inside an HTML comment or a hidden HTML element
+  (``hidden``, ``display: none``, ``<template>``), or inside a blockquote, is a problem: a reader
+  would not see it (or the checker would not read it as the site shows it).
 * **Markers** take only their own options, with values of the right kind, and a tolerance has
   a ceiling (``rtol`` and ``atol`` at most ``1e-2``, a figure's ``tol`` at most 4) unless the
   marker gives a ``reason``, which the page shows; beyond a hard limit no reason will do.
@@ -82,6 +83,15 @@ def fence_language(info: str) -> str:
     return ""
 
 
+def backticks_allowed(info: str) -> bool:
+    """Whether a backtick fence's info string may hold backticks: CommonMark says never, but
+    SuperFences (which renders the site) reads ```` ```python title="`a`.py" ```` as a fence,
+    so backticks inside quoted attribute values are allowed."""
+    if "`" not in info:
+        return True
+    return "`" not in _QUOTED.sub('""', info) and bool(fence_language(info))
+
+
 @functools.cache
 def language_kind(lang: str) -> str:
     """What the site shows a fence of ``lang`` as: ``python`` (a cell), ``text`` (an output
@@ -130,8 +140,10 @@ def comment_spans(text: str, fences: list[tuple[int, int]]) -> list[tuple[int, i
             pos = fence[1]
             continue
         line_start = text.rfind("\n", 0, at) + 1
-        if text.count("`", line_start, at) % 2 == 1:  # inside inline code on this line
-            pos = at + 4
+        line_end = text.find("\n", at)
+        line = text[line_start : len(text) if line_end < 0 else line_end]
+        if any(m.start() <= at - line_start < m.end() for m in _INLINE_CODE.finditer(line)):
+            pos = at + 4  # inside a code span: text, not a comment
             continue
         close = text.find("-->", at + 4)
         end = len(text) if close < 0 else close + 3
@@ -139,10 +151,32 @@ def comment_spans(text: str, fences: list[tuple[int, int]]) -> list[tuple[int, i
         pos = end
 
 
+_HIDDEN_TAG = re.compile(
+    r"<(?P<tag>[A-Za-z][\w-]*)\b(?=[^>]*(?:\shidden\b|style\s*=\s*[\"'][^\"']*"
+    r"(?:display\s*:\s*none|visibility\s*:\s*hidden)))[^>]*>|<(?P<inert>template|noscript)\b[^>]*>",
+    re.I,
+)
+
+
+def hidden_html_spans(text: str, fences: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Raw HTML elements a reader does not see (``hidden``, ``display: none``,
+    ``visibility: hidden``, ``<template>``, ``<noscript>``), from the opening tag to its closing
+    tag (or the end of the text)."""
+    spans = []
+    code = [(m.start(), m.end()) for m in _INLINE_CODE.finditer(text)]
+    for m in _HIDDEN_TAG.finditer(text):
+        if not (_outside(fences, m.start()) and _outside(code, m.start())):
+            continue
+        tag = (m["tag"] or m["inert"]).lower()
+        close = re.search(rf"</{re.escape(tag)}\s*>", text[m.end() :], re.I)
+        spans.append((m.start(), len(text) if close is None else m.end() + close.end()))
+    return spans
+
+
 _BLOCKQUOTE_FENCE = re.compile(
     r"^[ \t]*>[ \t>]*(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[^\n]*?)[ \t]*$", re.M
 )
-_DOCTEST_LINE = re.compile(r"^[ \t>]*>>>(?: |$)", re.M)
+_DOCTEST_LINE = re.compile(r"(?<!>>)(?<!\w)>>>(?!>)[ \t]+\S")
 
 
 def hidden_and_unchecked(
@@ -158,9 +192,19 @@ def hidden_and_unchecked(
     lie inside a comment (which the reader must then leave out).
     """
     fence_spans = [(s, e) for s, e, _ in fences]
-    comments = comment_spans(text, fence_spans)
+    comments = comment_spans(text, fence_spans) + hidden_html_spans(text, fence_spans)
     found: list[Finding] = []
     hidden: set[int] = set()
+    if text.startswith("\ufeff"):
+        found.append(
+            Finding(
+                "the file starts with a byte-order mark, which MkDocs drops but the checker cannot read "
+                "past; save the file as UTF-8 without it",
+                0,
+                1,
+                1,
+            )
+        )
 
     def line_of(pos: int) -> int:
         return text.count("\n", 0, pos) + 1
@@ -177,8 +221,8 @@ def hidden_and_unchecked(
             if kind in ("python", "text", "python2", "console"):
                 found.append(
                     Finding(
-                        f"a `{kind}` fence inside an HTML comment: readers never see it, so it may not run "
-                        "or count as output; delete it or take it out of the comment",
+                        f"a `{kind}` fence inside an HTML comment or a hidden HTML element: readers never "
+                        "see it, so it may not run or count as output; delete it or take it out",
                         start,
                         end,
                         line_of(start),
@@ -189,8 +233,8 @@ def hidden_and_unchecked(
             hidden.add(start)
             found.append(
                 Finding(
-                    "a convdocs marker inside another HTML comment: its note would be hidden from readers; "
-                    "put the marker on its own line, outside any comment",
+                    "a convdocs marker inside another HTML comment or a hidden HTML element: its note "
+                    "would be hidden from readers; put the marker on its own line, outside any comment",
                     start,
                     end,
                     line_of(start),
@@ -389,6 +433,11 @@ def prose_problems(options: Mapping[str, str]) -> list[str]:
 ALT_TEXT = r"(?:[^\[\]]|\[(?:[^\[\]]|\[[^\[\]]*\])*\])*"
 """Alt text: any text, with brackets only in balanced pairs (``[[1, -1]]`` is fine)."""
 _IMAGE = re.compile(rf"!\[{ALT_TEXT}\]\((?P<target>[^)\s]+)(?:\s+\"[^\"]*\")?\)")
+_IMAGE_WAYS = (
+    _IMAGE,
+    re.compile(r"^[ \t]*\[[^\]\n]+\]:[ \t]*<?(?P<target>[^\s>]+)>?", re.M),  # [id]: figures/x.png
+    re.compile(r"<img\b[^>]*\bsrc\s*=\s*[\"']?(?P<target>[^\"'\s>]+)", re.I),  # <img src="...">
+)
 
 
 _INLINE_CODE = re.compile(r"(?<!`)(?P<ticks>`+)(?!`).+?(?<!`)(?P=ticks)(?!`)")
@@ -400,7 +449,8 @@ def figures_without_markers(
     """Images from a ``figures/`` folder that no figure marker of the page draws (an image
     written inside inline code is text, not an image)."""
     hidden = hidden + [(m.start(), m.end()) for m in _INLINE_CODE.finditer(text)]
-    for m in _IMAGE.finditer(text):
+    found = sorted((m for way in _IMAGE_WAYS for m in way.finditer(text)), key=lambda m: m.start())
+    for m in found:
         target = m["target"]
         if (
             "figures/" not in target.replace("\\", "/")

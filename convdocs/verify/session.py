@@ -23,14 +23,18 @@ from sybil import Document, Region, Sybil
 from convdocs.verify import evaluate, record
 from convdocs.verify.cells import Claim, Problem
 from convdocs.verify.config import Settings
-from convdocs.verify.documents import SUFFIXES, Source, kind_of, project_imports, read_source
+from convdocs.verify.documents import SUFFIXES, Source, kind_of, page_imports, read_source
 from convdocs.verify.edits import EditQueue, read_text
 from convdocs.verify.notebook import NotebookCell
-from convdocs.verify.state import VISIBLE_SEED, PageState, TorchDefaults, seed_everything
+from convdocs.verify.state import VISIBLE_SEED, PageState, ProcessState, seed_everything
 
 DEVICE_ENV = "CONVDOCS_DEVICE"
 """The environment variable through which the examples learn their device
 (``convdocs.default_device()`` reads it); set for each document while it runs."""
+
+
+class PagePatchedModules(Exception):
+    """Raised after a page that changed attributes of imported modules (they are put back)."""
 
 
 class VerifiedDocument(Document):
@@ -60,8 +64,10 @@ class Session:
         self.printed: dict[str, dict[int, str | None]] = {}
         self.reads: dict[str, set[str]] = {}
         self._pages: dict[int, PageState] = {}
+        self.collected: set[Path] = set()
+        """The documents pytest handed to this session for collection."""
         self._saved_device: dict[int, str | None] = {}
-        self._torch_defaults: TorchDefaults | None = None
+        self._process_state: ProcessState | None = None
         common: dict[str, Any] = dict(
             parsers=[self.regions],
             path=str(settings.project.root),
@@ -121,7 +127,12 @@ class Session:
                 except SybilFailure as failure:
                     failures.append(str(failure))
         finally:
-            self.teardown_document(document.namespace)
+            try:
+                self.teardown_document(document.namespace)
+            except PagePatchedModules as error:
+                failures.append(
+                    f"{os.path.relpath(document.path, self.settings.project.root)}: {error}"
+                )
         return failures
 
     @staticmethod
@@ -140,16 +151,18 @@ class Session:
             return None
         from convdocs.verify.items import VerifiedFile
 
+        self.collected.add(Path(file_path).resolve())
         return VerifiedFile.from_parent(parent, path=file_path, sybils=[self.sybils[kind]])
 
     # --- each document's fresh start -------------------------------------------------------
 
     def setup_document(self, namespace: dict[str, Any]) -> None:
-        """Before a document: torch's defaults as the run began, this run's device, seeds,
-        an empty working folder."""
-        if self._torch_defaults is None:
-            self._torch_defaults = TorchDefaults.capture()
-        self._torch_defaults.restore()
+        """Before a document: torch's defaults (and numpy's, decimal's, IPython's printing) as
+        the run began, this run's device, seeds, an empty working folder."""
+        if self._process_state is None:
+            seed_everything(VISIBLE_SEED)  # imports numpy when it is installed, before the capture
+            self._process_state = ProcessState.capture()
+        self._process_state.restore()
         seed_everything(VISIBLE_SEED)
         if "matplotlib" in sys.modules:
             import matplotlib.pyplot as plt
@@ -167,7 +180,7 @@ class Session:
             self.setup_document(example.namespace)  # evaluated without sybil's setup
         state = self._pages[id(example.namespace)]
         if state.snapshot is None:
-            state.start(project_imports(example.document.source, self.settings.project.root))
+            state.start(page_imports(example.document.source))
         return state
 
     def teardown_document(self, namespace: dict[str, Any]) -> None:
@@ -178,15 +191,23 @@ class Session:
 
             plt.close("all")
         state = self._pages.pop(id(namespace), None)
+        patches: list[str] = []
         if state is not None:
-            state.leave()
             if state.snapshot is not None and state.snapshot.changes():
                 state.snapshot.restore()
+            patches = state.leave()
         saved = self._saved_device.pop(id(namespace), None)
         if saved is None:
             os.environ.pop(DEVICE_ENV, None)
         else:
             os.environ[DEVICE_ENV] = saved
+        if patches:
+            raise PagePatchedModules(
+                f"the page changed {', '.join(patches[:5])}"
+                + (f" and {len(patches) - 5} more" if len(patches) > 5 else "")
+                + ": a page may not patch modules, it would change what the pages after it print "
+                "(the harness has put them back)"
+            )
 
     # --- outcomes and the end of the run ----------------------------------------------------
 
@@ -247,6 +268,23 @@ class Session:
                 data_files=sorted(self.reads.get(path, set())),
             )
         record.save(root, record_data)
+
+    def listed_documents(self) -> list[Path]:
+        """Every document under the project's ``paths`` (but in dot-folders and caches)."""
+        found = []
+        for base in self.settings.project.paths:
+            candidates = [base] if base.is_file() else base.rglob("*")
+            for path in candidates:
+                relative = path.relative_to(base) if path != base else Path(path.name)
+                if (
+                    path.is_file()
+                    and kind_of(path) is not None
+                    and not any(
+                        part.startswith(".") or part == "__pycache__" for part in relative.parts
+                    )
+                ):
+                    found.append(path.resolve())
+        return sorted(found)
 
     def apply_edits(self) -> list[str]:
         """Write the queued edits (update mode); return the paths that changed."""

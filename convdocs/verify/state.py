@@ -110,6 +110,53 @@ class TorchDefaults:
         torch.set_printoptions(profile="default", sci_mode=None)
 
 
+@dataclass
+class ProcessState:
+    """Everything process-wide that changes what a page prints, as the run began: torch's
+    defaults, numpy's print options, the decimal context, IPython's pretty-printer registry."""
+
+    torch: TorchDefaults
+    numpy_print: dict[str, Any] | None
+    decimal_context: Any
+    printers: list[tuple[dict[Any, Any], dict[Any, Any]]]
+
+    @classmethod
+    def capture(cls) -> ProcessState:
+        import decimal
+
+        from IPython.lib import pretty
+
+        numpy = sys.modules.get("numpy")
+        registries = [
+            getattr(pretty, name)
+            for name in ("_type_pprinters", "_deferred_type_pprinters", "_singleton_pprinters")
+            if hasattr(pretty, name)
+        ]
+        return cls(
+            TorchDefaults.capture(),
+            dict(numpy.get_printoptions()) if numpy is not None else None,
+            decimal.getcontext().copy(),
+            [(registry, dict(registry)) for registry in registries],
+        )
+
+    def restore(self) -> None:
+        import decimal
+
+        self.torch.restore()
+        numpy = sys.modules.get("numpy")
+        if (
+            numpy is not None
+            and self.numpy_print is not None
+            and dict(numpy.get_printoptions()) != self.numpy_print
+        ):
+            numpy.set_printoptions(**self.numpy_print)
+        decimal.setcontext(self.decimal_context.copy())
+        for registry, saved in self.printers:
+            if registry != saved:
+                registry.clear()
+                registry.update(saved)
+
+
 def seed_everything(seed: int) -> None:
     """Seed torch (every device), ``random`` and numpy's global generator (importing numpy if
     it is installed, so that a page that uses it later gets a seeded generator too)."""
@@ -180,7 +227,39 @@ def _watched(root: Path, extra: tuple[str, ...]) -> dict[str, Any]:
         if owner is not None and hasattr(owner, class_name):
             objects[f"{module_name}.{class_name}"] = getattr(owner, class_name)
     objects["builtins"] = builtins
+    checker = __name__.rpartition(".")[0]  # convdocs.verify: a page may not patch the checker
+    for name, module in list(sys.modules.items()):
+        if (name == checker or name.startswith(checker + ".")) and isinstance(
+            module, types.ModuleType
+        ):
+            objects[name] = module
     return objects
+
+
+_NOT_WATCHED = (
+    "__main__",
+    "__mp_main__",
+    "sys",
+    "_pytest",
+    "pytest",
+    "pluggy",
+    "py",
+    "_io",
+    "io",
+    "warnings",
+    "logging",
+)
+"""Modules whose attributes the interpreter and pytest change between tests (``warnings.filters``)."""
+
+
+def _all_modules() -> dict[str, Any]:
+    """Every imported module but the interpreter's and pytest's own bookkeeping, for the check
+    at the end of each page."""
+    return {
+        name: module
+        for name, module in list(sys.modules.items())
+        if isinstance(module, types.ModuleType) and name.split(".")[0] not in _NOT_WATCHED
+    }
 
 
 @dataclass
@@ -190,6 +269,13 @@ class ModuleSnapshot:
     objects: dict[str, Any]
     attributes: dict[str, dict[str, Any]]
     modules: dict[str, Any]
+
+    @classmethod
+    def take_all(cls) -> ModuleSnapshot:
+        """Every imported module (see ``_all_modules``), for the check at a page's end."""
+        objects = _all_modules()
+        attributes = {name: dict(vars(obj)) for name, obj in objects.items()}
+        return cls(objects, attributes, {})  # some C modules re-register their submodules
 
     @classmethod
     def take(cls, root: Path, extra: tuple[str, ...] = ()) -> ModuleSnapshot:
@@ -218,9 +304,9 @@ class ModuleSnapshot:
         )
 
     def changes(self) -> list[str]:
-        """What changed since the snapshot (``convdocs.corr2d replaced``); a submodule that was
-        imported meanwhile, and torch's own switch of ``torch.Storage`` with the default dtype,
-        do not count."""
+        """What changed since the snapshot (``convdocs.corr2d replaced``, ``math.pi deleted``);
+        new names (libraries add some lazily), a submodule imported meanwhile, and torch's own
+        switch of ``torch.Storage`` with the default dtype do not count."""
         found = []
         for name, module in self.modules.items():
             if sys.modules.get(name) is not module:
@@ -230,10 +316,10 @@ class ModuleSnapshot:
             for key in self._watched_keys(name, set(before) | set(now)):
                 if key not in now:
                     found.append(f"{name}.{key} deleted")
-                elif isinstance(now[key], types.ModuleType):
+                elif _is_module(now[key]):
                     continue
                 elif key not in before:
-                    found.append(f"{name}.{key} added")
+                    continue  # a new name changes nothing that was there (libraries add them lazily)
                 elif now[key] is not before[key]:
                     found.append(f"{name}.{key} replaced")
         return sorted(found)
@@ -245,12 +331,18 @@ class ModuleSnapshot:
         for name, obj in self.objects.items():
             before, now = self.attributes[name], dict(vars(obj))
             for key in self._watched_keys(name, set(before) | set(now)):
-                if isinstance(now.get(key), types.ModuleType):
+                if _is_module(now.get(key)):
                     continue
                 if key not in before:
-                    _set(obj, key, None, delete=True)
-                elif key not in now or now[key] is not before[key]:
+                    continue
+                if key not in now or now[key] is not before[key]:
                     _set(obj, key, before[key])
+
+
+def _is_module(value: object) -> bool:
+    """Whether a value is a module, without touching the value (``isinstance`` may call a
+    deprecated attribute's ``__class__``, which warns)."""
+    return issubclass(type(value), types.ModuleType)
 
 
 def _set(obj: Any, key: str, value: Any, delete: bool = False) -> None:
@@ -263,6 +355,38 @@ def _set(obj: Any, key: str, value: Any, delete: bool = False) -> None:
         pass
 
 
+def project_files(root: Path) -> dict[str, tuple[int, int]]:
+    """Size and modification time of every file of the project (not in dot-folders, caches or
+    the environment), to see whether a cell changed any, even through another process."""
+    found: dict[str, tuple[int, int]] = {}
+    prefixes = {os.path.abspath(p) for p in (sys.prefix, sys.base_prefix)}
+    for folder, folders, files in os.walk(root):
+        folders[:] = [
+            name
+            for name in folders
+            if not name.startswith(".")
+            and name != "__pycache__"
+            and os.path.abspath(os.path.join(folder, name)) not in prefixes
+        ]
+        for name in files:
+            path = os.path.join(folder, name)
+            try:
+                info = os.stat(path)
+            except OSError:
+                continue
+            found[os.path.relpath(path, root)] = (info.st_size, info.st_mtime_ns)
+    return found
+
+
+def changed_files(
+    before: dict[str, tuple[int, int]], after: dict[str, tuple[int, int]]
+) -> list[str]:
+    """The files created, changed or deleted between two ``project_files``."""
+    return sorted(
+        name for name in before.keys() | after.keys() if before.get(name) != after.get(name)
+    )
+
+
 @dataclass
 class PageState:
     """One page's run: its temporary folder, the guard of its cells, its module snapshot and
@@ -271,7 +395,11 @@ class PageState:
     root: Path
     saved_cwd: str
     workdir: str
+    shadow_workdir: str
     guard: Guard
+    environment: dict[str, str]
+    modules_before: set[str]
+    everything: ModuleSnapshot
     snapshot: ModuleSnapshot | None = None
     shadow: dict[str, Any] = field(default_factory=dict)
     shadow_random: RandomState | None = None
@@ -279,27 +407,56 @@ class PageState:
 
     @classmethod
     def enter(cls, root: Path) -> PageState:
-        workdir = tempfile.mkdtemp(prefix="convdocs-page-")
-        state = cls(root, os.getcwd(), workdir, Guard(root))
-        os.chdir(workdir)
+        """Start a page: empty working folders for its run and its shadow run, and a record of
+        the environment and of every module, to put back and to check at its end."""
+        state = cls(
+            root,
+            os.getcwd(),
+            tempfile.mkdtemp(prefix="convdocs-page-"),
+            tempfile.mkdtemp(prefix="convdocs-shadow-"),
+            Guard(root),
+            dict(os.environ),
+            set(sys.modules),
+            ModuleSnapshot.take_all(),
+        )
+        os.chdir(state.workdir)
         return state
 
     def start(self, modules: tuple[str, ...]) -> None:
-        """Before the page's first example: import what it imports from the project (so that a
-        patch made in the cell that imports a module is seen), snapshot the watched modules,
-        and seed the shadow run's generators."""
+        """Before the page's first example: import what the page imports (so that a patch made
+        in the cell that imports a module is seen), snapshot the modules, and seed the shadow
+        run's generators."""
         for name in modules:
             try:
                 importlib.import_module(name)
             except Exception:  # the page's own cell will fail with a clear message
                 pass
         self.snapshot = ModuleSnapshot.take(self.root, modules)
+        self.everything = ModuleSnapshot.take_all()  # with what the page imports already there
         visible = RandomState.capture()
         seed_everything(HIDDEN_SEED)
         self.shadow_random = RandomState.capture()
         visible.restore()
         self.shadow.setdefault("__name__", "__convdocs_page__")
 
-    def leave(self) -> None:
+    def leave(self) -> list[str]:
+        """End the page: back to the first folder, the environment as it was, modules the page
+        made up (not imported from a file) dropped from ``sys.modules``, and any module it
+        patched put back. Returns the patches, which the page should not have made."""
         os.chdir(self.saved_cwd)
         shutil.rmtree(self.workdir, ignore_errors=True)
+        shutil.rmtree(self.shadow_workdir, ignore_errors=True)
+        if dict(os.environ) != self.environment:
+            os.environ.clear()
+            os.environ.update(self.environment)
+        for name in set(sys.modules) - self.modules_before:
+            module = sys.modules.get(name)
+            if (
+                not isinstance(module, types.ModuleType)
+                or getattr(module, "__spec__", None) is None
+            ):
+                del sys.modules[name]
+        changes = self.everything.changes()
+        if changes:
+            self.everything.restore()
+        return changes
