@@ -12,16 +12,27 @@ import html
 import re
 from collections.abc import Mapping
 from pathlib import Path
-
-from mkdocs.config.defaults import MkDocsConfig
-from mkdocs.exceptions import PluginError
-from mkdocs.structure.files import Files
-from mkdocs.structure.pages import Page
+from typing import TYPE_CHECKING
 
 from convdocs.verify import record
 from convdocs.verify.cells import Cell, Marker, iter_fences, iter_markers
 from convdocs.verify.config import load_project
 from convdocs.verify.documents import MARKDOWN_SUFFIXES, kind_of, read_source
+
+if TYPE_CHECKING:  # the checker itself runs without MkDocs (on a GPU machine, say)
+    from mkdocs.config.defaults import MkDocsConfig
+    from mkdocs.structure.files import Files
+    from mkdocs.structure.pages import Page
+
+
+def plugin_error(message: str) -> Exception:
+    """MkDocs' PluginError (a build stops with the message), or a plain error without MkDocs."""
+    try:
+        from mkdocs.exceptions import PluginError
+    except ImportError:
+        return RuntimeError(message)
+    return PluginError(message)
+
 
 _DEVICE_NAMES = {"cpu": "CPU", "cuda": "GPU"}
 
@@ -85,7 +96,7 @@ def rendered_module(root: Path, dotted: str) -> str:
     """The file (relative to ``root``) whose docstrings an mkdocstrings ``::: dotted`` line shows.
 
     Raises:
-        PluginError: if the object cannot be imported, or lives outside the project.
+        PluginError (``plugin_error``): if the object cannot be imported, or lives outside the project.
     """
     import importlib
     import inspect
@@ -101,16 +112,16 @@ def rendered_module(root: Path, dotted: str) -> str:
             for part in parts[cut:]:
                 obj = getattr(obj, part)
         except AttributeError as error:
-            raise PluginError(f"::: {dotted} names nothing importable: {error}") from None
+            raise plugin_error(f"::: {dotted} names nothing importable: {error}") from None
         break
     else:
-        raise PluginError(f"::: {dotted} names nothing importable")
+        raise plugin_error(f"::: {dotted} names nothing importable")
     try:
         source = inspect.getsourcefile(obj)  # type: ignore[arg-type]
     except TypeError:
         source = None
     if source is None or root.resolve() not in Path(source).resolve().parents:
-        raise PluginError(f"::: {dotted} shows docstrings from outside the project ({source})")
+        raise plugin_error(f"::: {dotted} shows docstrings from outside the project ({source})")
     return Path(source).resolve().relative_to(root.resolve()).as_posix()
 
 
@@ -120,7 +131,7 @@ def documents_of(root: Path, docs_dir: Path, src_path: str) -> list[str]:
     names. A rendered module must be among the checked documents.
 
     Raises:
-        PluginError: if a page renders docstrings the checker does not verify.
+        PluginError (``plugin_error``): if a page renders docstrings the checker does not verify.
     """
     path = docs_dir / src_path
     if kind_of(path) not in ("page", "notebook"):
@@ -136,7 +147,7 @@ def documents_of(root: Path, docs_dir: Path, src_path: str) -> list[str]:
         for m in _AUTODOC.finditer(text):
             module = rendered_module(root, m["name"])
             if project is not None and not project.covers(root / module):
-                raise PluginError(
+                raise plugin_error(
                     f"{src_path} renders the docstrings of {module} (::: {m['name']}), which "
                     "[tool.convdocs.verify] paths does not list, so their examples are not checked"
                 )
@@ -150,13 +161,13 @@ def stamp_html(root: Path, documents: list[str]) -> str:
     why, where they last passed on each device, and the tolerances in force."""
     project = load_project(root)
     if project is None:
-        raise PluginError(
+        raise plugin_error(
             f"{root}/pyproject.toml has no [tool.convdocs.verify] table: nothing to stamp"
         )
     try:
         state = record.stamp(record.load(root), project, documents)
     except record.RecordError as error:
-        raise PluginError(str(error)) from None
+        raise plugin_error(str(error)) from None
     count = state["examples"]
     head = f"{count} example{'s' if count != 1 else ''}"
     if state["skipped"]:

@@ -113,12 +113,15 @@ class Session:
             document.add(region)
         return document
 
-    def evaluate(self, path: str | Path, text: str | None = None) -> list[str]:
-        """Run every example of one document, in order, in a fresh state; return the failures."""
+    def evaluate(
+        self, path: str | Path, text: str | None = None, *, first_failure: bool = False
+    ) -> list[str]:
+        """Run the examples of one document, in order, in a fresh state; return the failures
+        (all of them, or only the first when ``first_failure``)."""
         from sybil.example import SybilFailure
 
         document = self.document(path, text)
-        failures = []
+        failures: list[str] = []
         self.setup_document(document.namespace)
         try:
             for example in document.examples():
@@ -126,6 +129,8 @@ class Session:
                     example.evaluate()
                 except SybilFailure as failure:
                     failures.append(str(failure))
+                    if first_failure:
+                        break
         finally:
             try:
                 self.teardown_document(document.namespace)
