@@ -53,7 +53,7 @@ if ! "$python" -c "import sybil, pytest, IPython, matplotlib, nbformat, nbclient
   export PYTHONPATH="$target${PYTHONPATH:+:$PYTHONPATH}"
   export JUPYTER_PATH="$target/share/jupyter${JUPYTER_PATH:+:$JUPYTER_PATH}"
 fi
-export PYTHONPATH=".${PYTHONPATH:+:$PYTHONPATH}"
+export PYTHONPATH="$(pwd)${PYTHONPATH:+:$PYTHONPATH}"  # absolute: tests run pytest in other folders
 if ! "$python" -c "
 import importlib.metadata as m, sys
 sys.exit(not any(e.value == 'convdocs.verify.pytest_plugin' for e in m.entry_points(group='pytest11')))"; then

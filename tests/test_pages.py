@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from convdocs.verify import tolerances
 from convdocs.verify.cells import Cell
 from convdocs.verify.compare import DEFAULT_ATOL, DEFAULT_RTOL
 from convdocs.verify.config import Settings, load_project
@@ -65,6 +66,9 @@ def test_every_python_fence_shown_is_collected(path, checking):
 
 
 def _numbers_in_outputs(kind: str):
+    """Every number in the pages' output blocks for ``kind``, with the tolerance it is checked with."""
+    project = load_project(ROOT)
+    assert project is not None
     number = re.compile(r"(?<![A-Za-z0-9_.])-?\d+(?:\.\d*)?(?:e[-+]?\d+)?(?![A-Za-z0-9_.])")
     found = []
     for path in PAGES:
@@ -74,13 +78,14 @@ def _numbers_in_outputs(kind: str):
             output = cell.output_for(kind)
             if output is None or cell.marker("skip"):
                 continue
+            rule = tolerances.for_cell(cell, kind, project)
             for m in number.finditer(text, output.body_start, output.body_end):
-                found.append((path, m.start(), m.end(), m.group()))
+                found.append((path, m.start(), m.end(), m.group(), rule.rtol, rule.atol))
     return found
 
 
-def _moved(token: str) -> str:
-    """The number moved well beyond the site's tolerance, printed with the same precision."""
+def _moved(token: str, rtol: float = DEFAULT_RTOL, atol: float = DEFAULT_ATOL) -> str:
+    """The number moved well beyond its tolerance, printed with the same precision."""
     if "." not in token and "e" not in token:
         return str(int(token) + 1)
     value = float(token)
@@ -89,7 +94,7 @@ def _moved(token: str) -> str:
     step = 10.0 ** (int(exponent or 0) - decimals)
     delta = max(
         3 * step,
-        4 * (DEFAULT_ATOL + DEFAULT_RTOL * abs(value)) + 3 * step,
+        4 * (atol + rtol * abs(value)) + 3 * step,
         1.0 if mantissa.endswith(".") else 0,
     )
     moved = value + delta
@@ -107,9 +112,9 @@ def test_there_are_enough_numbers_to_move(device):
 @pytest.mark.parametrize("pick", range(20))
 def test_a_number_moved_beyond_tolerance_fails_its_page(pick, checking, device):
     numbers = _numbers_in_outputs(device.type)
-    path, start, end, token = random.Random(2026).sample(numbers, 20)[pick]
+    path, start, end, token, rtol, atol = random.Random(2026).sample(numbers, 20)[pick]
     text = path.read_text()
-    moved = _moved(token)
+    moved = _moved(token, rtol, atol)
     assert float(moved) != float(token)
     changed = text[:start] + moved + text[end:]
     failures = checking.evaluate(path, changed, first_failure=True)

@@ -93,16 +93,17 @@ format), recorded with each run beside Python's."""
 
 
 def versions_here() -> dict[str, str]:
-    """The versions of Python and of ``VERSIONED`` installed here (a package that is missing is
-    left out)."""
-    import importlib.metadata
+    """The versions of Python and of ``VERSIONED`` as the running interpreter imports them
+    (``torch.__version__``, which names the build, e.g. ``2.11.0+cu130``); a package that is
+    missing is left out."""
+    import importlib
     import platform
 
     found = {"python": platform.python_version()}
-    for name in VERSIONED:
+    for name, module in (("torch", "torch"), ("numpy", "numpy"), ("ipython", "IPython")):
         try:
-            found[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
+            found[name] = str(importlib.import_module(module).__version__)
+        except ImportError:
             pass
     return found
 
@@ -142,7 +143,7 @@ def note_run(
 
     kind = settings.device_kind
     project = settings.project
-    versions = {**versions_here(), "torch": torch.__version__}
+    versions = versions_here()
     entry: dict[str, Any] = {
         "fingerprint": fingerprint(
             source, kind, context(project, versions), root=project.root, data_files=data_files
