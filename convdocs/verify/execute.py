@@ -89,6 +89,8 @@ _CACHE_FOLDERS = frozenset(
 )
 """Folders of tools and caches: reads there are not a page's data, writes there are allowed."""
 _EXIT_SYMBOLS = frozenset({"exit", "_exit", "_Exit", "quick_exit", "abort"})
+_SOURCE_SUFFIXES = (".py", ".pyc", ".md", ".markdown", ".mdown", ".mkdn", ".mkd", ".ipynb")
+"""Files Python reads for imports and for tracebacks (a page's own lines): not a page's data."""
 
 
 @dataclass
@@ -132,7 +134,9 @@ class Guard:
                 return
             if writing:
                 self._refuse(f"cells may not change files of the project ({relative})")
-            elif not relative.endswith(".pyc") and os.path.isfile(os.fsdecode(path)):
+            elif relative.endswith(_SOURCE_SUFFIXES):
+                return  # imports and tracebacks read sources; the fingerprint finds modules itself
+            elif os.path.isfile(os.fsdecode(path)):
                 self.reads.add(relative)
         elif event == "sqlite3.connect":
             relative = self._inside(args[0] if args else None)
