@@ -17,7 +17,8 @@ $(STAMP): requirements.lock pyproject.toml
 
 setup: $(STAMP)
 
-# Verify the pages' examples, build the site strictly, and serve it on http://127.0.0.1:8000.
+# Verify the pages' examples, build the site strictly, and serve it on http://127.0.0.1:8000/convdocs/
+# (the path of site_url, as GitHub Pages publishes it).
 serve: setup
 	$(BIN)/python -m pytest -q -p no:cacheprovider docs README.md
 	$(BIN)/mkdocs serve --strict --dev-addr 127.0.0.1:8000
@@ -29,7 +30,7 @@ lint: setup
 	$(BIN)/ruff format --check convdocs tests scripts
 	$(BIN)/mypy
 	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
-	$(BIN)/zizmor --offline --min-severity low .github/workflows
+	$(BIN)/zizmor --offline --persona pedantic .github/workflows
 
 # Every test: lint, unit tests, verified examples (pages, notebook, README, docstrings), the
 # strict site build, and the browser tests (Debian's chromium is installed with apt when missing).

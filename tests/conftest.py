@@ -7,7 +7,9 @@ machinery that describe CPU behaviour say so with ``--device cpu`` or ``Settings
 
 from __future__ import annotations
 
+import html
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -18,6 +20,15 @@ import torch
 from convdocs.verify.pytest_plugin import requested_device
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def stamp_text(root: Path, documents: list[str]) -> str:
+    """The stamp of ``documents`` as a screen reader reads it: the text of its HTML badge without
+    the tags and the decorative marks (``aria-hidden``), e.g. ``2 examples · verified on CPU ...``."""
+    from convdocs.verify.mkdocs_hooks import stamp_html
+
+    badge = re.sub(r'<span aria-hidden="true">[^<]*</span>', "", stamp_html(root, documents))
+    return html.unescape(re.sub(r"<[^>]+>", "", badge))
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,7 @@ import nbformat
 import pytest
 
 from convdocs.verify import record
-from convdocs.verify.mkdocs_hooks import stamp_html
+from tests.conftest import stamp_text
 
 pytest_plugins = ["pytester"]
 
@@ -93,7 +93,7 @@ def test_wrong_numbers_fail(project, code, shown, message):
 
 
 def _stamped(project: pytest.Pytester) -> str:
-    return stamp_html(project.path, ["docs/page.md"])
+    return stamp_text(project.path, ["docs/page.md"])
 
 
 def test_changing_the_package_unverifies_the_stamp(project):

@@ -17,6 +17,7 @@ from convdocs.verify import record
 from convdocs.verify.config import Settings, load_project
 from convdocs.verify.documents import fingerprint, read_source
 from convdocs.verify.session import Session
+from tests.conftest import stamp_text
 
 pytest_plugins = ["pytester"]
 
@@ -415,8 +416,6 @@ def test_unknown_device_is_a_usage_error_naming_it(project, device, message):
 
 
 def test_passing_pages_are_recorded_and_an_edit_unverifies_the_stamp(project):
-    from convdocs.verify.mkdocs_hooks import stamp_html
-
     path = page(project, GOOD_PAGE)
     page(project, GOOD_PAGE.replace("4.2\n", "4.3\n"), "broken.md")
     run(project).assert_outcomes(passed=3, failed=1)
@@ -431,25 +430,23 @@ def test_passing_pages_are_recorded_and_an_edit_unverifies_the_stamp(project):
         record.context(session(project.path).settings.project, entry["versions"]),
         root=project.path,
     )
-    stamp = stamp_html(project.path, ["docs/page.md"])
+    stamp = stamp_text(project.path, ["docs/page.md"])
     assert (
         "2 examples · verified on CPU (" in stamp
         and "GPU: not yet verified for this version" in stamp
     )
     path.write_text(GOOD_PAGE.replace("x / 10", "x / 10.0"))
-    assert "CPU: not yet verified for this version of the page" in stamp_html(
+    assert "CPU: not yet verified for this version of the page" in stamp_text(
         project.path, ["docs/page.md"]
     )
 
 
 def test_changing_the_site_tolerance_unverifies_the_stamp(project):
-    from convdocs.verify.mkdocs_hooks import stamp_html
-
     page(project, GOOD_PAGE)
     run(project).assert_outcomes(passed=2)
-    assert "verified on CPU" in stamp_html(project.path, ["docs/page.md"])
+    assert "verified on CPU" in stamp_text(project.path, ["docs/page.md"])
     project.makepyprojecttoml(PYPROJECT + "rtol = 1e-3\n")
-    assert "CPU: not yet verified" in stamp_html(project.path, ["docs/page.md"])
+    assert "CPU: not yet verified" in stamp_text(project.path, ["docs/page.md"])
 
 
 # --- outputs that differ by device ---------------------------------------------------------------

@@ -50,6 +50,8 @@ def test_notebook_page_has_a_download_button_and_its_file(built_site):
 def test_every_page_has_the_stamp_the_hook_makes_from_the_record(built_site):
     import html as html_module
 
+    from mkdocs.utils import get_relative_url
+
     from convdocs.verify.mkdocs_hooks import documents_of, stamp_html
     from tests.conftest import ROOT
 
@@ -62,8 +64,10 @@ def test_every_page_has_the_stamp_the_hook_makes_from_the_record(built_site):
         documents = documents_of(ROOT, ROOT / "docs", page)
         assert documents, f"{page} shows no verified examples"
         built = html.split('<p class="convdocs-stamp"', 1)[1].split("data-convdocs-tolerance>", 1)
+        url = "" if stem == "index" else f"{stem}/"
+        guide = None if page == "verification.md" else get_relative_url("verification/", url)
         expected = (
-            stamp_html(ROOT, documents)
+            stamp_html(ROOT, documents, guide)
             .split('<p class="convdocs-stamp"', 1)[1]
             .split("data-convdocs-tolerance>", 1)
         )

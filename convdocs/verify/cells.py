@@ -159,6 +159,12 @@ class Page:
     claims: list[Claim] = field(default_factory=list)
     page_markers: list[Marker] = field(default_factory=list)
 
+    def output_fences(self) -> list[Fence]:
+        """Every output block of the page (shared, or one per device tab), in page order."""
+        fences = [f for cell in self.cells for _, f in cell.device_outputs]
+        fences += [cell.output for cell in self.cells if cell.output is not None]
+        return sorted(fences, key=lambda fence: fence.start)
+
 
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from convdocs.verify import record
-from convdocs.verify.cells import Cell, Marker, iter_fences, iter_markers
+from convdocs.verify.cells import Cell, Marker, iter_fences, iter_markers, read_cells
 from convdocs.verify.config import load_project
 from convdocs.verify.documents import MARKDOWN_SUFFIXES, kind_of, read_source
 
@@ -71,10 +71,22 @@ def _marker_note(marker: Marker) -> str:
     return f'<p class="convdocs-note">Checks compare {scope} with {html.escape(_tolerance_text(options))}.</p>\n'
 
 
+def _output_fences(markdown: str) -> list[tuple[int, int, str]]:
+    """Replacements that mark every output block (``text`` fence after a cell, or in a device
+    tab) with the class ``convdocs-output``: its opening line becomes ```` ```{.text ...} ````."""
+    found = []
+    for fence in read_cells(markdown).output_fences():
+        line_end = re.compile(r"[\r\n]|$").search(markdown, fence.start)
+        assert line_end is not None  # "$" always matches
+        found.append((fence.start, line_end.start(), f"{fence.fence}{{.text .convdocs-output}}"))
+    return found
+
+
 def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Files) -> str:
-    """Replace each marker outside code fences with a note a reader can see."""
+    """Replace each marker outside code fences with a note a reader can see, and mark every
+    output block as output (a class a stylesheet can show apart from code)."""
     inside = [(f.start, f.end) for f in iter_fences(markdown)]
-    pieces, last = [], 0
+    replacements = _output_fences(markdown)
     for item in iter_markers(markdown):
         if not isinstance(item, Marker) or any(s <= item.start < e for s, e in inside):
             continue
@@ -83,8 +95,11 @@ def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Fil
         note = "".join(
             indent + row if row.strip() else row for row in _marker_note(item).splitlines(True)
         )
-        pieces += [markdown[last : item.start], note]
-        last = item.end
+        replacements.append((item.start, item.end, note))
+    pieces, last = [], 0
+    for start, end, new in sorted(replacements):
+        pieces += [markdown[last:start], new]
+        last = end
     pieces.append(markdown[last:])
     return "".join(pieces)
 
@@ -156,9 +171,10 @@ def documents_of(root: Path, docs_dir: Path, src_path: str) -> list[str]:
     return documents
 
 
-def stamp_html(root: Path, documents: list[str]) -> str:
-    """The stamp for the examples of ``documents``, as HTML: how many, which are not run and
-    why, where they last passed on each device, and the tolerances in force."""
+def stamp_html(root: Path, documents: list[str], guide: str | None = None) -> str:
+    """The stamp for the examples of ``documents``, as an HTML badge: how many, which are not run
+    and why, whether they are verified on each device (and where and with which torch), the
+    tolerances in force, and a link to ``guide`` (the page that explains the checks)."""
     project = load_project(root)
     if project is None:
         raise plugin_error(
@@ -173,17 +189,25 @@ def stamp_html(root: Path, documents: list[str]) -> str:
     if state["skipped"]:
         skipped = len(state["skipped"])
         head += f", {skipped} not run ({'; '.join(html.escape(r) for r in state['skipped'])})"
-    parts = [head]
+    parts = [f'<span class="convdocs-stamp__count">{head}</span>']
     for kind in record.DEVICE_KINDS:
         run = state["runs"].get(kind)
         name = _DEVICE_NAMES[kind]
         if run:
             parts.append(
-                f"verified on {name} ({html.escape(run['device_name'])}) with "
-                f"torch {html.escape(run['torch'])} on {html.escape(run['date'])}"
+                f'<span class="convdocs-stamp__run convdocs-stamp__run--verified">'
+                f'<span aria-hidden="true">✓ </span>verified on {name} ({html.escape(run["device_name"])}) '
+                f"with torch {html.escape(run['torch'])} on {html.escape(run['date'])}</span>"
             )
         else:
-            parts.append(f"{name}: not yet verified for this version of the page")
+            parts.append(
+                f'<span class="convdocs-stamp__run convdocs-stamp__run--unverified">'
+                f'<span aria-hidden="true">✗ </span>{name}: not yet verified for this version of the page</span>'
+            )
+    if guide is not None:
+        parts.append(
+            f'<a class="convdocs-stamp__guide" href="{html.escape(guide)}">How examples are verified</a>'
+        )
     notes = [f"Outputs are compared with rtol={project.rtol:g}, atol={project.atol:g}"]
     for document in documents:
         source = read_source(root / document)
@@ -207,13 +231,28 @@ def stamp_html(root: Path, documents: list[str]) -> str:
     )
 
 
+_SCROLLING = re.compile(
+    r'<(div|pre)\b(?=[^>]*class="[^"]*\b(?:highlight-ipynb|jp-OutputArea-output)\b)(?![^>]*tabindex)'
+)
+
+
 def on_page_content(html_text: str, page: Page, config: MkDocsConfig, files: Files) -> str:
-    """Put the stamp under the title of every page that shows examples."""
+    """Put the stamp under the title of every page that shows examples; let the keyboard reach
+    a notebook's scrolling code and outputs (axe: scrollable-region-focusable)."""
+    from mkdocs.utils import get_relative_url
+
     root = Path(config["config_file_path"]).parent
+    if page.file.src_path.endswith(".ipynb"):
+        html_text = _SCROLLING.sub(lambda m: f'<{m[1]} tabindex="0"', html_text)
     documents = documents_of(root, Path(config["docs_dir"]), page.file.src_path)
     if not documents:
         return html_text
-    stamp = stamp_html(root, documents)
+    guide = (
+        get_relative_url("verification/", page.url)
+        if page.file.src_path != "verification.md"
+        else None
+    )
+    stamp = stamp_html(root, documents, guide)
     match = re.search(r"</h1>", html_text)
     if match:
         return html_text[: match.end()] + stamp + html_text[match.end() :]

@@ -19,7 +19,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+import yaml
 
+ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -35,8 +37,28 @@ LOCAL_HOST = "127.0.0.1"
 TIMEOUT_MS = 10_000
 
 
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    """Serve files without logging each request to stderr."""
+class PagesHandler(http.server.SimpleHTTPRequestHandler):
+    """Serve the built site as GitHub Pages does: under the path of its ``site_url`` (``prefix``,
+    e.g. ``/convdocs/``), with the site's ``404.html`` for anything missing; log nothing."""
+
+    prefix = "/"
+
+    def translate_path(self, path: str) -> str:
+        if not path.startswith(self.prefix):
+            return str(Path(self.directory) / "\0outside-the-site")  # never a file: a 404
+        return super().translate_path("/" + path[len(self.prefix) :])
+
+    def send_error(self, code, message=None, explain=None):
+        page = Path(self.directory) / "404.html"
+        if code != 404 or not page.is_file():
+            return super().send_error(code, message, explain)
+        body = page.read_bytes()
+        self.send_response(404)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
 
     def log_message(self, format, *args):
         pass
@@ -52,15 +74,24 @@ class QuietServer(http.server.ThreadingHTTPServer):
             super().handle_error(request, client_address)
 
 
+def site_prefix() -> str:
+    """The path the site is published under: that of ``site_url`` in mkdocs.yml (``/convdocs/``)."""
+    config = yaml.safe_load((ROOT / "mkdocs.yml").read_text(encoding="utf-8"))
+    path = urlsplit(config["site_url"]).path or "/"
+    return path if path.endswith("/") else path + "/"
+
+
 @pytest.fixture(scope="session")
 def site_url(built_site: Path):
-    """The strictly built site, served on 127.0.0.1 at a free port: ``http://127.0.0.1:PORT``."""
-    handler = functools.partial(QuietHandler, directory=str(built_site))
-    server = QuietServer((LOCAL_HOST, 0), handler)
+    """The strictly built site, served on 127.0.0.1 at a free port under the path it is published
+    at: ``http://127.0.0.1:PORT/convdocs/``. Pages are addressed relative to it (``"./"``,
+    ``"cross-correlation/"``)."""
+    handler = type("SiteHandler", (PagesHandler,), {"prefix": site_prefix()})
+    server = QuietServer((LOCAL_HOST, 0), functools.partial(handler, directory=str(built_site)))
     thread = threading.Thread(target=server.serve_forever, name="convdocs-site", daemon=True)
     thread.start()
     try:
-        yield f"http://{LOCAL_HOST}:{server.server_address[1]}"
+        yield f"http://{LOCAL_HOST}:{server.server_address[1]}{site_prefix()}"
     finally:
         server.shutdown()
         server.server_close()

@@ -14,15 +14,16 @@ import urllib.request
 import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
 import pytest
+import yaml
 
 from convdocs.verify.cells import iter_fences, read_cells
 from tests.browser.conftest import TIMEOUT_MS, Traffic, is_local, settle, watch
 
 ROOT = Path(__file__).resolve().parents[2]
-CROSS_CORRELATION = "/cross-correlation/"
+CROSS_CORRELATION = "cross-correlation/"
 CROSS_CORRELATION_MD = ROOT / "docs" / "cross-correlation.md"
 TABS_AT_ONCE = 4  # pages load side by side: about half the time of one by one on 2 cores
 
@@ -50,26 +51,37 @@ _READ_CLIPBOARD = """async sentinel => {
 
 
 def folder_path(site: Path, folder: Path) -> str:
-    """The URL path of a folder of the built site: ``/`` or ``/cross-correlation/``."""
+    """The address of a folder of the built site, relative to the site: ``./`` or
+    ``cross-correlation/``."""
     relative = folder.relative_to(site).as_posix()
-    return "/" if relative == "." else f"/{relative}/"
+    return "./" if relative == "." else f"{relative}/"
 
 
 def site_pages(site: Path) -> list[str]:
-    """The URL path of every HTML page of the built site: ``/``, ``/cross-correlation/``, ..."""
+    """The address of every HTML page of the built site, relative to the site: ``./``,
+    ``cross-correlation/``, ..., ``404.html``."""
     pages = [folder_path(site, index.parent) for index in sorted(site.rglob("index.html"))]
     if (site / "404.html").is_file():
-        pages.append("/404.html")
+        pages.append("404.html")
     return pages
+
+
+_LINKS = """() => ({
+    hrefs: Array.from(document.querySelectorAll("a[href]"), a => a.href),
+    ids: Array.from(document.querySelectorAll("[id], a[name]"), e => e.id || e.getAttribute("name")),
+})"""
 
 
 @dataclass(frozen=True)
 class Visit:
-    """One page as the browser saw it: its traffic and its images."""
+    """One page as the browser saw it: its traffic, its images, the absolute URL of every link on
+    it and every anchor (``id`` or ``<a name>``) a link can point into."""
 
     path: str
     traffic: Traffic
     images: list[dict]
+    hrefs: list[str]
+    ids: set[str]
 
 
 @pytest.fixture(scope="module")
@@ -93,10 +105,11 @@ def visits(browser, site_url, built_site) -> list[Visit]:
                 page.wait_for_load_state("networkidle")
                 settle(page)
                 images = page.evaluate(_IMAGES)
+                links = page.evaluate(_LINKS)
                 if shots:
                     name = path.strip("/").replace("/", "-").removesuffix(".html") or "index"
                     page.screenshot(path=str(Path(shots) / f"{name}.png"), full_page=True)
-                result.append(Visit(path, traffic, images))
+                result.append(Visit(path, traffic, images, links["hrefs"], set(links["ids"])))
             for _, page, _ in tabs:
                 page.close()
     finally:
@@ -106,9 +119,13 @@ def visits(browser, site_url, built_site) -> list[Visit]:
 
 def test_every_sitemap_page_is_a_built_page(built_site):
     tree = ElementTree.parse(built_site / "sitemap.xml")
-    locs = [loc.text for loc in tree.iter("{http://www.sitemaps.org/schemas/sitemap/0.9}loc")]
+    tag = "{http://www.sitemaps.org/schemas/sitemap/0.9}loc"
+    locs = [loc.text or "" for loc in tree.iter(tag)]
     assert locs, "sitemap.xml lists no page"
-    missing = {urlsplit(loc).path for loc in locs} - set(site_pages(built_site))
+    published = yaml.safe_load((ROOT / "mkdocs.yml").read_text(encoding="utf-8"))["site_url"]
+    elsewhere = [loc for loc in locs if not loc.startswith(published)]
+    assert not elsewhere, f"sitemap.xml lists pages outside site_url {published}: {elsewhere}"
+    missing = {loc[len(published) :] or "./" for loc in locs} - set(site_pages(built_site))
     assert not missing, f"pages in sitemap.xml but not built as index.html: {sorted(missing)}"
 
 
@@ -146,6 +163,37 @@ def test_every_image_loads_and_has_alt_text(visits):
     )
 
 
+def test_every_internal_link_and_anchor_resolves(visits, site_url, built_site):
+    """Every link to the site itself leads to a page or file that exists, and its ``#fragment``
+    to an element of that page (as the browser saw the page, after its scripts ran)."""
+    pages = {urljoin(site_url, visit.path): visit for visit in visits}
+    broken, checked = [], 0
+    for visit in visits:
+        for href in visit.hrefs:
+            parts = urlsplit(href)
+            if (
+                parts.scheme not in {"http", "https"}
+                or parts.hostname != urlsplit(site_url).hostname
+            ):
+                continue  # another site, or mailto:/javascript:
+            checked += 1
+            address = urlunsplit(parts._replace(query="", fragment=""))
+            if not address.startswith(site_url):
+                broken.append(f"{visit.path}: {href} (outside the site at {site_url})")
+                continue
+            target = pages.get(address) or pages.get(address + "/")
+            if target is None:
+                file = built_site / unquote(address[len(site_url) :])
+                if not (file.is_file() or (file / "index.html").is_file()):
+                    broken.append(f"{visit.path}: {href} (no such page or file)")
+                continue
+            fragment = unquote(parts.fragment)
+            if fragment and fragment not in target.ids:
+                broken.append(f"{visit.path}: {href} (no element with id {fragment!r})")
+    assert checked > 100, f"only {checked} internal links found: the link check saw too little"
+    assert not broken, "internal links that do not resolve:\n  " + "\n  ".join(broken)
+
+
 def test_mathjax_typesets_the_cross_correlation_page(context):
     page = context.new_page()
     traffic = watch(page)
@@ -170,20 +218,21 @@ def test_mathjax_typesets_the_cross_correlation_page(context):
     traffic.assert_clean(CROSS_CORRELATION)
 
 
-def test_search_finds_corr2d(context):
+def test_search_finds_corr2d(context, site_url):
     page = context.new_page()
     traffic = watch(page)
-    page.goto("/")
+    page.goto("./")
     page.locator("input.md-search__input").click()
     page.keyboard.type("corr2d")
     links = page.locator("li.md-search-result__item a.md-search-result__link")
     links.first.wait_for()
     hrefs = links.evaluate_all("links => links.map(a => a.href)")
-    assert CROSS_CORRELATION in {urlsplit(href).path for href in hrefs}, (
+    found = {urlunsplit(urlsplit(href)._replace(query="", fragment="")) for href in hrefs}
+    assert urljoin(site_url, CROSS_CORRELATION) in found, (
         f"searching corr2d does not find {CROSS_CORRELATION}; results: {hrefs}"
     )
     assert any(url.endswith("/search/search_index.json") for url in traffic.requests)
-    traffic.assert_clean("/ while searching")
+    traffic.assert_clean("the home page while searching")
 
 
 def test_copy_button_copies_the_code_not_its_output(context, site_url):

@@ -1,0 +1,228 @@
+"""What a reader meets in the browser: no serious accessibility finding on any page in either
+colour scheme, outputs that look like outputs (marked, labelled, tinted, copied alone), and the
+stamp as a badge.
+
+The accessibility scan is axe-core (axe-playwright-python) over every page of the built site,
+light and dark, with every collapsed block (``<details>``) opened and every content tab shown in
+turn, so that nothing a reader can reveal escapes the scan.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from convdocs.verify.cells import read_cells
+from tests.browser.conftest import settle, watch
+from tests.browser.test_site_in_browser import site_pages
+
+ROOT = Path(__file__).resolve().parents[2]
+SCHEMES = {"light": "default", "dark": "slate"}  # colour scheme -> Material's palette name
+SERIOUS = {"serious", "critical"}
+CROSS_CORRELATION = "cross-correlation/"
+
+_OPEN_DETAILS = "() => document.querySelectorAll('details').forEach(d => { d.open = true; })"
+# Show the n-th tab of every tab group that has one; returns how many groups have one.
+_SHOW_TAB = """n => {
+    let shown = 0;
+    document.querySelectorAll(".tabbed-set").forEach(set => {
+        const inputs = set.querySelectorAll(":scope > input");
+        if (inputs.length > n) { inputs[n].click(); shown += 1; }
+    });
+    return shown;
+}"""
+
+
+def _serious(axe, page, where: str) -> list[str]:
+    """axe-core's serious and critical findings on ``page`` as it is now, one line per rule."""
+    response = axe.run(page).response
+    return [
+        f"{where}: {v['id']} ({v['impact']}) on {len(v['nodes'])} element(s), e.g. "
+        f"{v['nodes'][0]['target']}: {v['nodes'][0].get('failureSummary', '').splitlines()[-1]}"
+        for v in response["violations"]
+        if v["impact"] in SERIOUS
+    ]
+
+
+@pytest.mark.parametrize("scheme", sorted(SCHEMES))
+def test_no_serious_accessibility_finding_on_any_page(browser, site_url, built_site, scheme):
+    from axe_playwright_python.sync_playwright import Axe
+
+    axe = Axe()
+    context = browser.new_context(
+        base_url=site_url, viewport={"width": 1280, "height": 900}, color_scheme=scheme
+    )
+    findings, scans = [], 0
+    try:
+        for path in site_pages(built_site):
+            page = context.new_page()
+            page.goto(path)
+            page.wait_for_load_state("networkidle")
+            settle(page)
+            palette = page.evaluate("document.body.getAttribute('data-md-color-scheme')")
+            assert palette == SCHEMES[scheme], f"{path} shows the {palette} palette in {scheme}"
+            page.evaluate(_OPEN_DETAILS)
+            findings += _serious(axe, page, f"{scheme} {path}")
+            scans += 1
+            tab = 1
+            while page.evaluate(_SHOW_TAB, tab):
+                findings += _serious(axe, page, f"{scheme} {path} (tab {tab + 1} shown)")
+                scans += 1
+                tab += 1
+            page.close()
+    finally:
+        context.close()
+    assert scans > len(site_pages(built_site)), "no page with content tabs was scanned tab by tab"
+    assert not findings, "serious or critical axe-core findings:\n  " + "\n  ".join(findings)
+
+
+_BLOCKS = """() => {
+    const style = (el, pseudo) => el ? getComputedStyle(el, pseudo || null) : null;
+    const visible = el => !!el && el.getClientRects().length > 0
+        && getComputedStyle(el).visibility !== "hidden";
+    const code = Array.from(document.querySelectorAll("article div.highlight:not(.convdocs-output) pre > code"));
+    const outputs = Array.from(document.querySelectorAll("article .convdocs-output"));
+    return {
+        code: code.map(c => style(c).backgroundColor),
+        outputs: outputs.map(o => ({
+            text: o.querySelector("pre > code").textContent,
+            background: style(o.querySelector("pre > code")).backgroundColor,
+            label: style(o, "::before").content,
+            labelShown: style(o, "::before").display !== "none",
+            numbers: Array.from(o.querySelectorAll(".linenos, .linenodiv")).filter(visible).length,
+            hasCopy: !!o.querySelector('button.md-code__button[data-md-type="copy"]'),
+        })),
+    };
+}"""
+
+
+def test_outputs_on_the_cross_correlation_page_look_like_outputs(context):
+    markdown = (ROOT / "docs" / "cross-correlation.md").read_text(encoding="utf-8")
+    expected = [fence.body for fence in read_cells(markdown).output_fences()]
+    page = context.new_page()
+    traffic = watch(page)
+    page.goto(CROSS_CORRELATION)
+    settle(page)
+    blocks = page.evaluate(_BLOCKS)
+    assert len(expected) >= 3 and blocks["code"], "the page should show code and outputs"
+    shown = [output["text"] for output in blocks["outputs"]]
+    assert [t.rstrip("\n") for t in shown] == [t.rstrip("\n") for t in expected], (
+        "the blocks marked as output are not the page's output blocks"
+    )
+    code_backgrounds = set(blocks["code"])
+    for n, output in enumerate(blocks["outputs"]):
+        assert output["background"] not in code_backgrounds, (
+            f"output {n} has the code blocks' background {output['background']}"
+        )
+        assert output["label"] == '"Output"' and output["labelShown"], (
+            f"output {n} is not labelled: {output}"
+        )
+        assert output["numbers"] == 0, f"output {n} shows line numbers"
+    traffic.assert_clean(CROSS_CORRELATION)
+
+
+def test_an_output_copy_button_copies_the_output_alone(context, site_url):
+    markdown = (ROOT / "docs" / "cross-correlation.md").read_text(encoding="utf-8")
+    expected = [fence.body for fence in read_cells(markdown).output_fences()]
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=site_url)
+    page = context.new_page()
+    page.goto(CROSS_CORRELATION)
+    outputs = page.locator("article .convdocs-output")
+    assert outputs.count() == len(expected)
+    for n, text in enumerate(expected):
+        button = outputs.nth(n).locator('button.md-code__button[data-md-type="copy"]')
+        if button.count() == 0:
+            continue  # an output without a copy button is allowed; one with must copy it alone
+        sentinel = f"(nothing copied from output {n})"
+        page.evaluate("text => navigator.clipboard.writeText(text)", sentinel)
+        button.click()
+        copied = page.evaluate(
+            """async sentinel => {
+                for (let i = 0; i < 100; i++) {
+                    const text = await navigator.clipboard.readText();
+                    if (text !== sentinel) return text;
+                    await new Promise(done => setTimeout(done, 20));
+                }
+                return sentinel;
+            }""",
+            sentinel,
+        )
+        assert copied.rstrip("\n") == text.rstrip("\n"), f"output {n} copied {copied!r}"
+
+
+def test_every_page_marks_every_output_block_as_output(built_site):
+    """The HTML of every Markdown page has as many ``convdocs-output`` blocks as the page has
+    output blocks (shared or per device), and nothing else is marked so."""
+    counted = 0
+    for source in sorted((ROOT / "docs").rglob("*.md")):
+        expected = len(read_cells(source.read_text(encoding="utf-8")).output_fences())
+        stem = source.relative_to(ROOT / "docs").with_suffix("").as_posix()
+        html = built_site / ("index.html" if stem == "index" else f"{stem}/index.html")
+        marked = html.read_text(encoding="utf-8").count('class="convdocs-output highlight"')
+        assert marked == expected, f"{stem}: {marked} blocks marked as output, {expected} outputs"
+        counted += expected
+    assert counted > 50, f"only {counted} output blocks on the whole site"
+
+
+_NOTEBOOK = """() => {
+    const style = (el, pseudo) => getComputedStyle(el, pseudo || null);
+    const inputs = Array.from(document.querySelectorAll(".jp-CodeCell .highlight-ipynb pre"));
+    const outputs = Array.from(document.querySelectorAll(".jp-OutputArea-child"));
+    return {
+        inputs: inputs.map(i => style(i).backgroundColor),
+        outputs: outputs.map(o => {
+            const area = o.querySelector(".jp-OutputArea-output");
+            const pre = area && area.querySelector("pre");
+            return {
+                classes: area ? area.className : "",
+                background: pre ? style(pre).backgroundColor : null,
+                label: style(o, "::before").content,
+            };
+        }),
+    };
+}"""
+
+
+def test_the_notebook_page_marks_and_labels_its_outputs(context, built_site):
+    notebook = nbformat.read(ROOT / "docs" / "notebook.ipynb", as_version=4)
+    outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs]
+    text_outputs = sum(1 for o in outputs if "image/png" not in o.get("data", {}))
+    page = context.new_page()
+    traffic = watch(page)
+    page.goto("notebook/")
+    shown = page.evaluate(_NOTEBOOK)
+    assert len(shown["outputs"]) == len(outputs), (
+        f"the notebook has {len(outputs)} outputs, the page {len(shown['outputs'])}"
+    )
+    inputs = set(shown["inputs"])
+    assert inputs, "no code cell found on the notebook page"
+    tinted = [o for o in shown["outputs"] if o["background"] is not None]
+    assert len(tinted) == text_outputs, json.dumps(shown["outputs"], indent=1)
+    for n, output in enumerate(shown["outputs"]):
+        assert "output" in output["classes"].lower(), f"notebook output {n}: {output}"
+        assert output["label"] == '"Output"', f"notebook output {n} is not labelled: {output}"
+        if output["background"] is not None:
+            assert output["background"] not in inputs, f"notebook output {n} looks like code"
+    traffic.assert_clean("notebook/")
+
+
+def test_the_stamp_is_a_badge_with_both_devices_and_a_link_to_the_checks(context):
+    page = context.new_page()
+    page.goto(CROSS_CORRELATION)
+    stamp = page.locator("article .convdocs-stamp")
+    assert stamp.count() == 1
+    runs = stamp.locator(".convdocs-stamp__run")
+    texts = runs.all_inner_texts()
+    assert len(texts) == 2 and texts[0].startswith(("✓", "✗")), texts
+    assert "CPU" in texts[0] and "GPU" in texts[1], texts
+    for text in texts:
+        verified = "verified on" in text and "with torch " in text
+        assert verified or "not yet verified for this version" in text, text
+    guide = stamp.locator("a.convdocs-stamp__guide")
+    assert guide.inner_text() == "How examples are verified"
+    guide.click()
+    page.wait_for_load_state()
+    assert page.url.endswith("/verification/"), page.url
