@@ -36,7 +36,7 @@ lint: setup
 # strict site build, and the browser tests (Debian's chromium is installed with apt when missing).
 test: setup lint
 	bash scripts/ensure-chromium.sh
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto   # one worker per core (pytest-xdist; each page stays on one)
 
 build: setup
 	$(BIN)/mkdocs build --strict

@@ -7,6 +7,7 @@ machinery that describe CPU behaviour say so with ``--device cpu`` or ``Settings
 
 from __future__ import annotations
 
+import fcntl
 import html
 import os
 import re
@@ -50,10 +51,7 @@ def float32_tolerance(device: torch.device) -> dict[str, float]:
     return {"rtol": 1.3e-6, "atol": 1e-5}
 
 
-@pytest.fixture(scope="session")
-def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Build the site strictly into a temporary folder and return that folder."""
-    site = tmp_path_factory.mktemp("site")
+def _build_site(site: Path) -> None:
     env = dict(os.environ, NO_MKDOCS_2_WARNING="1", CONVDOCS_DEVICE="cpu")
     result = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)],
@@ -66,4 +64,24 @@ def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert result.returncode == 0, (
         f"mkdocs build --strict failed:\n{result.stdout}\n{result.stderr}"
     )
+
+
+@pytest.fixture(scope="session")
+def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Build the site strictly into a temporary folder and return that folder. Under xdist the
+    workers share one build: the first to get the lock builds, the others wait and reuse it."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        site = tmp_path_factory.mktemp("site")
+        _build_site(site)
+        return site
+    shared = tmp_path_factory.getbasetemp().parent  # the same folder for every worker
+    site, done = shared / "site", shared / "site.built"
+    with open(shared / "site.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if not done.exists():
+                _build_site(site)
+                done.touch()
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
     return site

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import functools
 import http.server
+import multiprocessing
 import os
 import sys
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -81,21 +81,32 @@ def site_prefix() -> str:
     return path if path.endswith("/") else path + "/"
 
 
+def _serve(directory: str, prefix: str, ports: Any) -> None:
+    """Serve ``directory`` under ``prefix`` at a free port of 127.0.0.1 (put on ``ports``)."""
+    handler = type("SiteHandler", (PagesHandler,), {"prefix": prefix})
+    server = QuietServer((LOCAL_HOST, 0), functools.partial(handler, directory=directory))
+    ports.put(server.server_address[1])
+    server.serve_forever()
+
+
 @pytest.fixture(scope="session")
 def site_url(built_site: Path):
     """The strictly built site, served on 127.0.0.1 at a free port under the path it is published
     at: ``http://127.0.0.1:PORT/convdocs/``. Pages are addressed relative to it (``"./"``,
-    ``"cross-correlation/"``)."""
-    handler = type("SiteHandler", (PagesHandler,), {"prefix": site_prefix()})
-    server = QuietServer((LOCAL_HOST, 0), functools.partial(handler, directory=str(built_site)))
-    thread = threading.Thread(target=server.serve_forever, name="convdocs-site", daemon=True)
-    thread.start()
+    ``"cross-correlation/"``). The server runs in its own process, so that serving never waits
+    for the tests' Python (nor they for it)."""
+    spawn = multiprocessing.get_context("spawn")
+    ports = spawn.Queue()
+    server = spawn.Process(
+        target=_serve, args=(str(built_site), site_prefix(), ports), name="convdocs-site"
+    )
+    server.start()
     try:
-        yield f"http://{LOCAL_HOST}:{server.server_address[1]}{site_prefix()}"
+        port = ports.get(timeout=60)
+        yield f"http://{LOCAL_HOST}:{port}{site_prefix()}"
     finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
+        server.terminate()
+        server.join(timeout=10)
 
 
 @pytest.fixture(scope="session")

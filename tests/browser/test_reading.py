@@ -1,11 +1,5 @@
-"""What a reader meets in the browser: no serious accessibility finding on any page in either
-colour scheme, outputs that look like outputs (marked, labelled, tinted, copied alone), and the
-stamp as a badge.
-
-The accessibility scan is axe-core (axe-playwright-python) over every page of the built site,
-light and dark, with every collapsed block (``<details>``) opened and every content tab shown in
-turn, so that nothing a reader can reveal escapes the scan.
-"""
+"""What a reader meets in the browser: outputs that look like outputs (marked, labelled,
+tinted, copied alone), on the pages and in the notebook, and the stamp as a badge."""
 
 from __future__ import annotations
 
@@ -13,71 +7,12 @@ import json
 from pathlib import Path
 
 import nbformat
-import pytest
 
 from convdocs.verify.cells import read_cells
 from tests.browser.conftest import settle, watch
-from tests.browser.test_site_in_browser import site_pages
 
 ROOT = Path(__file__).resolve().parents[2]
-SCHEMES = {"light": "default", "dark": "slate"}  # colour scheme -> Material's palette name
-SERIOUS = {"serious", "critical"}
 CROSS_CORRELATION = "cross-correlation/"
-
-_OPEN_DETAILS = "() => document.querySelectorAll('details').forEach(d => { d.open = true; })"
-# Show the n-th tab of every tab group that has one; returns how many groups have one.
-_SHOW_TAB = """n => {
-    let shown = 0;
-    document.querySelectorAll(".tabbed-set").forEach(set => {
-        const inputs = set.querySelectorAll(":scope > input");
-        if (inputs.length > n) { inputs[n].click(); shown += 1; }
-    });
-    return shown;
-}"""
-
-
-def _serious(axe, page, where: str) -> list[str]:
-    """axe-core's serious and critical findings on ``page`` as it is now, one line per rule."""
-    response = axe.run(page).response
-    return [
-        f"{where}: {v['id']} ({v['impact']}) on {len(v['nodes'])} element(s), e.g. "
-        f"{v['nodes'][0]['target']}: {v['nodes'][0].get('failureSummary', '').splitlines()[-1]}"
-        for v in response["violations"]
-        if v["impact"] in SERIOUS
-    ]
-
-
-@pytest.mark.parametrize("scheme", sorted(SCHEMES))
-def test_no_serious_accessibility_finding_on_any_page(browser, site_url, built_site, scheme):
-    from axe_playwright_python.sync_playwright import Axe
-
-    axe = Axe()
-    context = browser.new_context(
-        base_url=site_url, viewport={"width": 1280, "height": 900}, color_scheme=scheme
-    )
-    findings, scans = [], 0
-    try:
-        for path in site_pages(built_site):
-            page = context.new_page()
-            page.goto(path)
-            page.wait_for_load_state("networkidle")
-            settle(page)
-            palette = page.evaluate("document.body.getAttribute('data-md-color-scheme')")
-            assert palette == SCHEMES[scheme], f"{path} shows the {palette} palette in {scheme}"
-            page.evaluate(_OPEN_DETAILS)
-            findings += _serious(axe, page, f"{scheme} {path}")
-            scans += 1
-            tab = 1
-            while page.evaluate(_SHOW_TAB, tab):
-                findings += _serious(axe, page, f"{scheme} {path} (tab {tab + 1} shown)")
-                scans += 1
-                tab += 1
-            page.close()
-    finally:
-        context.close()
-    assert scans > len(site_pages(built_site)), "no page with content tabs was scanned tab by tab"
-    assert not findings, "serious or critical axe-core findings:\n  " + "\n  ".join(findings)
-
 
 _BLOCKS = """() => {
     const style = (el, pseudo) => el ? getComputedStyle(el, pseudo || null) : null;
