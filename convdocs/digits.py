@@ -76,7 +76,7 @@ def load_digits(size: int = 28, *, test_size: int = 360, seed: int = 0) -> Digit
 
     ```text
     torch.Size([1437, 1, 28, 28]) torch.Size([360, 1, 28, 28])
-    tensor([2, 6, 8, 9, 7, 2, 7, 9, 6, 1])
+    tensor([7, 1, 9, 8, 5, 0, 4, 5, 6, 5])
     ```
 
     Taught on the page [LeNet](lenet.md).
