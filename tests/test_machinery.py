@@ -8,6 +8,8 @@ simulated in-process with a ``Session`` whose settings name ``cuda:0``.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -633,3 +635,24 @@ def test_wrong_prose_numbers_fail(project, edit, message):
     result = run(project)
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     result.stdout.fnmatch_lines([message])
+
+
+def test_under_xdist_each_page_stays_on_one_worker_and_is_recorded(project):
+    # Each cell uses what the one before it defined: a page split over workers would fail.
+    chain = "".join(
+        f"```python\nv{n} = {'v' + str(n - 1) + ' + 1' if n else '0'}\nprint(v{n})\n```\n\n"
+        f"```text\n{n}\n```\n\n"
+        for n in range(6)
+    )
+    for name in ("a.md", "b.md", "c.md"):
+        page(project, "# A chain\n\n" + chain, name)
+    # A plain subprocess: pytester's would write its stdout file into the project meanwhile.
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--device", "cpu", "-n", "2"],
+        cwd=project.path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0 and "18 passed" in result.stdout, result.stdout[-3000:]
+    assert set(record.load(project.path)["documents"]) == {"docs/a.md", "docs/b.md", "docs/c.md"}

@@ -43,5 +43,12 @@ class VerifiedFile(SybilFile):
         for sybil in self.sybils:
             document = sybil.parse(self.path)
             self.documents.append(document)
+            try:
+                name = self.path.relative_to(self.config.rootpath).as_posix()
+            except ValueError:
+                name = self.path.as_posix()
+            group = pytest.mark.xdist_group(name=name)
             for example in document.examples():
-                yield VerifiedItem.from_parent(self, sybil=sybil, example=example)
+                item = VerifiedItem.from_parent(self, sybil=sybil, example=example)
+                item.add_marker(group)  # a page's examples share a namespace: one worker
+                yield item

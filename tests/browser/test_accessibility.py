@@ -8,9 +8,14 @@ fixed in the theme (``docs/stylesheets/convdocs.css``, ``overrides/``) or in the
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
 from tests.browser.conftest import TIMEOUT_MS, settle
 from tests.browser.test_site_in_browser import site_pages
 
+ROOT = Path(__file__).resolve().parents[2]
 SCHEMES = {"light": "default", "dark": "slate"}  # colour scheme -> Material's palette name
 SERIOUS = {"serious", "critical"}
 
@@ -58,37 +63,55 @@ def _scan(page, where: str) -> list[str]:
     return findings
 
 
-def test_no_serious_accessibility_finding_on_any_page(browser, site_url, built_site):
-    """Every page as it opens in a browser that prefers the light scheme, then after the reader
-    switches to the dark one with the header's toggle (and back, for the next page)."""
+def _page_addresses() -> list[str]:
+    """The address of every page the site builds from docs/ (relative to the site), and the
+    404 page: known at collection, so that each page is one test that xdist can send anywhere.
+    ``test_every_built_page_is_scanned`` checks the list against the built site."""
+    addresses = ["404.html"]
+    for source in sorted((ROOT / "docs").rglob("*")):
+        if source.suffix in (".md", ".ipynb"):
+            stem = source.relative_to(ROOT / "docs").with_suffix("").as_posix()
+            addresses.append("./" if stem == "index" else f"{stem.removesuffix('/index')}/")
+    return addresses
+
+
+PAGES = _page_addresses()
+
+
+def test_every_built_page_is_scanned(built_site):
+    assert sorted(PAGES) == sorted(site_pages(built_site))
+
+
+@pytest.fixture(scope="module")
+def axe_source() -> str:
     from axe_playwright_python.sync_playwright import Axe
 
-    axe_source = Axe().axe_script  # axe-core, bundled with the package: nothing is downloaded
+    return Axe().axe_script  # axe-core, bundled with the package: nothing is downloaded
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_no_serious_accessibility_finding(browser, site_url, axe_source, path):
+    """The page as it opens in a browser that prefers the light scheme, then after the reader
+    switches to the dark one with the header's toggle."""
     context = browser.new_context(
         base_url=site_url, viewport={"width": 1280, "height": 900}, color_scheme="light"
     )
     context.set_default_timeout(TIMEOUT_MS)
-    paths = site_pages(built_site)
-    findings, scanned = [], set()
+    findings = []
 
-    def palette(page) -> str:
+    def palette() -> str:
         return page.evaluate("document.body.getAttribute('data-md-color-scheme')")
 
     try:
-        for path in paths:
-            page = context.new_page()
-            page.goto(path)
-            settle(page)
-            page.evaluate(axe_source)
-            for scheme, switch in (("light", "Switch to dark mode"), ("dark", None)):
-                assert palette(page) == SCHEMES[scheme], f"{path} shows {palette(page)}"
-                findings += _scan(page, f"{scheme} {path}")
-                scanned.add((scheme, path))
-                if switch:
-                    page.locator(f'label[title="{switch}"]').click()
-            page.locator('label[title="Switch to light mode"]').click()  # as it was
-            page.close()
+        page = context.new_page()
+        page.goto(path)
+        settle(page)
+        page.evaluate(axe_source)
+        assert palette() == SCHEMES["light"], f"{path} opens in {palette()}"
+        findings += _scan(page, f"light {path}")
+        page.locator('label[title="Switch to dark mode"]').click()
+        assert palette() == SCHEMES["dark"], f"{path}: the toggle shows {palette()}"
+        findings += _scan(page, f"dark {path}")
     finally:
         context.close()
-    assert len(scanned) == 2 * len(paths), "a page was not scanned in both schemes"
     assert not findings, "serious or critical axe-core findings:\n  " + "\n  ".join(findings)

@@ -22,6 +22,9 @@ import yaml
 from convdocs.verify.cells import iter_fences, read_cells
 from tests.browser.conftest import TIMEOUT_MS, Traffic, is_local, settle, watch
 
+# One worker runs this module: its tests share the `visits` of every page (module-scoped).
+pytestmark = pytest.mark.xdist_group("site-in-browser")
+
 ROOT = Path(__file__).resolve().parents[2]
 CROSS_CORRELATION = "cross-correlation/"
 CROSS_CORRELATION_MD = ROOT / "docs" / "cross-correlation.md"
