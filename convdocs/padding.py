@@ -73,9 +73,10 @@ def conv_output_shape(
     p = _pair(fn, "padding", padding, 0)
     s = _pair(fn, "stride", stride, 1)
     if k[0] > n[0] + 2 * p[0] or k[1] > n[1] + 2 * p[1]:
+        padded = f" padded to {(n[0] + 2 * p[0], n[1] + 2 * p[1])}" if p != (0, 0) else ""
         raise ValueError(
             f"{fn} expects a kernel no larger than the padded input, got kernel {k} for input "
-            f"{n} padded to {(n[0] + 2 * p[0], n[1] + 2 * p[1])}"
+            f"{n}{padded}"
         )
     height, width = ((n[d] - k[d] + 2 * p[d] + s[d]) // s[d] for d in (0, 1))
     return height, width

@@ -61,8 +61,9 @@ def test_pooling_layers_work_too(device):
         (
             (8, 11),
             ValueError,
-            r"no larger than the padded input, got kernel \(11, 11\) for input \(8, 8\) padded to \(8, 8\)",
+            r"no larger than the padded input, got kernel \(11, 11\) for input \(8, 8\)$",
         ),
+        ((8, 11, 1), ValueError, r"for input \(8, 8\) padded to \(10, 10\)$"),
         ((8, 3, -1), ValueError, "padding >= 0 on both sides, got -1"),
         ((8, 3, 0, 0), ValueError, "stride >= 1 on both sides, got 0"),
         ((8, 3, 0, 1.5), TypeError, "stride to be an int or a pair of ints, got 1.5"),

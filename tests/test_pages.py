@@ -34,6 +34,8 @@ EXPECTED_EXAMPLES = {
     "index.md": 1,
     "learning-a-kernel.md": 13,
     "loop-to-fast.md": 20,
+    "padding-and-stride.md": 37,
+    "pooling.md": 39,
     "receptive-field.md": 11,
     "summary.md": 1,
     "verification.md": 2,
