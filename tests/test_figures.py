@@ -92,3 +92,19 @@ def test_exactly_one_figure_and_alt_text(page):
     assert "it drew 2" in check(page)
     draw()
     assert "with alt text" in check(page, text="![](figures/line.png)")
+
+
+def test_a_figure_of_another_size_fails_and_the_update_redraws_it(page):
+    draw()
+    check(page, update=True)
+    _, ax = plt.subplots(figsize=(4, 2))  # wider than the committed one
+    ax.plot([0, 1], [0, 1])
+    failure = check(page)
+    assert failure is not None and "no longer matches what the code draws" in failure
+    assert "size" in failure
+    _, ax = plt.subplots(figsize=(4, 2))
+    ax.plot([0, 1], [0, 1])
+    assert check(page, update=True) is None
+    _, ax = plt.subplots(figsize=(4, 2))
+    ax.plot([0, 1], [0, 1])
+    assert check(page) is None

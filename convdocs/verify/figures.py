@@ -69,6 +69,7 @@ def check_figure(
 ) -> FigureCheck:
     """Compare what the cell drew with the committed PNG; write nothing."""
     from matplotlib.testing.compare import compare_images
+    from matplotlib.testing.exceptions import ImageComparisonFailure
 
     committed = Path(page_path).parent / target
     alt = image_reference(page_text, target)
@@ -93,7 +94,15 @@ def check_figure(
     with tempfile.TemporaryDirectory() as tmp:
         new = Path(tmp) / committed.name
         new.write_bytes(drawn.png)
-        difference = compare_images(str(committed), str(new), tol=tol, in_decorator=True)
+        try:
+            difference = compare_images(str(committed), str(new), tol=tol, in_decorator=True)
+        except ImageComparisonFailure as failure:  # another size: nothing to compare pixel by pixel
+            return FigureCheck(
+                f"{page}: {target} no longer matches what the code draws ({failure}); "
+                "run `pytest --update-outputs` to redraw it",
+                committed,
+                drawn.png,
+            )
     if difference is None:
         return FigureCheck(None, committed, drawn.png)
     return FigureCheck(

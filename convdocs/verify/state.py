@@ -49,6 +49,21 @@ _SET_BY_TORCH = frozenset({"torch.Storage"})
 """Attributes torch itself rebinds when a page changes a default (``set_default_dtype``)."""
 
 
+def _wrapped_by_torch(name: str, key: str, before: object, now: object) -> bool:
+    """Whether ``name.key`` went from ``before`` to ``now`` by torch's own import of
+    ``torch._dynamo`` (``torch.compile``, ``FlopCounterMode``, ...), which wraps
+    ``torch.manual_seed`` with ``torch._disable_dynamo``: a wrapper of exactly that kind (its
+    code is the decorator's) around exactly the old function, and nothing else."""
+    if (name, key) != ("torch", "manual_seed") or "torch._dynamo" not in sys.modules:
+        return False
+    if getattr(now, "__wrapped__", None) is not before:
+        return False
+    import torch
+
+    reference = torch._disable_dynamo(lambda: None)
+    return getattr(now, "__code__", None) is getattr(reference, "__code__", False)
+
+
 @dataclass(frozen=True)
 class TorchDefaults:
     """torch's process-wide switches that change what code prints or computes."""
@@ -320,7 +335,9 @@ class ModuleSnapshot:
                     continue
                 elif key not in before:
                     continue  # a new name changes nothing that was there (libraries add them lazily)
-                elif now[key] is not before[key]:
+                elif now[key] is not before[key] and not _wrapped_by_torch(
+                    name, key, before[key], now[key]
+                ):
                     found.append(f"{name}.{key} replaced")
         return sorted(found)
 
@@ -335,6 +352,8 @@ class ModuleSnapshot:
                     continue
                 if key not in before:
                     continue
+                if key in now and _wrapped_by_torch(name, key, before[key], now[key]):
+                    continue  # torch's own, and harmless: the wrapper calls the old function
                 if key not in now or now[key] is not before[key]:
                     _set(obj, key, before[key])
 
