@@ -14,7 +14,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from convdocs._checks import check_positive_int
+from convdocs._checks import check_float_dtype, check_positive_int
 
 N_IMAGES = 1797
 
@@ -30,7 +30,7 @@ def _read_bundled() -> tuple[np.ndarray, np.ndarray]:
 class Digits:
     """The digits split into a training and a test set, ready for LeNet.
 
-    Images are ``(N, 1, size, size)`` float32 tensors on the CPU, standardised with the
+    Images are ``(N, 1, size, size)`` floating-point tensors (float32 unless asked) on the CPU, standardised with the
     training set's ``mean`` and ``std``; labels are int64 tensors of digits 0 to 9.
     """
 
@@ -44,7 +44,9 @@ class Digits:
     """Their standard deviation, by which all images are divided."""
 
 
-def load_digits(size: int = 28, *, test_size: int = 360, seed: int = 0) -> Digits:
+def load_digits(
+    size: int = 28, *, test_size: int = 360, seed: int = 0, dtype: torch.dtype = torch.float32
+) -> Digits:
     """Load the bundled handwritten digits, scale them to ``size``x``size`` and split them.
 
     Each 8x8 image (pixels 0 to 16) is scaled to [0, 1], resized with bilinear interpolation to
@@ -57,13 +59,17 @@ def load_digits(size: int = 28, *, test_size: int = 360, seed: int = 0) -> Digit
         size: the side of the returned images, at least 8.
         test_size: how many images to hold out, from 1 to 1796.
         seed: the seed of the split.
+        dtype: the floating-point dtype of the images, in which they are also resized and
+            standardised (``torch.float64`` for training that must repeat to the last digit
+            on every machine).
 
     Returns:
         A ``Digits`` with the two sets.
 
     Raises:
         TypeError: if an argument is not an int.
-        ValueError: if ``size < 8`` or ``test_size`` leaves no image on one side.
+        ValueError: if ``size < 8``, ``test_size`` leaves no image on one side, or ``dtype`` is
+            not a floating-point dtype.
 
     Example:
 
@@ -92,8 +98,9 @@ def load_digits(size: int = 28, *, test_size: int = 360, seed: int = 0) -> Digit
         )
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise TypeError(f"{fn} expects seed to be an int, got {type(seed).__name__}")
+    check_float_dtype(fn, dtype)
     pixels, labels = _read_bundled()
-    images = torch.from_numpy(pixels).to(torch.float32).unsqueeze(1) / 16.0
+    images = torch.from_numpy(pixels).to(dtype).unsqueeze(1) / 16.0
     if size != 8:
         images = F.interpolate(images, size=(size, size), mode="bilinear", align_corners=False)
     order = torch.randperm(N_IMAGES, generator=torch.Generator().manual_seed(seed))

@@ -61,3 +61,12 @@ def test_size_8_keeps_the_original_pixels():
 def test_bad_arguments_are_named(kwargs, error, message):
     with pytest.raises(error, match=message):
         load_digits(**kwargs)
+
+
+def test_float64_digits_are_the_float32_ones_more_precisely():
+    single, double = load_digits(), load_digits(dtype=torch.float64)
+    assert double.train_images.dtype == torch.float64
+    assert torch.equal(single.train_labels, double.train_labels)
+    torch.testing.assert_close(double.train_images.float(), single.train_images, rtol=0, atol=1e-5)
+    with pytest.raises(ValueError, match=r"floating-point dtype, got torch\.int64"):
+        load_digits(dtype=torch.int64)

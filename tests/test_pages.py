@@ -34,6 +34,7 @@ EXPECTED_EXAMPLES = {
     "exercises.md": 27,
     "index.md": 1,
     "learning-a-kernel.md": 13,
+    "lenet.md": 39,
     "loop-to-fast.md": 20,
     "padding-and-stride.md": 37,
     "pooling.md": 39,
