@@ -323,41 +323,40 @@ def test_patching_a_module_fails_and_is_undone(project):
     result.assert_outcomes(passed=1, failed=1)  # b.md sees the real module
 
 
-def test_torchs_own_wrapping_of_manual_seed_is_not_a_patch(project):
-    # Importing torch._dynamo (torch.compile, FlopCounterMode) wraps torch.manual_seed with
-    # torch._disable_dynamo. In a fresh process that happens inside the cell: it must pass.
+def test_torchs_own_wrapping_of_manual_seed_is_not_a_patch_and_a_page_wrapping_is(project):
+    # Importing torch._dynamo (torch.compile, torch.optim, FlopCounterMode) wraps
+    # torch.manual_seed with torch._disable_dynamo. In a fresh process that happens inside the
+    # first cell that needs it: that must pass. A page's own wrapper, even one made with
+    # functools.wraps or torch._disable_dynamo, is a patch. One fresh process for all three
+    # pages: an in-process run would import torch._dynamo again after pytester drops it, and
+    # torch refuses to register its operators twice.
     page(
         project,
         "```python\nimport torch\nfrom torch.utils.flop_counter import FlopCounterMode\n"
         "with FlopCounterMode(display=False) as counter:\n"
         "    torch.ones(2, 3) @ torch.ones(3, 4)\n"
         "print(counter.get_total_flops())\n```\n\n```text\n48\n```\n",
+        "a_torch.md",
     )
-    result = project.runpytest_subprocess("-p", "no:cacheprovider", "--device", "cpu")
-    result.assert_outcomes(passed=1)
-
-
-@pytest.mark.parametrize(
-    "wrapper",
-    [
-        "functools.wraps(real)(lambda seed: real(0))",
-        "torch._disable_dynamo(lambda seed: real(0))",
-    ],
-    ids=["wraps", "disable-dynamo-of-another-function"],
-)
-def test_a_wrapped_manual_seed_of_ones_own_is_a_patch(project, wrapper):
-    page(
-        project,
-        "```python\nimport functools\nimport torch\nimport torch._dynamo\n"
-        f"real = torch.manual_seed\ntorch.manual_seed = {wrapper}\n```\n",
-    )
-    # A fresh process: an in-process run would import torch._dynamo again after pytester drops
-    # it, and torch refuses to register its operators twice.
-    result = project.runpytest_subprocess("-p", "no:cacheprovider", "--device", "cpu")
-    result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(
-        ["*the cell changed torch.manual_seed replaced: a page may not patch modules*"]
-    )
+    for name, wrapper in [
+        ("b_wraps.md", "functools.wraps(real)(lambda seed: real(0))"),
+        ("c_disable_dynamo.md", "torch._disable_dynamo(lambda seed: real(0))"),
+    ]:
+        page(
+            project,
+            "```python\nimport functools\nimport torch\nimport torch._dynamo\n"
+            f"real = torch.manual_seed\ntorch.manual_seed = {wrapper}\n```\n",
+            name,
+        )
+    result = project.runpytest_subprocess("-p", "no:cacheprovider", "--device", "cpu", "-v")
+    result.assert_outcomes(passed=1, failed=2)
+    result.stdout.fnmatch_lines(["*a_torch.md::*PASSED*"])
+    for name in ("b_wraps.md", "c_disable_dynamo.md"):
+        result.stdout.fnmatch_lines(
+            [
+                f"*docs/{name}:*the cell changed torch.manual_seed replaced: a page may not patch modules*"
+            ]
+        )
 
 
 @pytest.mark.parametrize(

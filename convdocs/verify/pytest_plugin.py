@@ -13,6 +13,7 @@ never share state with the run around them.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -69,6 +70,20 @@ def requested_device(config: pytest.Config) -> str:
     return str(device)
 
 
+def _share_the_cores(workers: int) -> None:
+    """Give each of ``workers`` xdist workers its share of the cores for torch's threads,
+    unless the user chose (``OMP_NUM_THREADS``). Two workers that each run as many threads as
+    there are cores oversubscribe the machine, and OpenMP's spinning threads then slow a
+    training loop many times over (a 5 s cell hit its 60 s timeout on 2 cores)."""
+    if workers < 2 or os.environ.get("OMP_NUM_THREADS"):
+        return
+    share = max(1, (os.cpu_count() or 1) // workers)
+    os.environ["OMP_NUM_THREADS"] = str(share)
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.set_num_threads(share)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     from convdocs.verify.config import ConfigError, Settings, load_project
     from convdocs.verify.session import Session
@@ -77,6 +92,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "xdist_group(name): keep the tests of one group on one xdist worker"
     )
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is not None:
+        _share_the_cores(int(workerinput.get("workercount", 1)))
     if getattr(config, "workerinput", {}).get("convdocs_loadgroup"):
         # A worker parses the command line anew and cannot see that the controller chose
         # loadgroup below; without this, it would not name items by group, and the controller
