@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import yaml
 
 
@@ -14,7 +15,19 @@ def _nav_pages(nav):
                 yield value
 
 
+LANGUAGES = ("zh",)  # built under /<language>/ by mkdocs-static-i18n; English at the root
+
+
+def address(page: str, language: str | None = None) -> str:
+    """Where the site puts a page of the navigation (``pooling.md``): ``pooling/index.html``,
+    or ``zh/pooling/index.html`` in Chinese."""
+    stem = page.rsplit(".", 1)[0]
+    html = "index.html" if stem == "index" else f"{stem}/index.html"
+    return f"{language}/{html}" if language else html
+
+
 def test_strict_build_has_every_page(built_site):
+    from convdocs.verify.translations import original_of
     from tests.conftest import ROOT
 
     config = yaml.safe_load((ROOT / "mkdocs.yml").read_text())
@@ -22,13 +35,14 @@ def test_strict_build_has_every_page(built_site):
     in_docs = sorted(
         p.relative_to(ROOT / "docs").as_posix()
         for p in (ROOT / "docs").rglob("*")
-        if p.suffix in (".md", ".ipynb")
+        if p.suffix in (".md", ".ipynb") and original_of(p) is None
     )
     assert sorted(pages) == in_docs  # every page is in the navigation, once
     for page in pages:
-        stem = page.rsplit(".", 1)[0]
-        html = "index.html" if stem == "index" else f"{stem}/index.html"
-        assert (built_site / html).is_file(), f"{page} was not built"
+        for language in (None, *LANGUAGES):
+            assert (built_site / address(page, language)).is_file(), f"{page} ({language})"
+        translated = (built_site / address(page, "zh")).read_text(encoding="utf-8")
+        assert '<html lang="zh"' in translated, page
 
 
 def test_math_is_rendered_from_the_bundled_mathjax(built_site):
@@ -47,7 +61,10 @@ def test_notebook_page_has_a_download_button_and_its_file(built_site):
     assert (built_site / "notebook" / "notebook.ipynb").is_file()
 
 
-def test_every_page_has_the_stamp_the_hook_makes_from_the_record(built_site):
+@pytest.mark.parametrize("language", [None, *LANGUAGES])
+def test_every_page_has_the_stamp_the_hook_makes_from_the_record(built_site, language):
+    """Each page of each edition carries the stamp of its own documents (a Chinese page's are
+    its own file's, checked on their own), in the words of its edition."""
     import html as html_module
 
     from mkdocs.utils import get_relative_url
@@ -56,23 +73,28 @@ def test_every_page_has_the_stamp_the_hook_makes_from_the_record(built_site):
     from tests.conftest import ROOT
 
     config = yaml.safe_load((ROOT / "mkdocs.yml").read_text())
+    prefix = f"{language}/" if language else ""
     for page in _nav_pages(config["nav"]):
-        stem = page.rsplit(".", 1)[0]
-        html = (
-            built_site / ("index.html" if stem == "index" else f"{stem}/index.html")
-        ).read_text()
-        documents = documents_of(ROOT, ROOT / "docs", page)
-        assert documents, f"{page} shows no verified examples"
+        stem, suffix = page.rsplit(".", 1)
+        source = page
+        if language and (ROOT / "docs" / f"{stem}.{language}.{suffix}").is_file():
+            source = f"{stem}.{language}.{suffix}"
+        html = (built_site / address(page, language)).read_text(encoding="utf-8")
+        documents = documents_of(ROOT, ROOT / "docs", source)
+        assert documents, f"{source} shows no verified examples"
         built = html.split('<p class="convdocs-stamp"', 1)[1].split("data-convdocs-tolerance>", 1)
-        url = "" if stem == "index" else f"{stem}/"
-        guide = None if page == "verification.md" else get_relative_url("verification/", url)
+        url = prefix + ("" if stem == "index" else f"{stem}/")
+        guide_url = f"{prefix}verification/"
+        guide = None if url == guide_url else get_relative_url(guide_url, url)
         expected = (
-            stamp_html(ROOT, documents, guide)
+            stamp_html(ROOT, documents, guide, language or "en")
             .split('<p class="convdocs-stamp"', 1)[1]
             .split("data-convdocs-tolerance>", 1)
         )
-        assert html_module.unescape(built[0]) == html_module.unescape(expected[0]), page
-        assert built[1].startswith(expected[1].split("</p>")[0]), page
+        assert html_module.unescape(built[0]) == html_module.unescape(expected[0]), source
+        assert built[1].startswith(expected[1].split("</p>")[0]), source
+        if language == "zh":
+            assert "验证" in built[0], source
 
 
 def test_the_committed_record_vouches_for_every_document_on_the_cpu():

@@ -362,7 +362,8 @@ class _Reader:
         missing = [
             n
             for n in marker.options
-            if not re.search(rf"(?<![\w.]){re.escape(n)}(?![\w]|\.\d)", text)
+            # ASCII word characters only: a number may touch Chinese text (约19.16)
+            if not re.search(rf"(?<![\w.]){re.escape(n)}(?![\w]|\.\d)", text, re.ASCII)
         ]
         if missing:
             self.problem(

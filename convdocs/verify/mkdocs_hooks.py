@@ -36,39 +36,105 @@ def plugin_error(message: str) -> Exception:
 
 _DEVICE_NAMES = {"cpu": "CPU", "cuda": "GPU"}
 
+# What the site says around the code, in each language of the site (mkdocs-static-i18n builds
+# one language after the other; Material's ``theme.language`` names the one being built).
+TEXT: dict[str, dict[str, str]] = {
+    "en": {
+        "on_device": " on {device}",
+        "colon": ": ",
+        "skip": "Not run by the checks",
+        "source": "The source of <code>{name}</code>, checked against the package by the test suite.",
+        "figure": "This code draws the figure below; the test suite checks the committed image "
+        "against what it draws{tol}.",
+        "figure_tol": " (RMS tolerance {tol}{reason})",
+        "page_scope": "this page's outputs",
+        "cell_scope": "the output below",
+        "tolerance": "Checks compare {scope} with {tolerance}.",
+        "examples": "{count} example",
+        "examples_plural": "{count} examples",
+        "not_run": ", {count} not run ({reasons})",
+        "verified": "verified on {device} ({machine}) with torch {torch} on {date}",
+        "unverified": "{device}: not yet verified for this version of the page",
+        "guide": "How examples are verified",
+        "site_tolerance": "Outputs are compared with rtol={rtol}, atol={atol}",
+        "notebook_tolerance": "this notebook's with {tolerance}",
+        "page_tolerance": "this page's with {tolerance}",
+        "cell_tolerances": "{count} output with the tolerance noted next to it",
+        "cell_tolerances_plural": "{count} outputs with the tolerance noted next to it",
+        "list": "; ",
+        "end": ".",
+        "only_in_english": "",
+    },
+    "zh": {
+        "on_device": "（{device} 上）",
+        "colon": "：",
+        "skip": "检查不运行此代码",
+        "source": "<code>{name}</code> 的源代码，测试套件会将它与包中的代码逐字比对。",
+        "figure": "这段代码绘制下图；测试套件将提交的图像与它绘制的图像进行比较{tol}。",
+        "figure_tol": "（均方根容差 {tol}{reason}）",
+        "page_scope": "本页的输出",
+        "cell_scope": "下面的输出",
+        "tolerance": "检查比较{scope}时的容差为 {tolerance}。",
+        "examples": "{count} 个示例",
+        "examples_plural": "{count} 个示例",
+        "not_run": "，{count} 个未运行（{reasons}）",
+        "verified": "已在 {device}（{machine}）上用 torch {torch} 验证，{date}",
+        "unverified": "{device}：本页的这一版本尚未验证",
+        "guide": "示例如何验证",
+        "site_tolerance": "输出的比较容差为 rtol={rtol}，atol={atol}",
+        "notebook_tolerance": "本笔记本的容差为 {tolerance}",
+        "page_tolerance": "本页的容差为 {tolerance}",
+        "cell_tolerances": "{count} 个输出使用旁边注明的容差",
+        "cell_tolerances_plural": "{count} 个输出使用旁边注明的容差",
+        "list": "；",
+        "end": "。",
+        "only_in_english": "本页只有英文版。",
+    },
+}
 
-def _tolerance_text(options: Mapping[str, object]) -> str:
+
+def _text(language: str) -> dict[str, str]:
+    """The site's words in ``language`` (a locale such as ``zh`` or ``zh_CN``; English otherwise)."""
+    return TEXT.get(language.split("_")[0].split("-")[0], TEXT["en"])
+
+
+def _tolerance_text(options: Mapping[str, object], language: str = "en") -> str:
+    words = _text(language)
     values = ", ".join(f"{k}={options[k]}" for k in ("rtol", "atol") if k in options)
     device = options.get("device")
-    where = f" on {_DEVICE_NAMES.get(str(device).split(':')[0], str(device))}" if device else ""
-    reason = f": {options['reason']}" if options.get("reason") else ""
+    name = _DEVICE_NAMES.get(str(device).split(":")[0], str(device))
+    where = words["on_device"].format(device=name) if device else ""
+    reason = f"{words['colon']}{options['reason']}" if options.get("reason") else ""
     return f"{values}{where}{reason}"
 
 
-def _marker_note(marker: Marker) -> str:
+def _marker_note(marker: Marker, language: str = "en") -> str:
+    words = _text(language)
     options = marker.options
     if marker.directive == "skip":
-        return (
-            f'!!! warning "Not run by the checks"\n    {html.escape(options.get("reason", ""))}\n'
-        )
+        return f'!!! warning "{words["skip"]}"\n    {html.escape(options.get("reason", ""))}\n'
     if marker.directive == "source":
-        return (
-            f'<p class="convdocs-note">The source of <code>{html.escape(marker.words[0])}'
-            "</code>, checked against the package by the test suite.</p>\n"
-        )
+        note = words["source"].format(name=html.escape(marker.words[0]))
+        return f'<p class="convdocs-note">{note}</p>\n'
     if marker.directive in ("examples-from", "prose"):
         return ""  # the stamp covers the documents; a claim's numbers are in the paragraph itself
     if marker.directive == "figure":
         tol = ""
         if "tol" in options:
-            reason = f": {options['reason']}" if options.get("reason") else ""
-            tol = html.escape(f" (RMS tolerance {options['tol']}{reason})")
-        return (
-            '<p class="convdocs-note">This code draws the figure below; the test suite checks the '
-            f"committed image against what it draws{tol}.</p>\n"
-        )
-    scope = "this page's outputs" if marker.directive == "page-tolerance" else "the output below"
-    return f'<p class="convdocs-note">Checks compare {scope} with {html.escape(_tolerance_text(options))}.</p>\n'
+            reason = f"{words['colon']}{options['reason']}" if options.get("reason") else ""
+            tol = html.escape(words["figure_tol"].format(tol=options["tol"], reason=reason))
+        return f'<p class="convdocs-note">{words["figure"].format(tol=tol)}</p>\n'
+    scope = words["page_scope" if marker.directive == "page-tolerance" else "cell_scope"]
+    tolerance = html.escape(_tolerance_text(options, language))
+    return f'<p class="convdocs-note">{words["tolerance"].format(scope=scope, tolerance=tolerance)}</p>\n'
+
+
+def page_languages(page: Page, config: MkDocsConfig) -> tuple[str, str]:
+    """(the language of the site being built, the language the page's file is written in).
+    They differ where mkdocs-static-i18n falls back to the English file of a page that has no
+    translation (the API reference on the Chinese site)."""
+    built = str(config["theme"].get("language") or "en")
+    return built, str(getattr(page.file, "locale", None) or built)
 
 
 def _output_fences(markdown: str) -> list[tuple[int, int, str]]:
@@ -93,7 +159,8 @@ def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Fil
         line = markdown[item.start : item.end]
         indent = line[: len(line) - len(line.lstrip(" \t"))]  # inside an admonition or a list
         note = "".join(
-            indent + row if row.strip() else row for row in _marker_note(item).splitlines(True)
+            indent + row if row.strip() else row
+            for row in _marker_note(item, page_languages(page, config)[1]).splitlines(True)
         )
         replacements.append((item.start, item.end, note))
     pieces, last = [], 0
@@ -171,7 +238,9 @@ def documents_of(root: Path, docs_dir: Path, src_path: str) -> list[str]:
     return documents
 
 
-def stamp_html(root: Path, documents: list[str], guide: str | None = None) -> str:
+def stamp_html(
+    root: Path, documents: list[str], guide: str | None = None, language: str = "en"
+) -> str:
     """The stamp for the examples of ``documents``, as an HTML badge: how many, which are not run
     and why, whether they are verified on each device (and where and with which torch), the
     tolerances in force, and a link to ``guide`` (the page that explains the checks)."""
@@ -184,50 +253,58 @@ def stamp_html(root: Path, documents: list[str], guide: str | None = None) -> st
         state = record.stamp(record.load(root), project, documents)
     except record.RecordError as error:
         raise plugin_error(str(error)) from None
+    words = _text(language)
     count = state["examples"]
-    head = f"{count} example{'s' if count != 1 else ''}"
+    head = words["examples" if count == 1 else "examples_plural"].format(count=count)
     if state["skipped"]:
-        skipped = len(state["skipped"])
-        head += f", {skipped} not run ({'; '.join(html.escape(r) for r in state['skipped'])})"
+        reasons = words["list"].join(html.escape(r) for r in state["skipped"])
+        head += words["not_run"].format(count=len(state["skipped"]), reasons=reasons)
     parts = [f'<span class="convdocs-stamp__count">{head}</span>']
     for kind in record.DEVICE_KINDS:
         run = state["runs"].get(kind)
         name = _DEVICE_NAMES[kind]
         if run:
+            said = words["verified"].format(
+                device=name,
+                machine=html.escape(run["device_name"]),
+                torch=html.escape(run["torch"]),
+                date=html.escape(run["date"]),
+            )
             parts.append(
-                f'<span class="convdocs-stamp__run convdocs-stamp__run--verified">'
-                f'<span aria-hidden="true">✓ </span>verified on {name} ({html.escape(run["device_name"])}) '
-                f"with torch {html.escape(run['torch'])} on {html.escape(run['date'])}</span>"
+                '<span class="convdocs-stamp__run convdocs-stamp__run--verified">'
+                f'<span aria-hidden="true">✓ </span>{said}</span>'
             )
         else:
             parts.append(
-                f'<span class="convdocs-stamp__run convdocs-stamp__run--unverified">'
-                f'<span aria-hidden="true">✗ </span>{name}: not yet verified for this version of the page</span>'
+                '<span class="convdocs-stamp__run convdocs-stamp__run--unverified">'
+                f'<span aria-hidden="true">✗ </span>{words["unverified"].format(device=name)}</span>'
             )
     if guide is not None:
         parts.append(
-            f'<a class="convdocs-stamp__guide" href="{html.escape(guide)}">How examples are verified</a>'
+            f'<a class="convdocs-stamp__guide" href="{html.escape(guide)}">{words["guide"]}</a>'
         )
-    notes = [f"Outputs are compared with rtol={project.rtol:g}, atol={project.atol:g}"]
+    notes = [words["site_tolerance"].format(rtol=f"{project.rtol:g}", atol=f"{project.atol:g}")]
     for document in documents:
         source = read_source(root / document)
         for options in source.tolerances:
-            notes.append(f"this notebook's with {html.escape(_tolerance_text(options))}")
+            tolerance = html.escape(_tolerance_text(options, language))
+            notes.append(words["notebook_tolerance"].format(tolerance=tolerance))
         for marker in source.page_markers:
             if marker.directive == "page-tolerance":
-                notes.append(f"this page's with {html.escape(_tolerance_text(marker.options))}")
+                tolerance = html.escape(_tolerance_text(marker.options, language))
+                notes.append(words["page_tolerance"].format(tolerance=tolerance))
         cells = sum(1 for e in source.cells() if isinstance(e, Cell) and e.marker("tolerance"))
         if cells:
-            notes.append(
-                f"{cells} output{'s' if cells != 1 else ''} with the tolerance noted next to it"
-            )
+            key = "cell_tolerances" if cells == 1 else "cell_tolerances_plural"
+            notes.append(words[key].format(count=cells))
     return (
         '<p class="convdocs-stamp" data-convdocs-stamp>'
         + " · ".join(parts)
         + "</p>"
         + '<p class="convdocs-note" data-convdocs-tolerance>'
-        + "; ".join(notes)
-        + ".</p>"
+        + words["list"].join(notes)
+        + words["end"]
+        + "</p>"
     )
 
 
@@ -244,16 +321,35 @@ def on_page_content(html_text: str, page: Page, config: MkDocsConfig, files: Fil
     root = Path(config["config_file_path"]).parent
     if page.file.src_path.endswith(".ipynb"):
         html_text = _SCROLLING.sub(lambda m: f'<{m[1]} tabindex="0"', html_text)
+    built, written = page_languages(page, config)
+    extra = ""
+    if written != built:  # a page shown untranslated: its text keeps its own language
+        html_text = f'<div lang="{html.escape(written)}">{html_text}</div>'
+        notice = _text(built)["only_in_english"]
+        if notice:
+            extra = f'<p class="convdocs-note" data-convdocs-untranslated>{notice}</p>'
     documents = documents_of(root, Path(config["docs_dir"]), page.file.src_path)
     if not documents:
-        return html_text
-    guide = (
-        get_relative_url("verification/", page.url)
-        if page.file.src_path != "verification.md"
-        else None
-    )
-    stamp = stamp_html(root, documents, guide)
+        return _after_title(html_text, extra)
+    # the guide in the language being built (mkdocs-static-i18n puts it under /zh/ and so on)
+    prefix = "" if built == _default_language(config) else f"{built}/"
+    guide_url = f"{prefix}verification/"
+    guide = get_relative_url(guide_url, page.url) if page.url != guide_url else None
+    return _after_title(html_text, stamp_html(root, documents, guide, built) + extra)
+
+
+def _default_language(config: MkDocsConfig) -> str:
+    """The language built at the site's root (mkdocs-static-i18n's default; English without it)."""
+    plugin = config["plugins"].get("i18n")
+    for language in getattr(getattr(plugin, "config", None), "languages", None) or []:
+        if language.default:
+            return str(language.locale)
+    return "en"
+
+
+def _after_title(html_text: str, addition: str) -> str:
+    """``addition`` right after the page's title (at the top when it has none)."""
     match = re.search(r"</h1>", html_text)
     if match:
-        return html_text[: match.end()] + stamp + html_text[match.end() :]
-    return stamp + html_text
+        return html_text[: match.end()] + addition + html_text[match.end() :]
+    return addition + html_text

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.conftest import TIMEOUT_MS, settle
+from tests.browser.conftest import TIMEOUT_MS, page_addresses, settle
 from tests.browser.test_site_in_browser import site_pages
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -72,19 +72,7 @@ def _scan(page, where: str, colour_only: bool = False) -> list[str]:
     return findings
 
 
-def _page_addresses() -> list[str]:
-    """The address of every page the site builds from docs/ (relative to the site), and the
-    404 page: known at collection, so that each page is one test that xdist can send anywhere.
-    ``test_every_built_page_is_scanned`` checks the list against the built site."""
-    addresses = ["404.html"]
-    for source in sorted((ROOT / "docs").rglob("*")):
-        if source.suffix in (".md", ".ipynb"):
-            stem = source.relative_to(ROOT / "docs").with_suffix("").as_posix()
-            addresses.append("./" if stem == "index" else f"{stem.removesuffix('/index')}/")
-    return addresses
-
-
-PAGES = _page_addresses()
+PAGES = page_addresses()
 
 
 def test_every_built_page_is_scanned(built_site):
@@ -118,7 +106,7 @@ def test_no_serious_accessibility_finding(browser, site_url, axe_source, path):
         page.evaluate(axe_source)
         assert palette() == SCHEMES["light"], f"{path} opens in {palette()}"
         findings += _scan(page, f"light {path}")
-        page.locator('label[title="Switch to dark mode"]').click()
+        page.locator('label[for="__palette_1"]').click()  # the header's toggle, any language
         assert palette() == SCHEMES["dark"], f"{path}: the toggle shows {palette()}"
         findings += _scan(page, f"dark {path}", colour_only=True)
     finally:

@@ -7,12 +7,23 @@ import json
 from pathlib import Path
 
 import nbformat
+import pytest
 
 from convdocs.verify.cells import read_cells
-from tests.browser.conftest import settle, watch
+from tests.browser.conftest import LANGUAGES, address_of, settle, watch
 
 ROOT = Path(__file__).resolve().parents[2]
 CROSS_CORRELATION = "cross-correlation/"
+# What the site calls an output, in each edition (the stylesheet's label).
+OUTPUT_LABEL = {None: "Output", "zh": "输出"}
+EDITIONS = [None, *LANGUAGES]
+
+
+def _source(name: str, language: str | None) -> Path:
+    """docs/<name> in English, or its translation (``cross-correlation.zh.md``)."""
+    path = ROOT / "docs" / name
+    return path.with_name(f"{path.stem}.{language}{path.suffix}") if language else path
+
 
 _BLOCKS = """() => {
     const style = (el, pseudo) => el ? getComputedStyle(el, pseudo || null) : null;
@@ -34,12 +45,14 @@ _BLOCKS = """() => {
 }"""
 
 
-def test_outputs_on_the_cross_correlation_page_look_like_outputs(context):
-    markdown = (ROOT / "docs" / "cross-correlation.md").read_text(encoding="utf-8")
+@pytest.mark.parametrize("language", EDITIONS)
+def test_outputs_on_the_cross_correlation_page_look_like_outputs(context, language):
+    source = _source("cross-correlation.md", language)
+    markdown = source.read_text(encoding="utf-8")
     expected = [fence.body for fence in read_cells(markdown).output_fences()]
     page = context.new_page()
     traffic = watch(page)
-    page.goto(CROSS_CORRELATION)
+    page.goto(address_of(source))
     settle(page)
     blocks = page.evaluate(_BLOCKS)
     assert len(expected) >= 3 and blocks["code"], "the page should show code and outputs"
@@ -52,11 +65,11 @@ def test_outputs_on_the_cross_correlation_page_look_like_outputs(context):
         assert output["background"] not in code_backgrounds, (
             f"output {n} has the code blocks' background {output['background']}"
         )
-        assert output["label"] == '"Output"' and output["labelShown"], (
+        assert output["label"] == f'"{OUTPUT_LABEL[language]}"' and output["labelShown"], (
             f"output {n} is not labelled: {output}"
         )
         assert output["numbers"] == 0, f"output {n} shows line numbers"
-    traffic.assert_clean(CROSS_CORRELATION)
+    traffic.assert_clean(address_of(source))
 
 
 def test_an_output_copy_button_copies_the_output_alone(context, site_url):
@@ -94,10 +107,9 @@ def test_every_page_marks_every_output_block_as_output(built_site):
     counted = 0
     for source in sorted((ROOT / "docs").rglob("*.md")):
         expected = len(read_cells(source.read_text(encoding="utf-8")).output_fences())
-        stem = source.relative_to(ROOT / "docs").with_suffix("").as_posix()
-        html = built_site / ("index.html" if stem == "index" else f"{stem}/index.html")
+        html = built_site / address_of(source) / "index.html"
         marked = html.read_text(encoding="utf-8").count('class="convdocs-output highlight"')
-        assert marked == expected, f"{stem}: {marked} blocks marked as output, {expected} outputs"
+        assert marked == expected, f"{source.name}: {marked} marked as output, {expected} outputs"
         counted += expected
     assert counted > 50, f"only {counted} output blocks on the whole site"
 
@@ -121,13 +133,15 @@ _NOTEBOOK = """() => {
 }"""
 
 
-def test_the_notebook_page_marks_and_labels_its_outputs(context, built_site):
-    notebook = nbformat.read(ROOT / "docs" / "notebook.ipynb", as_version=4)
+@pytest.mark.parametrize("language", EDITIONS)
+def test_the_notebook_page_marks_and_labels_its_outputs(context, built_site, language):
+    source = _source("notebook.ipynb", language)
+    notebook = nbformat.read(source, as_version=4)
     outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs]
     text_outputs = sum(1 for o in outputs if "image/png" not in o.get("data", {}))
     page = context.new_page()
     traffic = watch(page)
-    page.goto("notebook/")
+    page.goto(address_of(source))
     shown = page.evaluate(_NOTEBOOK)
     assert len(shown["outputs"]) == len(outputs), (
         f"the notebook has {len(outputs)} outputs, the page {len(shown['outputs'])}"
@@ -138,15 +152,29 @@ def test_the_notebook_page_marks_and_labels_its_outputs(context, built_site):
     assert len(tinted) == text_outputs, json.dumps(shown["outputs"], indent=1)
     for n, output in enumerate(shown["outputs"]):
         assert "output" in output["classes"].lower(), f"notebook output {n}: {output}"
-        assert output["label"] == '"Output"', f"notebook output {n} is not labelled: {output}"
+        label = f'"{OUTPUT_LABEL[language]}"'
+        assert output["label"] == label, f"notebook output {n} is not labelled: {output}"
         if output["background"] is not None:
             assert output["background"] not in inputs, f"notebook output {n} looks like code"
-    traffic.assert_clean("notebook/")
+    traffic.assert_clean(address_of(source))
 
 
-def test_the_stamp_is_a_badge_with_both_devices_and_a_link_to_the_checks(context):
+# The stamp's words in each edition: verified, not yet verified, the link to the checks.
+STAMP_WORDS = {
+    None: (
+        ("verified on", "with torch "),
+        "not yet verified for this version",
+        "How examples are verified",
+    ),
+    "zh": (("已在", "上用 torch", "验证"), "本页的这一版本尚未验证", "示例如何验证"),
+}
+
+
+@pytest.mark.parametrize("language", EDITIONS)
+def test_the_stamp_is_a_badge_with_both_devices_and_a_link_to_the_checks(context, language):
+    verified_words, unverified_words, guide_words = STAMP_WORDS[language]
     page = context.new_page()
-    page.goto(CROSS_CORRELATION)
+    page.goto(address_of(_source("cross-correlation.md", language)))
     stamp = page.locator("article .convdocs-stamp")
     assert stamp.count() == 1
     runs = stamp.locator(".convdocs-stamp__run")
@@ -154,10 +182,10 @@ def test_the_stamp_is_a_badge_with_both_devices_and_a_link_to_the_checks(context
     assert len(texts) == 2 and texts[0].startswith(("✓", "✗")), texts
     assert "CPU" in texts[0] and "GPU" in texts[1], texts
     for text in texts:
-        verified = "verified on" in text and "with torch " in text
-        assert verified or "not yet verified for this version" in text, text
+        verified = all(word in text for word in verified_words)
+        assert verified or unverified_words in text, text
     guide = stamp.locator("a.convdocs-stamp__guide")
-    assert guide.inner_text() == "How examples are verified"
+    assert guide.inner_text() == guide_words
     guide.click()
     page.wait_for_load_state()
     assert page.url.endswith("/verification/"), page.url

@@ -20,7 +20,16 @@ import pytest
 import yaml
 
 from convdocs.verify.cells import iter_fences, read_cells
-from tests.browser.conftest import TIMEOUT_MS, Traffic, is_local, settle, watch
+from tests.browser.conftest import (
+    LANGUAGES,
+    TIMEOUT_MS,
+    Traffic,
+    address_of,
+    is_local,
+    page_addresses,
+    settle,
+    watch,
+)
 
 # One worker runs this module: its tests share the `visits` of every page (module-scoped).
 pytestmark = pytest.mark.xdist_group("site-in-browser")
@@ -133,9 +142,8 @@ def test_every_sitemap_page_is_a_built_page(built_site):
 
 
 def test_every_page_loads_without_errors(visits):
-    nav_pages = sum(1 for p in (ROOT / "docs").rglob("*") if p.suffix in (".md", ".ipynb"))
-    assert len(visits) == nav_pages + 1, (
-        f"expected every page and the 404 page, visited {[v.path for v in visits]}"
+    assert sorted(v.path for v in visits) == sorted(page_addresses()), (
+        "expected every page of each edition and the 404 page"
     )
     failures = {visit.path: visit.traffic.problems for visit in visits if visit.traffic.problems}
     assert not failures, "pages with console errors, page errors or failed requests:\n" + "\n".join(
@@ -221,11 +229,26 @@ def test_mathjax_typesets_the_cross_correlation_page(context):
     traffic.assert_clean(CROSS_CORRELATION)
 
 
+_SEARCH_READY = """() => {
+    const meta = document.querySelector(".md-search-result__meta");
+    const ready = JSON.parse(document.getElementById("__config").textContent)
+        .translations["search.result.placeholder"];
+    return meta !== null && meta.textContent.trim() === ready;
+}"""
+
+
+def _open_search(page) -> None:
+    """Open the search and wait until its worker has indexed the site (the results say "Type to
+    start searching" in the page's language): a query typed earlier may be answered by nothing."""
+    page.locator("input.md-search__input").click()
+    page.wait_for_function(_SEARCH_READY, timeout=4 * TIMEOUT_MS)
+
+
 def test_search_finds_corr2d(context, site_url):
     page = context.new_page()
     traffic = watch(page)
     page.goto("./")
-    page.locator("input.md-search__input").click()
+    _open_search(page)
     page.keyboard.type("corr2d")
     links = page.locator("li.md-search-result__item a.md-search-result__link")
     links.first.wait_for()
@@ -238,8 +261,86 @@ def test_search_finds_corr2d(context, site_url):
     traffic.assert_clean("the home page while searching")
 
 
-def test_copy_button_copies_the_code_not_its_output(context, site_url):
-    markdown = CROSS_CORRELATION_MD.read_text(encoding="utf-8")
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("互相关", "zh/cross-correlation/"),
+        ("感受野", "zh/receptive-field/"),
+        ("汇聚", "zh/pooling/"),
+    ],
+)
+def test_search_in_chinese_finds_the_chinese_page(context, site_url, query, expected):
+    """Material segments Chinese text with jieba when it builds the index; a reader of /zh/ who
+    types a d2l-zh term finds the Chinese page about it."""
+    page = context.new_page()
+    traffic = watch(page)
+    page.goto("zh/")
+    _open_search(page)
+    page.keyboard.type(query)  # Chinese characters arrive as text input, without key events:
+    page.keyboard.press("End")  # a key that Material's search listens to runs the query
+    links = page.locator("li.md-search-result__item a.md-search-result__link")
+    links.first.wait_for()
+    hrefs = links.evaluate_all("links => links.map(a => a.href)")
+    found = [urlunsplit(urlsplit(href)._replace(query="", fragment="")) for href in hrefs]
+    assert found[0] == urljoin(site_url, expected), f"searching {query}: {hrefs}"
+    assert all("/zh/" in url for url in found), f"searching {query} on /zh/: {hrefs}"
+    traffic.assert_clean(f"/zh/ while searching {query}")
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_language_switch_leads_to_the_same_page(context, site_url, language):
+    """From a page in one edition, the header's language menu leads to the same page in the
+    other; the anchors of its sections are the same in both (a link into a section works in
+    either language)."""
+    pairs = [(CROSS_CORRELATION, f"{language}/{CROSS_CORRELATION}"), ("./", f"{language}/")]
+    for english, translated in pairs:
+        for here, there in ((english, translated), (translated, english)):
+            page = context.new_page()
+            traffic = watch(page)
+            page.goto(here)
+            menu = page.locator(".md-header__option .md-select__link")
+            targets = menu.evaluate_all("links => links.map(a => [a.hreflang, a.href])")
+            wanted = "en" if there == english else language
+            hrefs = [
+                urlunsplit(urlsplit(h)._replace(fragment=""))
+                for lang, h in targets
+                if lang == wanted
+            ]
+            assert hrefs == [urljoin(site_url, there)], f"from {here}: {targets}"
+            traffic.assert_clean(here)
+            page.close()
+
+
+def _section_ids(built_site: Path, address: str) -> list[str]:
+    html = (built_site / address / "index.html").read_text(encoding="utf-8")
+    article = html.split("<article", 1)[1].split("</article>", 1)[0]
+    return re.findall(r'<h[2-6] id="([^"]+)"', article)
+
+
+def test_every_translation_keeps_the_section_anchors(built_site):
+    from convdocs.verify.translations import original_of
+
+    for source in sorted((ROOT / "docs").glob("*.zh.md")):
+        original = original_of(source)
+        assert original is not None
+        stem = original.stem
+        english = "" if stem == "index" else f"{stem}/"
+        assert _section_ids(built_site, f"zh/{english}") == _section_ids(
+            built_site, english or "."
+        ), (
+            f"{source.name}: its headings' anchors differ from {original.name}'s (give each "
+            "heading its English twin's id, as in `## 标题 {#english-id}`)"
+        )
+
+
+@pytest.mark.parametrize("language", [None, *LANGUAGES])
+def test_copy_button_copies_the_code_not_its_output(context, site_url, language):
+    source = CROSS_CORRELATION_MD
+    address = CROSS_CORRELATION
+    if language:
+        source = source.with_name(f"{source.stem}.{language}{source.suffix}")
+        address = f"{language}/{CROSS_CORRELATION}"
+    markdown = source.read_text(encoding="utf-8")
     fences = list(iter_fences(markdown))  # every fenced block, as the machinery reads them
     by_start = {cell.code.start: cell for cell in read_cells(markdown).cells}
     cells = [(n, fence) for n, fence in enumerate(fences) if fence.start in by_start]
@@ -249,11 +350,11 @@ def test_copy_button_copies_the_code_not_its_output(context, site_url):
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=site_url)
     page = context.new_page()
     traffic = watch(page)
-    page.goto(CROSS_CORRELATION)
+    page.goto(address)
     # Each fence becomes one div.highlight, in order (the HTML does not name the language).
     blocks = page.locator("article div.highlight")
     assert blocks.count() == len(fences), (
-        f"{CROSS_CORRELATION_MD.name} has {len(fences)} fences, the page {blocks.count()} code blocks"
+        f"{source.name} has {len(fences)} fences, the page {blocks.count()} code blocks"
     )
     outputs_checked = 0
     for i, (n, fence) in enumerate(cells):
@@ -273,7 +374,7 @@ def test_copy_button_copies_the_code_not_its_output(context, site_url):
                 "the page's first example (not a source listing) has no output"
             )
     assert outputs_checked, "no python fence with an output block: the output check found nothing"
-    traffic.assert_clean(CROSS_CORRELATION)
+    traffic.assert_clean(address)
 
 
 def test_notebook_download_link_serves_the_notebook(context, built_site):
@@ -283,10 +384,7 @@ def test_notebook_download_link_serves_the_notebook(context, built_site):
         for html in sorted(built_site.rglob("index.html"))
         if _JUPYTER_WRAPPER.search(html.read_text(encoding="utf-8", errors="replace"))
     ]
-    notebooks = sorted(
-        p.relative_to(ROOT / "docs").with_suffix("").as_posix() + "/"
-        for p in (ROOT / "docs").rglob("*.ipynb")
-    )
+    notebooks = sorted(address_of(p) for p in (ROOT / "docs").rglob("*.ipynb"))
     loose = sorted(nb.relative_to(built_site).as_posix() for nb in built_site.rglob("*.ipynb"))
     assert sorted(p.strip("/") + "/" for p in notebook_pages) == notebooks, (
         f"every notebook in docs/ must be a page rendered by mkdocs-jupyter; rendered {notebook_pages}, "
@@ -312,3 +410,17 @@ def test_notebook_download_link_serves_the_notebook(context, built_site):
             )
             assert notebook["cells"], f"{href} is a notebook without cells"
         page.close()
+
+
+@pytest.mark.parametrize(
+    ("missing", "language", "heading"),
+    [("no-such-page/", "en", "404 - Not found"), ("zh/no-such-page/", "zh", "404 - 找不到页面")],
+)
+def test_the_404_page_speaks_the_language_of_the_address(context, missing, language, heading):
+    """GitHub Pages answers every missing address with the one 404.html: under /zh/ it reads in
+    Chinese."""
+    page = context.new_page()
+    response = page.goto(missing)
+    assert response is not None and response.status == 404
+    assert page.evaluate("document.documentElement.lang") == language
+    assert page.locator("article h1:visible").inner_text() == heading

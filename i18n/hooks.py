@@ -1,0 +1,138 @@
+"""MkDocs hooks for the Chinese edition (listed under ``hooks:`` in mkdocs.yml).
+
+mkdocs-static-i18n rebuilds MkDocs' list of files for each language after every other plugin
+has seen it (its ``on_files`` runs at priority -100), and in doing so drops the wrapper with
+which mkdocs-jupyter makes a notebook a page: the notebook is then copied as a static file over
+its own page's ``index.html``, and the page shows raw JSON (ultrabug/mkdocs-static-i18n#198).
+Running after it, this hook makes each notebook that mkdocs-jupyter renders a page again, and
+gives each language its own search index.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from mkdocs.plugins import event_priority
+from mkdocs.structure.files import File
+
+if TYPE_CHECKING:
+    from mkdocs.config.defaults import MkDocsConfig
+    from mkdocs.structure.files import Files
+    from mkdocs.structure.pages import Page
+
+
+class NotebookPage(File):
+    """A notebook file that MkDocs builds as a page (mkdocs-jupyter renders it)."""
+
+    def is_documentation_page(self) -> bool:
+        return True
+
+
+@event_priority(-200)  # after mkdocs-static-i18n
+def on_files(files: Files, config: MkDocsConfig) -> Files:
+    jupyter = config.plugins.get("mkdocs-jupyter")
+    if jupyter is None:
+        return files
+    for file in files:
+        if not file.is_documentation_page() and jupyter.should_include(file):
+            file.__class__ = NotebookPage
+    return files
+
+
+def _other_languages(config: MkDocsConfig) -> list[str]:
+    """The languages mkdocs-static-i18n builds under /<language>/ (all but the default)."""
+    plugin = config.plugins.get("i18n")
+    languages = getattr(getattr(plugin, "config", None), "languages", None) or []
+    return [str(lang.locale) for lang in languages if not lang.default and lang.build]
+
+
+@event_priority(-200)  # after mkdocs-static-i18n has merged every language's search entries
+def on_post_build(config: MkDocsConfig) -> None:
+    """One search index per language: mkdocs-static-i18n merges the entries of every language
+    into ``search/search_index.json``, so that searching ``corr2d`` on an English page lists
+    each Chinese twin beside its page (the code is the same). The Chinese pages' entries move to
+    ``zh/search/search_index.json``, which Chinese pages search (overrides/main.html points their
+    search at it), with their locations relative to ``zh/``."""
+    index_path = Path(config["site_dir"]) / "search" / "search_index.json"
+    if not index_path.is_file():
+        return
+    index = json.loads(index_path.read_text(encoding="utf-8"))
+    for language in _other_languages(config):
+        prefix = f"{language}/"
+        theirs = [d for d in index["docs"] if d["location"].startswith(prefix)]
+        if not theirs:
+            continue  # a build of one language, before mkdocs-static-i18n merges them
+        index["docs"] = [d for d in index["docs"] if not d["location"].startswith(prefix)]
+        own = {
+            **index,
+            "docs": [{**d, "location": d["location"][len(prefix) :]} for d in theirs],
+        }
+        target = index_path.parent.parent / language / "search" / "search_index.json"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(
+            json.dumps(own, ensure_ascii=False, separators=(",", ":")), encoding="utf-8"
+        )
+    index_path.write_text(json.dumps(index, separators=(",", ":")), encoding="utf-8")
+
+
+_HEAD_ALTERNATE = re.compile(r'[ \t]*<link rel="alternate" href="[^"]*" hreflang="[^"]*">\n?')
+
+
+def on_post_page(output: str, page: object, config: MkDocsConfig) -> str:
+    """No language alternates in the head. mkdocs-static-i18n points them at the same page in
+    the other edition; Material fetches "sitemap.xml" next to each (it expects an edition's
+    root there), a request that fails on every page. The header's language menu keeps the
+    links, and sitemap.xml names every page's alternates for search engines."""
+    head, _, body = output.partition("</head>")
+    return _HEAD_ALTERNATE.sub("", head) + "</head>" + body if body else output
+
+
+_DEFAULT_EDITION_TEMPLATES: dict[str, str] = {}
+
+
+def on_post_template(output_content: str, template_name: str, config: MkDocsConfig) -> str:
+    """The pages made from a template alone (404.html): no alternates in the head either, and
+    the default edition's page. mkdocs-static-i18n builds each edition into the same site, so
+    the last edition built would otherwise leave its own 404.html at the root, where GitHub
+    Pages serves it for every missing address (overrides/404.html says "not found" in Chinese
+    itself under /zh/)."""
+    output = on_post_page(output_content, None, config)
+    plugin = config.plugins.get("i18n")
+    current = getattr(plugin, "current_language", None)
+    if plugin is None or current == getattr(plugin, "default_language", current):
+        _DEFAULT_EDITION_TEMPLATES[template_name] = output
+        return output
+    return _DEFAULT_EDITION_TEMPLATES.get(template_name, output)
+
+
+_HEADING = re.compile(r'<h([1-6]) id="([^"]*)">(.*?)<a class="anchor-link" href="#[^"]*">')
+
+
+def on_page_content(html: str, page: Page, config: MkDocsConfig, files: Files) -> str:
+    """A notebook's headings get the anchors its table of contents links to. mkdocs-jupyter
+    makes the two apart: the contents with Python-Markdown's unique slugs (``_1``, ``2d_1``),
+    the headings with a plain slug, which is empty or the same for Chinese headings such as
+    测试 2D 卷积运算 and 卷积2D网络, so the links of the Chinese notebook's contents led nowhere."""
+    if not page.file.src_uri.endswith(".ipynb"):
+        return html
+    anchors = []
+    stack = list(reversed(page.toc.items))
+    while stack:
+        item = stack.pop()
+        anchors.append(item.id)
+        stack.extend(reversed(item.children))
+    headings = list(_HEADING.finditer(html))
+    if len(headings) != len(anchors):
+        return html  # not the structure this fix knows: leave the page as mkdocs-jupyter made it
+    pieces, last = [], 0
+    for match, anchor in zip(headings, anchors, strict=True):
+        level, _, title = match.groups()
+        pieces += [
+            html[last : match.start()],
+            f'<h{level} id="{anchor}">{title}<a class="anchor-link" href="#{anchor}">',
+        ]
+        last = match.end()
+    return "".join(pieces) + html[last:]
