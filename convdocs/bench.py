@@ -12,6 +12,12 @@ the machine and none always follows the same neighbour:
 * ``F.conv2d``: PyTorch's convolution called directly, the reference for the ratios;
 * ``copy`` and ``sum``: one pass over the image, the memory-bandwidth floor.
 
+With ``--peers`` it times instead the compiled pass (``corr2d_fast(method="compiled")``)
+against what a user would pick for one image: OpenCV's ``cv2.filter2D`` and SciPy's
+``ndimage.correlate`` on a CPU (benchmark-only dependencies, used when installed),
+``F.conv2d`` (cuDNN on a GPU), shift and add, and the memory floor, with glibc's defaults and
+then with freed memory kept, and writes ``docs/data/peers-DEVICE.json``.
+
 Each sample times enough calls in a row to last about ``SAMPLE_S`` (one for the slow ones).
 It checks every result against ``F.conv2d`` before timing and writes a JSON file with the
 machine it ran on and every median. The page "From loop to fast" reads that file.
@@ -37,8 +43,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import torch
+import torch._dynamo
 import torch.nn.functional as F
 
+from convdocs import fast
 from convdocs.correlation import corr2d
 from convdocs.devices import device_name
 from convdocs.fast import METHODS, STRIPS_ABOVE, add_shifted, choose_method, corr2d_fast
@@ -280,6 +288,210 @@ def time_case(case: dict, device: torch.device, budget_s: float, max_reps: int) 
     }
 
 
+# --- the compiled pass against the tools a user would pick instead -----------------------
+
+PEER_CASES = {  # (image side, kernel side)
+    "cpu": ((1024, 3), (2048, 3), (4096, 3), (1024, 7), (4096, 7)),
+    "cuda": ((1024, 3), (4096, 3), (4096, 7), (8192, 3)),
+}
+FLOOR = "memory floor"
+
+
+def peer_callables(X: torch.Tensor, K: torch.Tensor) -> dict[str, Callable[[], torch.Tensor]]:
+    """The compiled pass and its peers on one single-channel image, by name; each returns an
+    (Ho, Wo) result or more (OpenCV and SciPy return the input's size, from which the valid
+    part is compared). The memory floor is one read of ``X`` and one write of as much."""
+    fns: dict[str, Callable[[], torch.Tensor]] = {
+        "compiled": lambda: corr2d_fast(X, K, method="compiled"),
+        "shift_add": lambda: corr2d_fast(X, K, method="shift_add"),
+        REFERENCE: lambda: F.conv2d(X[None, None], K[None, None])[0, 0],
+        FLOOR: lambda: X.clone(),
+    }
+    if X.device.type == "cpu":
+        Xn, Kn = X.numpy(), K.numpy()
+        try:
+            import cv2
+
+            # anchor (0, 0): output (i, j) is the window starting at (i, j), as in corr2d
+            fns["cv2.filter2D"] = lambda: torch.from_numpy(
+                cv2.filter2D(Xn, -1, Kn, anchor=(0, 0), borderType=cv2.BORDER_CONSTANT)
+            )
+        except ImportError:
+            pass
+        try:
+            from scipy import ndimage  # type: ignore[import-untyped]
+
+            origin = tuple(-(k // 2) for k in Kn.shape)  # window (i, j) starts at (i, j)
+            fns["scipy.ndimage.correlate"] = lambda: torch.from_numpy(
+                ndimage.correlate(Xn, Kn, mode="constant", origin=origin)
+            )
+        except ImportError:
+            pass
+    else:
+        fns["shift_add"] = lambda: corr2d_fast(X, K, method="shift_add")
+        fns["cuDNN"] = fns.pop(REFERENCE)
+    return fns
+
+
+def time_peers(size: int, k: int, device: torch.device, reps: int) -> dict:
+    """Compile, check every peer against F.conv2d, then time them interleaved (fastest and
+    median of ``reps`` samples of each, in a new random order each repetition)."""
+    generator = torch.Generator().manual_seed(0)
+    X = torch.randn((size, size), generator=generator).to(device)
+    K = torch.randn((k, k), generator=generator).to(device)
+    timer = make_timer(device)
+    fns = peer_callables(X, K)
+    # as a program that filters images of one size: the pass is compiled for this size
+    torch._dynamo.reset()
+    fast._compiled_families.clear()
+    started = time.perf_counter()
+    fns["compiled"]()
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    compile_s = time.perf_counter() - started  # the first call of this family compiles
+    reference = F.conv2d(X[None, None], K[None, None])[0, 0]
+    ho, wo = reference.shape
+    tolerance = (1e-4 if device.type == "cpu" else 1e-2) * max(1.0, reference.abs().max().item())
+    max_abs_diff = {}
+    for name, fn in fns.items():
+        if name != FLOOR:
+            diff = (fn()[:ho, :wo].to(device) - reference).abs().max().item()
+            if not diff <= tolerance:
+                raise RuntimeError(
+                    f"{name} disagrees with F.conv2d at {size}x{size} k{k}: {diff:.3g}"
+                )
+            max_abs_diff[name] = diff
+    first = {name: timer(fn) for name, fn in fns.items()}
+    number = {name: max(1, min(100, round(SAMPLE_S / max(t, 1e-9)))) for name, t in first.items()}
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    rng = random.Random(0)
+    gc.disable()
+    try:
+        for _ in range(reps):
+            for name in rng.sample(list(fns), len(fns)):
+                times[name].append(timer(fns[name], number[name]))
+    finally:
+        gc.enable()
+    fastest = {name: min(ts) for name, ts in times.items()}
+    peer = (
+        "cv2.filter2D" if "cv2.filter2D" in fastest else ("cuDNN" if "cuDNN" in fastest else None)
+    )
+    return {
+        "name": f"{size}x{size} k{k}x{k}",
+        "pixels": size * size,
+        "kernel": [k, k],
+        "compile_s": round(compile_s, 2),
+        "min_s": fastest,
+        "median_s": {name: statistics.median(ts) for name, ts in times.items()},
+        "compiled_over": {name: fastest["compiled"] / t for name, t in fastest.items()},
+        "peer": peer,
+        "max_abs_diff": max_abs_diff,
+        "reps": reps,
+        "calls_per_sample": number,
+    }
+
+
+def generated_kernel(device: torch.device, size: int = 1024, k: int = 3) -> str:
+    """The code inductor generates for the compiled pass on one ``size`` x ``size`` image and
+    a ``k`` x ``k`` kernel: C++ on a CPU, Triton on a GPU (compiled afresh, without the cache,
+    so that the code is generated and captured)."""
+    import torch._inductor.config as inductor_config
+    from torch._inductor.utils import run_and_get_code
+
+    from convdocs.fast import one_pass
+
+    X = torch.zeros((1, 1, size, size), device=device)
+    K = torch.zeros((1, 1, k, k), device=device)
+    with inductor_config.patch(fx_graph_cache=False):
+        _, sources = run_and_get_code(torch.compile(one_pass, fullgraph=True), X, K)
+    return "\n".join(sources)
+
+
+def run_peers(device: torch.device, quick: bool = False) -> dict:
+    """Time the compiled pass and its peers: first with glibc's defaults (what an ordinary
+    program gets: every big result is fresh memory), then with freed memory kept in the
+    process. Returns ``{"machine", "settings", "plain", "kept"}``."""
+    cases = PEER_CASES[device.type][:2] if quick else PEER_CASES[device.type]
+    reps = 3 if quick else 9
+    info = machine_info(device)
+    plain, kept = [], []
+    total = 2 * len(cases) if device.type == "cpu" else len(cases)
+    for i, (size, k) in enumerate(cases):
+        progress(i, total, f"{size}x{size} k{k}x{k}")
+        plain.append(time_peers(size, k, device, reps))
+    memory_kept = keep_freed_memory() if device.type == "cpu" else False
+    if memory_kept:
+        for i, (size, k) in enumerate(cases, start=len(cases)):
+            progress(i, total, f"{size}x{size} k{k}x{k} (memory kept)")
+            kept.append(time_peers(size, k, device, reps))
+    progress(total, total, "done")
+    versions: dict[str, str | None] = {"torch": str(torch.__version__)}
+    for module in ("cv2", "scipy"):
+        try:
+            versions[module] = __import__(module).__version__
+        except ImportError:
+            versions[module] = None
+    settings = {
+        "quick": quick,
+        "dtype": "float32",
+        "timing": "cuda events" if device.type == "cuda" else "time.perf_counter",
+        "statistic": "the fastest of reps samples, methods interleaved in a new random order",
+        "compiling": "each case compiles afresh (torch._dynamo.reset()), for its size, as a "
+        "program that filters images of one size",
+        "floor": "X.clone(): one read of the image and one write of as much",
+        "plain": "glibc's defaults: freed memory returns to the system",
+        "kept": "glibc mallopt(M_MMAP_MAX=0, M_TRIM_THRESHOLD=-1)" if memory_kept else None,
+        "versions": versions,
+    }
+    kernel = generated_kernel(device)
+    return {"machine": info, "settings": settings, "plain": plain, "kept": kept, "kernel": kernel}
+
+
+def format_peers(results: list[dict]) -> str:
+    """The peers as a table of the fastest milliseconds, and the compiled pass's ratios."""
+    if not results:
+        return "(none)"
+    names = [n for n in results[0]["min_s"]]
+    order = [
+        "compiled",
+        "shift_add",
+        "cv2.filter2D",
+        "scipy.ndimage.correlate",
+        REFERENCE,
+        "cuDNN",
+        FLOOR,
+    ]
+    names = [n for n in order if n in names]
+    short = {
+        "cv2.filter2D": "cv2",
+        "scipy.ndimage.correlate": "scipy",
+        FLOOR: "floor",
+        REFERENCE: "F.conv2d",
+    }
+    peer = results[0]["peer"]
+    header = ["case", *(short.get(n, n) for n in names), f"vs {short.get(peer, peer)}", "vs floor"]
+    rows = [header]
+    for r in results:
+        rows.append(
+            [
+                r["name"],
+                *(_ms(r["min_s"][n]) for n in names),
+                f"{r['compiled_over'][peer]:.2f}",
+                f"{r['compiled_over'][FLOOR]:.2f}",
+            ]
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    lines = [
+        " ".join(
+            c.ljust(w) if i == 0 else c.rjust(w)
+            for i, (c, w) in enumerate(zip(row, widths, strict=True))
+        )
+        for row in rows
+    ]
+    lines.insert(1, "-" * len(lines[0]))
+    return "\n".join(lines)
+
+
 def progress(done: int, total: int, label: str, stream=sys.stderr) -> None:
     """Draw a one-line progress bar on ``stream`` (stderr)."""
     width = 30
@@ -404,6 +616,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--quick", action="store_true", help="a few small cases, for a smoke test")
     parser.add_argument(
+        "--peers",
+        action="store_true",
+        help="the compiled pass against OpenCV, SciPy, F.conv2d/cuDNN and the memory floor "
+        "(default output: docs/data/peers-DEVICE.json)",
+    )
+    parser.add_argument(
         "--system-malloc",
         action="store_true",
         help="leave glibc's defaults (freed memory goes back to the system)",
@@ -416,6 +634,19 @@ def main(argv: list[str] | None = None) -> int:
     if args.device == "cuda" and not torch.cuda.is_available():
         parser.error(f"--device cuda, but this torch ({torch.__version__}) has no CUDA device")
     device = torch.device(args.device)
+    if args.peers:
+        peers = run_peers(device, quick=args.quick)
+        print("with glibc's defaults (an ordinary program):")
+        print(format_peers(peers["plain"]))
+        if peers["kept"]:
+            print("\nwith freed memory kept in the process:")
+            print(format_peers(peers["kept"]))
+        out = args.out or (None if args.quick else f"docs/data/peers-{args.device}.json")
+        if out:
+            Path(out).parent.mkdir(parents=True, exist_ok=True)
+            Path(out).write_text(json.dumps(peers, indent=1) + "\n")
+            print(f"saved {out}", file=sys.stderr)
+        return 0
     data = run(device, quick=args.quick, keep_memory=not args.system_malloc)
     print(format_table(data))
     if data["cold_results"]:

@@ -7,7 +7,11 @@ Three ways to compute the sum that ``corr2d`` loops over, each the fastest somew
   ones. The fastest on a CPU for one channel, unless the image is small.
 * ``unfold_matmul``: copy every window into a column (im2col), then one matrix product.
 * ``conv2d``: ``torch.nn.functional.conv2d`` (oneDNN on a CPU, cuDNN on a GPU), the
-  fastest with several channels, for small images and on a GPU.
+  fastest with several channels and for small images.
+* ``compiled``: the shift-and-add expression compiled by ``torch.compile`` (inductor writes
+  C++ for a CPU, Triton for a GPU) into one fused pass: each output element reads its window
+  and is written once, where shift and add reads and writes the image ``kh * kw`` times. The
+  fastest for one channel on large images, once compiled (seconds, once per shape family).
 
 ``corr2d_fast`` checks its arguments like ``corr2d``, then runs the one ``choose_method``
 picks. The page "From loop to fast" explains why each is faster, with benchmark numbers.
@@ -16,6 +20,8 @@ picks. The page "From loop to fast" explains why each is faster, with benchmark 
 from __future__ import annotations
 
 import numbers
+import time
+import warnings
 
 import torch
 import torch.nn.functional as F
@@ -28,6 +34,16 @@ from convdocs._checks import (
 )
 
 METHODS = ("shift_add", "unfold_matmul", "conv2d")
+COMPILED = "compiled"  # not in METHODS: it compiles (seconds) for each new shape family
+SMALL_PIXELS = 200 * 200  # below, F.conv2d's fixed cost is the lowest on every device
+
+# auto considers the compiled pass for one input and one output channel from this many output
+# pixels on (below, F.conv2d or shift and add are as fast and nothing is compiled) ...
+COMPILE_PIXELS = {"cpu": 512 * 512, "cuda": 512 * 512}
+# ... and compiles a shape family once its calls have taken this long uncompiled: about what
+# compiling one family costs (measured: 10-20 s on a 2-core CPU), so that auto never spends
+# more than about twice what the best choice in hindsight would have (the ski-rental rule).
+COMPILE_AFTER_S = 10.0
 
 # shift_add works on strips of STRIP_ELEMENTS output elements when the output has more
 # than STRIPS_ABOVE, so that each strip is read and written kh * kw times in the cache.
@@ -94,11 +110,200 @@ def choose_method(X, K, stride=(1, 1), padding=(0, 0)):
     Ho = (H + 2 * padding[0] - kh) // stride[0] + 1
     Wo = (W + 2 * padding[1] - kw) // stride[1] + 1
     pixels = N * Ho * Wo
-    if X.device.type != "cpu" or C * O > 1:
+    if C * O > 1:
         return "conv2d"
-    if pixels < 200 * 200 or (kh * kw > 25 and pixels < 400 * 400):
+    if _worth_compiling(X, pixels) and compiler_problem(X.device) is None:
+        return COMPILED
+    if X.device.type != "cpu":
+        return "conv2d"
+    if pixels < SMALL_PIXELS or (kh * kw > 25 and pixels < 400 * 400):
         return "conv2d"
     return "shift_add"
+
+
+def _worth_compiling(X, pixels: int) -> bool:
+    return pixels >= COMPILE_PIXELS.get(X.device.type, COMPILE_PIXELS["cuda"])
+
+
+def _warn_once_without_compiler(X, K, stride, padding) -> None:
+    """Where auto would compile but cannot, say so once per process."""
+    global _warned_no_compiler
+    if _warned_no_compiler or K.shape[0] * K.shape[1] > 1:
+        return
+    N, _, H, W = X.shape
+    _, _, kh, kw = K.shape
+    Ho = (H + 2 * padding[0] - kh) // stride[0] + 1
+    Wo = (W + 2 * padding[1] - kw) // stride[1] + 1
+    problem = compiler_problem(X.device)
+    if problem is not None and _worth_compiling(X, N * Ho * Wo):
+        _warned_no_compiler = True
+        warnings.warn(
+            f"corr2d_fast: {problem}; auto uses the uncompiled methods",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+
+
+def uncompiled_method(X, K, stride=(1, 1), padding=(0, 0)):
+    """What ``choose_method`` would pick if nothing could be compiled."""
+    if X.device.type != "cpu":
+        return "conv2d"
+    N, _, H, W = X.shape
+    _, _, kh, kw = K.shape
+    pixels = (
+        N
+        * ((H + 2 * padding[0] - kh) // stride[0] + 1)
+        * ((W + 2 * padding[1] - kw) // stride[1] + 1)
+    )
+    if pixels < SMALL_PIXELS or (kh * kw > 25 and pixels < 400 * 400):
+        return "conv2d"
+    return "shift_add"
+
+
+# --- one fused pass, compiled ---------------------------------------------------------------
+
+_PROBLEMS: dict[str, str | None] = {}
+
+
+def compiler_problem(device: torch.device | str) -> str | None:
+    """Why ``torch.compile`` cannot generate code for ``device`` here, or None when it can: a
+    C++ compiler for a CPU, Triton for a GPU (checked once per device type)."""
+    kind = torch.device(device).type
+    if kind not in _PROBLEMS:
+        _PROBLEMS[kind] = _find_compiler_problem(kind)
+    return _PROBLEMS[kind]
+
+
+def _find_compiler_problem(kind: str) -> str | None:
+    try:
+        import torch._dynamo
+
+        if not torch._dynamo.is_dynamo_supported():
+            return f"torch.compile does not support Python {sys_version()} here"
+        if kind == "cpu":
+            from torch._inductor.cpp_builder import get_cpp_compiler
+
+            get_cpp_compiler()  # raises when no C++ compiler is found
+        elif kind == "cuda":
+            from torch.utils._triton import has_triton
+
+            if not has_triton():
+                return "torch.compile needs Triton for a GPU, and Triton is not installed"
+        else:
+            return f"convdocs compiles only for CPUs and CUDA GPUs, not for {kind!r}"
+    except Exception as error:  # an import or a compiler lookup that fails: no compiler
+        return f"torch.compile cannot generate code for {kind} here: {error}"
+    return None
+
+
+def sys_version() -> str:
+    import platform
+
+    return platform.python_version()
+
+
+def one_pass(X, K, stride=(1, 1), padding=(0, 0)):
+    """Shift and add as one expression, for ``torch.compile`` to fuse into one pass.
+
+    ``X`` is ``(N, 1, H, W)`` and ``K`` is ``(1, 1, kh, kw)``. Run eagerly it makes
+    ``kh * kw`` whole-image temporaries; compiled, every output element is computed at once
+    from its window, and each input element is read from the cache ``kh * kw`` times but from
+    memory about once.
+    """
+    if padding != (0, 0):
+        X = F.pad(X, (padding[1], padding[1], padding[0], padding[0]))
+    (kh, kw), (sh, sw) = K.shape[-2:], stride
+    Ho, Wo = (X.shape[-2] - kh) // sh + 1, (X.shape[-1] - kw) // sw + 1
+    Y = None
+    for a in range(kh):
+        for b in range(kw):
+            window = X[:, :, a : a + sh * (Ho - 1) + 1 : sh, b : b + sw * (Wo - 1) + 1 : sw]
+            term = window * K[:, :, a : a + 1, b : b + 1]
+            Y = term if Y is None else Y + term
+    return Y
+
+
+_compiled_one_pass = None
+_compiled_families: dict[tuple, tuple | None] = {}  # family -> its one size so far, or None
+_uncompiled_s: dict[tuple, float] = {}
+_warned_no_compiler = False
+
+
+def compiled_one_pass(X, K, stride=(1, 1), padding=(0, 0)):
+    """``one_pass`` compiled by ``torch.compile``: at most two compilations per shape family
+    (kernel size, stride, padding, dtype, device, whether gradients are needed). The first is
+    for the first image's size exactly, which gives the fastest code (on a 2-core CPU, 0.23
+    against 0.41 ms at 1024x1024 with a 3x3 kernel, measured); the second, at the first other
+    size, is for any height, width and batch size (dynamic shapes)."""
+    global _compiled_one_pass
+    problem = compiler_problem(X.device)
+    if problem is not None:
+        raise RuntimeError(f"corr2d_fast(method={COMPILED!r}) cannot compile here: {problem}")
+    if _compiled_one_pass is None:
+        _compiled_one_pass = torch.compile(one_pass, fullgraph=True)  # static, then dynamic
+    key = family(X, K, stride, padding)
+    size = tuple(X.shape)
+    if key in _compiled_families and _compiled_families[key] in (None, size):
+        return _compiled_one_pass(X, K, stride, padding)  # compiled for this size already
+    from torch.fx.experimental import _config as shapes_config
+
+    with warnings.catch_warnings(), shapes_config.patch(use_duck_shape=False):  # type: ignore[attr-defined]
+        # Without duck shapes, a square image does not make height and width one symbol,
+        # which the first non-square image would have to recompile. And what torch's
+        # compiler says about itself while it traces is not the caller's business:
+        for message, category in _COMPILER_CHATTER:
+            warnings.filterwarnings("ignore", message=message, category=category)
+        Y = _compiled_one_pass(X, K, stride, padding)
+    _compiled_families[key] = size if key not in _compiled_families else None
+    return Y
+
+
+_COMPILER_CHATTER = (
+    ("`torch.jit.script_method` is deprecated", DeprecationWarning),
+    ("The .grad attribute of a Tensor that is not a leaf Tensor", UserWarning),
+)
+
+
+def family(X, K, stride, padding) -> tuple:
+    """What a compiled pass is specialised on: everything but the image's size and batch."""
+    needs_grad = torch.is_grad_enabled() and (X.requires_grad or K.requires_grad)
+    return (tuple(K.shape[-2:]), stride, padding, X.dtype, X.device.type, needs_grad)
+
+
+def _auto_compiled(X, K, stride, padding):
+    """auto's compiled choice, with the ski-rental rule: run the uncompiled method and count its
+    time until the family has cost ``COMPILE_AFTER_S``, then compile it, once."""
+    global _warned_no_compiler
+    key = family(X, K, stride, padding)
+    if key in _compiled_families:
+        return compiled_one_pass(X, K, stride, padding)
+    spent = _uncompiled_s.get(key, 0.0)
+    if spent >= COMPILE_AFTER_S:
+        try:
+            return compiled_one_pass(X, K, stride, padding)
+        except Exception as error:  # a compiler that fails on this machine: never again
+            _PROBLEMS[X.device.type] = f"compiling failed: {type(error).__name__}: {error}"
+            if not _warned_no_compiler:
+                _warned_no_compiler = True
+                warnings.warn(
+                    f"corr2d_fast: {_PROBLEMS[X.device.type]}; auto uses the uncompiled methods",
+                    RuntimeWarning,
+                    stacklevel=3,
+                )
+    started = time.perf_counter()
+    Y = _run(uncompiled_method(X, K, stride, padding), X, K, stride, padding)
+    if X.device.type == "cuda":
+        torch.cuda.synchronize(X.device)  # large images only: the wait is small beside the work
+    _uncompiled_s[key] = spent + time.perf_counter() - started
+    return Y
+
+
+def _run(method, X, K, stride, padding):
+    if method == "conv2d":
+        return F.conv2d(X, K, stride=stride, padding=padding)
+    if padding != (0, 0):
+        X = F.pad(X, (padding[1], padding[1], padding[0], padding[0]))
+    return (shift_add if method == "shift_add" else unfold_matmul)(X, K, stride)
 
 
 def _int_pair(fn: str, name: str, value: object, smallest: int) -> tuple[int, int]:
@@ -139,9 +344,15 @@ def check_corr2d_fast_inputs(fn, X, K, stride, padding, method):
                 f"{fn} expects a kernel no larger than the padded input, got kernel {(kh, kw)} "
                 f"for input {(h, w)} padded to {(h + 2 * ph, w + 2 * pw)}"
             )
-    if method != "auto" and method not in METHODS:
-        allowed = ", ".join(repr(m) for m in ("auto", *METHODS))
+    if method != "auto" and method not in (*METHODS, COMPILED):
+        allowed = ", ".join(repr(m) for m in ("auto", *METHODS, COMPILED))
         raise ValueError(f"{fn} expects method to be one of {allowed}, got {method!r}")
+    if method == COMPILED and X.dim() == 4 and K.shape[0] * K.shape[1] > 1:
+        raise ValueError(
+            f"{fn} compiles one pass for one input and one output channel, got K of shape "
+            f"{shape_str(K)} ({K.shape[1]} input and {K.shape[0]} output channels): use "
+            "method='conv2d' or 'auto'"
+        )
     return stride, padding
 
 
@@ -158,8 +369,10 @@ def corr2d_fast(
     Gives what ``corr2d`` gives for a 2-D image and kernel, and what
     ``torch.nn.functional.conv2d`` gives for a batch of multi-channel images,
     without the Python loop over output elements. ``choose_method`` picks
-    shift-and-add, unfold and matrix product, or ``F.conv2d``; autograd works
-    through each.
+    shift-and-add, unfold and matrix product, ``F.conv2d``, or one pass compiled by
+    ``torch.compile`` for large single-channel images (auto compiles a shape family
+    only once its uncompiled calls have taken ``COMPILE_AFTER_S`` seconds); autograd
+    works through each.
 
     Args:
         X: the input, a floating-point tensor ``(H, W)`` or ``(N, C, H, W)``.
@@ -167,7 +380,8 @@ def corr2d_fast(
             4-D one, on ``X``'s device and with its dtype.
         stride: the step between windows, an int or a pair ``(sh, sw)``, at least 1.
         padding: zeros added on each side, an int or a pair ``(ph, pw)``, at least 0.
-        method: ``"auto"`` (the default) or one of ``METHODS`` to force it.
+        method: ``"auto"`` (the default), one of ``METHODS`` to force it, or
+            ``"compiled"`` for the compiled pass (one input and one output channel).
 
     Returns:
         A tensor ``(Ho, Wo)`` for a 2-D ``X`` or ``(N, O, Ho, Wo)`` for a 4-D one, where
@@ -179,7 +393,10 @@ def corr2d_fast(
         ValueError: if ``X`` is not 2-D or 4-D or ``K`` has another number of
             dimensions, if either is empty or not floating point, if they differ in
             device or dtype or in input channels, if ``K`` is larger than the padded
-            input, if ``stride < 1`` or ``padding < 0``, or if ``method`` is unknown.
+            input, if ``stride < 1`` or ``padding < 0``, if ``method`` is unknown, or
+            if ``method="compiled"`` meets several channels.
+        RuntimeError: if ``method="compiled"`` and ``torch.compile`` has no compiler
+            for the device here (a C++ compiler for a CPU, Triton for a GPU).
 
     Example:
 
@@ -201,6 +418,28 @@ def corr2d_fast(
 
     Taught on the page [From loop to fast](loop-to-fast.md).
     """
+    if (
+        method == "auto"
+        and stride.__class__ is int
+        and stride == 1
+        and padding.__class__ is int
+        and padding == 0
+        and X.__class__ is torch.Tensor
+        and K.__class__ is torch.Tensor
+    ):  # the common small case first, with the same checks in fewer steps: F.conv2d
+        xs, ks = X.shape, K.shape
+        if len(xs) == 2 and len(ks) == 2:  # anything else takes the long way
+            (h, w), (kh, kw) = xs, ks
+            if (
+                0 < kh <= h
+                and 0 < kw <= w
+                and (h - kh + 1) * (w - kw + 1) < SMALL_PIXELS
+                and X.dtype is K.dtype
+                and X.dtype.is_floating_point
+                and X.device == K.device
+            ):
+                Y = F.conv2d(X.view(1, 1, h, w), K.view(1, 1, kh, kw))
+                return Y.view(h - kh + 1, w - kw + 1)
     fn = "corr2d_fast"
     stride_pair, padding_pair = check_corr2d_fast_inputs(fn, X, K, stride, padding, method)
     image = X.dim() == 2
@@ -208,11 +447,12 @@ def corr2d_fast(
         X, K = X[None, None], K[None, None]  # (1, 1, H, W) and (1, 1, kh, kw)
     if method == "auto":
         method = choose_method(X, K, stride_pair, padding_pair)
-    if method == "conv2d":
-        Y = F.conv2d(X, K, stride=stride_pair, padding=padding_pair)
+        if method == COMPILED:
+            Y = _auto_compiled(X, K, stride_pair, padding_pair)
+            return Y[0, 0] if image else Y
+        _warn_once_without_compiler(X, K, stride_pair, padding_pair)
+    if method == COMPILED:
+        Y = compiled_one_pass(X, K, stride_pair, padding_pair)
     else:
-        if padding_pair != (0, 0):
-            X = F.pad(X, (padding_pair[1], padding_pair[1], padding_pair[0], padding_pair[0]))
-        fast = shift_add if method == "shift_add" else unfold_matmul
-        Y = fast(X, K, stride_pair)
+        Y = _run(method, X, K, stride_pair, padding_pair)
     return Y[0, 0] if image else Y

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Install Debian's chromium and fonts-liberation for the browser tests, unless already there.
+# Install Debian's chromium and fonts-liberation for the browser tests, and g++ for the C++ that
+# torch.compile generates on a CPU (corr2d_fast's compiled pass), unless already there.
 # Idempotent and quiet: prints nothing when both are installed. Never runs `playwright install`.
 set -euo pipefail
 
 have_fonts() { dpkg-query -W -f='${Status}' fonts-liberation 2>/dev/null | grep -q "install ok installed"; }
 
-if [ -x /usr/bin/chromium ] && have_fonts; then
+if [ -x /usr/bin/chromium ] && have_fonts && command -v g++ >/dev/null 2>&1; then
   exit 0
 fi
 
@@ -23,9 +24,9 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 export DEBIAN_FRONTEND=noninteractive
 if ! { "${sudo[@]}" apt-get update -qq \
-       && "${sudo[@]}" apt-get install -y -qq --no-install-recommends chromium fonts-liberation; } >"$log" 2>&1; then
+       && "${sudo[@]}" apt-get install -y -qq --no-install-recommends chromium fonts-liberation g++; } >"$log" 2>&1; then
   cat "$log" >&2
-  echo "ensure-chromium.sh: installing chromium and fonts-liberation with apt-get failed" >&2
+  echo "ensure-chromium.sh: installing chromium, fonts-liberation and g++ with apt-get failed" >&2
   exit 1
 fi
 

@@ -688,6 +688,25 @@ def test_printing_state_does_not_leak_into_the_next_page(project):
     run(project).assert_outcomes(passed=2)
 
 
+def test_torch_compile_bookkeeping_is_not_a_patch_and_torch_itself_is_watched():
+    """torch.compile rebinds counters in torch's private subpackages as it works (a page that
+    compiles must pass); rebinding a public torch function is still a patch."""
+    import torch._dynamo.utils as dynamo_utils
+    import torch.nn.functional as F
+
+    from convdocs.verify.state import ModuleSnapshot
+
+    snapshot = ModuleSnapshot.take_all()
+    saved = dynamo_utils.curr_frame, F.relu6
+    try:
+        dynamo_utils.curr_frame = saved[0] + 1
+        F.relu6 = lambda input, inplace=False: input
+        changes = snapshot.changes()
+    finally:
+        dynamo_utils.curr_frame, F.relu6 = saved
+    assert changes == ["torch.nn.functional.relu6 replaced"]
+
+
 def test_patching_any_module_fails_at_the_end_of_the_page(project):
     page(project, "```python\nimport statistics\nstatistics.mean = lambda values: 0\n```\n", "a.md")
     page(

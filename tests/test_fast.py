@@ -137,8 +137,13 @@ def test_choose_method(device):
     one = torch.empty(1, 1, 1024, 1024, device=device), torch.empty(1, 1, 3, 3, device=device)
     many = torch.empty(8, 16, 64, 64, device=device), torch.empty(32, 16, 3, 3, device=device)
     tiny = torch.empty(1, 1, 16, 16, device=device), torch.empty(1, 1, 3, 3, device=device)
-    # shift and add for one big single-channel image on a CPU; cuDNN for everything on a GPU
-    assert choose_method(*one) == ("shift_add" if device.type == "cpu" else "conv2d")
+    mid = torch.empty(1, 1, 300, 300, device=device), torch.empty(1, 1, 3, 3, device=device)
+    uncompiled = "shift_add" if device.type == "cpu" else "conv2d"
+    # the compiled pass for one big single-channel image where a compiler is at hand
+    compiled = "compiled" if fast.compiler_problem(device) is None else uncompiled
+    assert choose_method(*one) == compiled
+    # below that size, shift and add on a CPU and cuDNN on a GPU; cuDNN or oneDNN for channels
+    assert choose_method(*mid) == uncompiled
     assert choose_method(*many) == "conv2d"
     assert choose_method(*tiny) == "conv2d"
     assert choose_method(one[0].to("meta"), one[1].to("meta")) == "conv2d"  # not a CPU
@@ -262,7 +267,7 @@ K2 = torch.ones(2, 2)
             K2,
             {"method": "fft"},
             ValueError,
-            r"expects method to be one of 'auto', 'shift_add', 'unfold_matmul', 'conv2d', got 'fft'",
+            r"expects method to be one of 'auto', 'shift_add', 'unfold_matmul', 'conv2d', 'compiled', got 'fft'",
         ),
     ],
 )

@@ -45,23 +45,41 @@ WATCHED_CLASSES = (("torch", "Tensor"), ("torch.nn", "Module"), ("torch.nn", "Pa
 _CLASS_BOOKKEEPING = frozenset(
     {"__dict__", "__weakref__", "__doc__", "__module__", "__annotations__"}
 )
-_SET_BY_TORCH = frozenset({"torch.Storage"})
-"""Attributes torch itself rebinds when a page changes a default (``set_default_dtype``)."""
+_SET_BY_TORCH = frozenset({"torch.Storage", "torch.fx.traceback.current_meta"})
+"""Attributes torch itself rebinds when a page changes a default (``set_default_dtype``), or
+while torch.compile traces (the node metadata of ``torch.fx.traceback``)."""
+
+_TORCH_PRIVATE = "torch._"
+"""torch's private subpackages (``torch._dynamo``, ``torch._inductor``, ``torch._subclasses``,
+...) keep torch.compile's state in module globals it rebinds as it works (frame counters, event
+logs, id counters): a page that compiles changes them without patching anything. Printing
+state there (``torch._tensor_str``) is reset before every page anyway."""
 
 
 def _wrapped_by_torch(name: str, key: str, before: object, now: object) -> bool:
     """Whether ``name.key`` went from ``before`` to ``now`` by torch's own import of
-    ``torch._dynamo`` (``torch.compile``, ``FlopCounterMode``, ...), which wraps
-    ``torch.manual_seed`` with ``torch._disable_dynamo``: a wrapper of exactly that kind (its
-    code is the decorator's) around exactly the old function, and nothing else."""
-    if (name, key) != ("torch", "manual_seed") or "torch._dynamo" not in sys.modules:
+    ``torch._dynamo`` (``torch.compile``, ``FlopCounterMode``, ...), which wraps some of torch's
+    functions (``torch.manual_seed``, and ``torch.jit.trace`` once it compiles) with
+    ``torch._disable_dynamo`` or ``torch._dynamo.disable``: a function of torch, and a wrapper
+    of exactly those kinds (its code is the decorator's) around exactly the old function, and
+    nothing else."""
+    if not (name == "torch" or name.startswith("torch.")) or "torch._dynamo" not in sys.modules:
         return False
-    if getattr(now, "__wrapped__", None) is not before:
+    if type(now) is not types.FunctionType:
         return False
     import torch
+    import torch._dynamo
 
-    reference = torch._disable_dynamo(lambda: None)
-    return getattr(now, "__code__", None) is getattr(reference, "__code__", False)
+    if now.__dict__.get("__wrapped__") is before:
+        # the two ways torch disables its compiler around a function of its own
+        references = (torch._disable_dynamo(lambda: None), torch._dynamo.disable(lambda: None))
+        return any(now.__code__ is getattr(r, "__code__", False) for r in references)
+    # torch.compile's first run wraps torch.nn.Module.__init__ and __setstate__ with functions
+    # of torch._dynamo that call the old ones (mutation_guard.install_generation_tagging_init)
+    compiler = os.path.dirname(os.path.abspath(torch._dynamo.__file__)) + os.sep
+    return os.path.abspath(now.__code__.co_filename).startswith(compiler) and any(
+        cell.cell_contents is before for cell in now.__closure__ or ()
+    )
 
 
 @dataclass(frozen=True)
@@ -303,6 +321,8 @@ class ModuleSnapshot:
         """The attributes that count: public names, and a class's special methods
         (``Tensor.__repr__``); not private names, which libraries change for themselves."""
         is_class = isinstance(self.objects[name], type)
+        if name.startswith(_TORCH_PRIVATE) and not is_class:
+            return []  # torch's own bookkeeping (see _TORCH_PRIVATE)
         return sorted(
             key
             for key in keys
@@ -351,6 +371,8 @@ class ModuleSnapshot:
                 if _is_module(now.get(key)):
                     continue
                 if key not in before:
+                    continue
+                if key in now and now[key] is before[key]:
                     continue
                 if key in now and _wrapped_by_torch(name, key, before[key], now[key]):
                     continue  # torch's own, and harmless: the wrapper calls the old function
