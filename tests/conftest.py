@@ -23,6 +23,19 @@ from convdocs.verify.pytest_plugin import requested_device
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """On a GPU, import Triton's code generator before any test runs pytest in-process: such a
+    run (pytester) puts sys.modules back as it found it, and Triton's C extension registers
+    its submodules only once, so a Triton first imported inside it could not compile later."""
+    if requested_device(config).startswith("cuda"):
+        import importlib
+
+        try:
+            importlib.import_module("triton.compiler.code_generator")
+        except ImportError:
+            pass  # no Triton: the compiled pass says so itself (tests/test_compiled.py)
+
+
 def stamp_text(root: Path, documents: list[str]) -> str:
     """The stamp of ``documents`` as a screen reader reads it: the text of its HTML badge without
     the tags and the decorative marks (``aria-hidden``), e.g. ``2 examples · verified on CPU ...``."""

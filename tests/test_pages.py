@@ -37,7 +37,7 @@ EXPECTED_EXAMPLES = {
     "index.md": 1,
     "learning-a-kernel.md": 13,
     "lenet.md": 39,
-    "loop-to-fast.md": 20,
+    "loop-to-fast.md": 28,
     "padding-and-stride.md": 37,
     "pooling.md": 39,
     "receptive-field.md": 11,

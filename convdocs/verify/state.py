@@ -49,11 +49,12 @@ _SET_BY_TORCH = frozenset({"torch.Storage", "torch.fx.traceback.current_meta"})
 """Attributes torch itself rebinds when a page changes a default (``set_default_dtype``), or
 while torch.compile traces (the node metadata of ``torch.fx.traceback``)."""
 
-_TORCH_PRIVATE = "torch._"
+_COMPILER_STATE = ("torch._", "triton.")
 """torch's private subpackages (``torch._dynamo``, ``torch._inductor``, ``torch._subclasses``,
-...) keep torch.compile's state in module globals it rebinds as it works (frame counters, event
-logs, id counters): a page that compiles changes them without patching anything. Printing
-state there (``torch._tensor_str``) is reset before every page anyway."""
+...) and Triton, its compiler for GPUs, keep torch.compile's state in module globals they rebind
+as they work (frame counters, event logs, id counters, a driver's classes loaded on first use):
+a page that compiles changes them without patching anything. Printing state there
+(``torch._tensor_str``) is reset before every page anyway."""
 
 
 def _wrapped_by_torch(name: str, key: str, before: object, now: object) -> bool:
@@ -321,8 +322,8 @@ class ModuleSnapshot:
         """The attributes that count: public names, and a class's special methods
         (``Tensor.__repr__``); not private names, which libraries change for themselves."""
         is_class = isinstance(self.objects[name], type)
-        if name.startswith(_TORCH_PRIVATE) and not is_class:
-            return []  # torch's own bookkeeping (see _TORCH_PRIVATE)
+        if name.startswith(_COMPILER_STATE) and not is_class:
+            return []  # the compiler's own bookkeeping (see _COMPILER_STATE)
         return sorted(
             key
             for key in keys
