@@ -480,16 +480,7 @@ def format_peers(results: list[dict]) -> str:
                 f"{r['compiled_over'][FLOOR]:.2f}",
             ]
         )
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    lines = [
-        " ".join(
-            c.ljust(w) if i == 0 else c.rjust(w)
-            for i, (c, w) in enumerate(zip(row, widths, strict=True))
-        )
-        for row in rows
-    ]
-    lines.insert(1, "-" * len(lines[0]))
-    return "\n".join(lines)
+    return render_table(rows)
 
 
 def progress(done: int, total: int, label: str, stream=sys.stderr) -> None:
@@ -550,6 +541,21 @@ def run(device: torch.device, quick: bool = False, keep_memory: bool = True) -> 
     return {"machine": info, "settings": settings, "results": results, "cold_results": cold_results}
 
 
+def render_table(rows: list[list[str]]) -> str:
+    """Rows of cells as text: the first column left-aligned, the others right-aligned, and a
+    rule under the first row (the header)."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = [
+        " ".join(
+            cell.ljust(w) if i == 0 else cell.rjust(w)
+            for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+        )
+        for row in rows
+    ]
+    lines.insert(1, "-" * len(lines[0]))
+    return "\n".join(lines)
+
+
 def _ms(seconds: float | None) -> str:
     if seconds is None:
         return "-"
@@ -594,16 +600,7 @@ def format_table(data: dict, key: str = "results") -> str:
                 "-" if others is None else f"{others:.2f}",
             ]
         )
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    lines = [
-        " ".join(
-            cell.ljust(w) if i == 0 else cell.rjust(w)
-            for i, (cell, w) in enumerate(zip(row, widths, strict=True))
-        )
-        for row in rows
-    ]
-    lines.insert(1, "-" * len(lines[0]))
-    return "\n".join(lines)
+    return render_table(rows)
 
 
 def main(argv: list[str] | None = None) -> int:
