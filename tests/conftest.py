@@ -36,6 +36,18 @@ def pytest_configure(config: pytest.Config) -> None:
             pass  # no Triton: the compiled pass says so itself (tests/test_compiled.py)
 
 
+@pytest.fixture(autouse=True)
+def _inner_runs_without_pytest_benchmark(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tests that run pytest inside pytest (pytester) do so without pytest-benchmark, where a
+    machine has it: under xdist it warns in every inner run, and the warning fails the run.
+    Set after pytester starts, which clears PYTEST_ADDOPTS."""
+    if "pytester" in request.fixturenames:
+        request.getfixturevalue("pytester")
+        monkeypatch.setenv("PYTEST_ADDOPTS", "-p no:benchmark")
+
+
 def stamp_text(root: Path, documents: list[str]) -> str:
     """The stamp of ``documents`` as a screen reader reads it: the text of its HTML badge without
     the tags and the decorative marks (``aria-hidden``), e.g. ``2 examples · verified on CPU ...``."""
