@@ -638,23 +638,23 @@ def main(argv: list[str] | None = None) -> int:
         if peers["kept"]:
             print("\nwith freed memory kept in the process:")
             print(format_peers(peers["kept"]))
-        out = args.out or (None if args.quick else f"docs/data/peers-{args.device}.json")
-        if out:
-            Path(out).parent.mkdir(parents=True, exist_ok=True)
-            Path(out).write_text(json.dumps(peers, indent=1) + "\n")
-            print(f"saved {out}", file=sys.stderr)
+        save(peers, args.out or (None if args.quick else f"docs/data/peers-{args.device}.json"))
         return 0
     data = run(device, quick=args.quick, keep_memory=not args.system_malloc)
     print(format_table(data))
     if data["cold_results"]:
         print("\nwith glibc's defaults (freed memory returned to the system):")
         print(format_table(data, "cold_results"))
-    out = args.out or (None if args.quick else f"docs/data/bench-{args.device}.json")
+    save(data, args.out or (None if args.quick else f"docs/data/bench-{args.device}.json"))
+    return 0
+
+
+def save(data: dict, out: str | None) -> None:
+    """Write ``data`` as JSON to ``out`` (nothing when ``out`` is None) and say so on stderr."""
     if out:
         Path(out).parent.mkdir(parents=True, exist_ok=True)
         Path(out).write_text(json.dumps(data, indent=1) + "\n")
         print(f"saved {out}", file=sys.stderr)
-    return 0
 
 
 if __name__ == "__main__":

@@ -48,6 +48,35 @@ def _inner_runs_without_pytest_benchmark(
         monkeypatch.setenv("PYTEST_ADDOPTS", "-p no:benchmark")
 
 
+LANGUAGES = ("zh",)  # editions besides English, built under /<language>/ (mkdocs-static-i18n)
+
+
+def page_addresses() -> list[str]:
+    """The address of every page the site builds from docs/ (relative to the site), in English
+    and in each other edition (a page without a translation is built there in English), and the
+    404 page: known at collection, so that each page can be one test that xdist sends anywhere."""
+    from convdocs.verify.translations import original_of
+
+    addresses = ["404.html"]
+    for source in sorted((ROOT / "docs").rglob("*")):
+        if source.suffix in (".md", ".ipynb") and original_of(source) is None:
+            addresses += [address_of(source, edition) for edition in (None, *LANGUAGES)]
+    return addresses
+
+
+def address_of(source: Path, edition: str | None = None) -> str:
+    """Where the site shows a document of docs/ (relative to the site): ``cross-correlation/``
+    for ``cross-correlation.md``, ``zh/cross-correlation/`` for ``cross-correlation.zh.md``, and
+    for a page without a translation, where ``edition`` shows it in English (``zh/api/``)."""
+    from convdocs.verify.translations import language_of, original_of
+
+    language = language_of(source) or edition
+    page = original_of(source) or source
+    stem = page.relative_to(ROOT / "docs").with_suffix("").as_posix()
+    path = "" if stem == "index" else f"{stem.removesuffix('/index')}/"
+    return f"{language}/{path}" if language else path or "./"
+
+
 def stamp_text(root: Path, documents: list[str]) -> str:
     """The stamp of ``documents`` as a screen reader reads it: the text of its HTML badge without
     the tags and the decorative marks (``aria-hidden``), e.g. ``2 examples · verified on CPU ...``."""

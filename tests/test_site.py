@@ -5,6 +5,9 @@ from __future__ import annotations
 import pytest
 import yaml
 
+from convdocs.verify.translations import translation_of
+from tests.conftest import LANGUAGES, address_of
+
 
 def _nav_pages(nav):
     for entry in nav:
@@ -13,17 +16,6 @@ def _nav_pages(nav):
                 yield from _nav_pages(value)
             else:
                 yield value
-
-
-LANGUAGES = ("zh",)  # built under /<language>/ by mkdocs-static-i18n; English at the root
-
-
-def address(page: str, language: str | None = None) -> str:
-    """Where the site puts a page of the navigation (``pooling.md``): ``pooling/index.html``,
-    or ``zh/pooling/index.html`` in Chinese."""
-    stem = page.rsplit(".", 1)[0]
-    html = "index.html" if stem == "index" else f"{stem}/index.html"
-    return f"{language}/{html}" if language else html
 
 
 def test_strict_build_has_every_page(built_site):
@@ -40,8 +32,11 @@ def test_strict_build_has_every_page(built_site):
     assert sorted(pages) == in_docs  # every page is in the navigation, once
     for page in pages:
         for language in (None, *LANGUAGES):
-            assert (built_site / address(page, language)).is_file(), f"{page} ({language})"
-        translated = (built_site / address(page, "zh")).read_text(encoding="utf-8")
+            html = built_site / address_of(ROOT / "docs" / page, language) / "index.html"
+            assert html.is_file(), f"{page} ({language})"
+        translated = (built_site / address_of(ROOT / "docs" / page, "zh") / "index.html").read_text(
+            encoding="utf-8"
+        )
         assert '<html lang="zh"' in translated, page
 
 
@@ -75,11 +70,12 @@ def test_every_page_has_the_stamp_the_hook_makes_from_the_record(built_site, lan
     config = yaml.safe_load((ROOT / "mkdocs.yml").read_text())
     prefix = f"{language}/" if language else ""
     for page in _nav_pages(config["nav"]):
-        stem, suffix = page.rsplit(".", 1)
+        stem = page.rsplit(".", 1)[0]
         source = page
-        if language and (ROOT / "docs" / f"{stem}.{language}.{suffix}").is_file():
-            source = f"{stem}.{language}.{suffix}"
-        html = (built_site / address(page, language)).read_text(encoding="utf-8")
+        if language and translation_of(ROOT / "docs" / page, language).is_file():
+            source = translation_of(page, language).as_posix()
+        where = built_site / address_of(ROOT / "docs" / page, language) / "index.html"
+        html = where.read_text(encoding="utf-8")
         documents = documents_of(ROOT, ROOT / "docs", source)
         assert documents, f"{source} shows no verified examples"
         built = html.split('<p class="convdocs-stamp"', 1)[1].split("data-convdocs-tolerance>", 1)

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from convdocs.verify.documents import SUFFIXES, read_source
-from convdocs.verify.translations import drift, language_of, original_of
+from convdocs.verify.translations import drift, language_of, original_of, translation_of
+from tests.conftest import LANGUAGES
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
-LANGUAGES = ("zh",)
 # Pages the Chinese navigation shows in English (mkdocs-static-i18n falls back to them).
 ENGLISH_ONLY = {"api.md"}
 
@@ -23,16 +23,13 @@ ORIGINALS = sorted(
 TRANSLATIONS = sorted(p for p in DOCS.rglob("*") if p.suffix in SUFFIXES and language_of(p))
 
 
-def twin(path: Path, language: str) -> Path:
-    return path.with_name(f"{path.stem}.{language}{path.suffix}")
-
-
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_every_page_has_its_translation(language):
     missing = [
         p.relative_to(DOCS).as_posix()
         for p in ORIGINALS
-        if p.relative_to(DOCS).as_posix() not in ENGLISH_ONLY and not twin(p, language).is_file()
+        if p.relative_to(DOCS).as_posix() not in ENGLISH_ONLY
+        and not translation_of(p, language).is_file()
     ]
     assert not missing, f"pages without a {language} twin: {missing}"
 

@@ -44,6 +44,13 @@ def original_of(path: str | Path) -> Path | None:
     return path.with_name(path.name.removesuffix(f".{language}{path.suffix}") + path.suffix)
 
 
+def translation_of(path: str | Path, language: str) -> Path:
+    """Where the ``language`` translation of ``path`` sits: ``pooling.zh.md`` for
+    ``pooling.md`` (whether it exists or not)."""
+    path = Path(path)
+    return path.with_name(f"{path.stem}.{language}{path.suffix}")
+
+
 def code_tokens(code: str) -> list[tuple[int, str]] | str:
     """What a cell's code does, without its comments: its tokens, less comments and the line
     breaks inside brackets or after a comment line. Code that Python cannot tokenize is kept

@@ -21,6 +21,8 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
+from tests.conftest import LANGUAGES, address_of, page_addresses  # noqa: F401 (for the browser tests)
+
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -33,36 +35,6 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
-LANGUAGES = ("zh",)  # editions besides English, built under /<language>/ (mkdocs-static-i18n)
-
-
-def page_addresses() -> list[str]:
-    """The address of every page the site builds from docs/ (relative to the site), in English
-    and in each other edition (a page without a translation is built there in English), and the
-    404 page: known at collection, so that each page can be one test that xdist sends anywhere."""
-    from convdocs.verify.translations import original_of
-
-    addresses = ["404.html"]
-    for source in sorted((ROOT / "docs").rglob("*")):
-        if source.suffix in (".md", ".ipynb") and original_of(source) is None:
-            stem = source.relative_to(ROOT / "docs").with_suffix("").as_posix()
-            path = "" if stem == "index" else f"{stem.removesuffix('/index')}/"
-            addresses += [path or "./", *(f"{language}/{path}" for language in LANGUAGES)]
-    return addresses
-
-
-def address_of(source: Path) -> str:
-    """Where the site shows a document of docs/ (relative to the site): ``cross-correlation/``
-    for ``cross-correlation.md``, ``zh/cross-correlation/`` for ``cross-correlation.zh.md``."""
-    from convdocs.verify.translations import language_of, original_of
-
-    language = language_of(source)
-    page = original_of(source) or source
-    stem = page.relative_to(ROOT / "docs").with_suffix("").as_posix()
-    path = "" if stem == "index" else f"{stem.removesuffix('/index')}/"
-    return f"{language}/{path}" if language else path or "./"
-
-
 LOCAL_HOST = "127.0.0.1"
 TIMEOUT_MS = 10_000
 

@@ -10,6 +10,7 @@ import nbformat
 import pytest
 
 from convdocs.verify.cells import read_cells
+from convdocs.verify.translations import translation_of
 from tests.browser.conftest import LANGUAGES, address_of, settle, watch
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -22,7 +23,7 @@ EDITIONS = [None, *LANGUAGES]
 def _source(name: str, language: str | None) -> Path:
     """docs/<name> in English, or its translation (``cross-correlation.zh.md``)."""
     path = ROOT / "docs" / name
-    return path.with_name(f"{path.stem}.{language}{path.suffix}") if language else path
+    return translation_of(path, language) if language else path
 
 
 _BLOCKS = """() => {

@@ -20,6 +20,7 @@ import pytest
 import yaml
 
 from convdocs.verify.cells import iter_fences, read_cells
+from convdocs.verify.translations import translation_of
 from tests.browser.conftest import (
     LANGUAGES,
     TIMEOUT_MS,
@@ -338,7 +339,7 @@ def test_copy_button_copies_the_code_not_its_output(context, site_url, language)
     source = CROSS_CORRELATION_MD
     address = CROSS_CORRELATION
     if language:
-        source = source.with_name(f"{source.stem}.{language}{source.suffix}")
+        source = translation_of(source, language)
         address = f"{language}/{CROSS_CORRELATION}"
     markdown = source.read_text(encoding="utf-8")
     fences = list(iter_fences(markdown))  # every fenced block, as the machinery reads them
