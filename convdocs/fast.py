@@ -22,10 +22,12 @@ from __future__ import annotations
 import numbers
 import time
 import warnings
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
 
+from convdocs import _memory
 from convdocs._checks import (
     check_float_tensor,
     check_kernel_fits,
@@ -97,6 +99,17 @@ def unfold_matmul(X, K, stride=(1, 1)):
     return (K.reshape(O, C * kh * kw) @ windows).reshape(N, O, Ho, Wo)
 
 
+def output_size(X, K, stride=(1, 1), padding=(0, 0)) -> tuple[int, int, int]:
+    """``(N, Ho, Wo)``: the batch and the output's height and width for 4-D ``X`` and ``K``."""
+    N, _, H, W = X.shape
+    kh, kw = K.shape[-2:]
+    return (
+        N,
+        (H + 2 * padding[0] - kh) // stride[0] + 1,
+        (W + 2 * padding[1] - kw) // stride[1] + 1,
+    )
+
+
 def choose_method(X, K, stride=(1, 1), padding=(0, 0)):
     """Return the name of the fastest method for these 4-D shapes and this device.
 
@@ -105,20 +118,12 @@ def choose_method(X, K, stride=(1, 1), padding=(0, 0)):
     for kernels bigger than 5x5); ``F.conv2d`` (oneDNN) wins with several channels, for
     smaller images, where its fixed cost is lower, and on a GPU (cuDNN).
     """
-    N, C, H, W = X.shape
-    O, _, kh, kw = K.shape
-    Ho = (H + 2 * padding[0] - kh) // stride[0] + 1
-    Wo = (W + 2 * padding[1] - kw) // stride[1] + 1
-    pixels = N * Ho * Wo
-    if C * O > 1:
+    if K.shape[0] * K.shape[1] > 1:
         return "conv2d"
-    if _worth_compiling(X, pixels) and compiler_problem(X.device) is None:
+    N, Ho, Wo = output_size(X, K, stride, padding)
+    if _worth_compiling(X, N * Ho * Wo) and compiler_problem(X.device) is None:
         return COMPILED
-    if X.device.type != "cpu":
-        return "conv2d"
-    if pixels < SMALL_PIXELS or (kh * kw > 25 and pixels < 400 * 400):
-        return "conv2d"
-    return "shift_add"
+    return uncompiled_method(X, K, stride, padding)
 
 
 def _worth_compiling(X, pixels: int) -> bool:
@@ -130,10 +135,7 @@ def _warn_once_without_compiler(X, K, stride, padding) -> None:
     global _warned_no_compiler
     if _warned_no_compiler or K.shape[0] * K.shape[1] > 1:
         return
-    N, _, H, W = X.shape
-    _, _, kh, kw = K.shape
-    Ho = (H + 2 * padding[0] - kh) // stride[0] + 1
-    Wo = (W + 2 * padding[1] - kw) // stride[1] + 1
+    N, Ho, Wo = output_size(X, K, stride, padding)
     problem = compiler_problem(X.device)
     if problem is not None and _worth_compiling(X, N * Ho * Wo):
         _warned_no_compiler = True
@@ -148,13 +150,8 @@ def uncompiled_method(X, K, stride=(1, 1), padding=(0, 0)):
     """What ``choose_method`` would pick if nothing could be compiled."""
     if X.device.type != "cpu":
         return "conv2d"
-    N, _, H, W = X.shape
-    _, _, kh, kw = K.shape
-    pixels = (
-        N
-        * ((H + 2 * padding[0] - kh) // stride[0] + 1)
-        * ((W + 2 * padding[1] - kw) // stride[1] + 1)
-    )
+    N, Ho, Wo = output_size(X, K, stride, padding)
+    pixels, (kh, kw) = N * Ho * Wo, K.shape[-2:]
     if pixels < SMALL_PIXELS or (kh * kw > 25 and pixels < 400 * 400):
         return "conv2d"
     return "shift_add"
@@ -223,7 +220,13 @@ def one_pass(X, K, stride=(1, 1), padding=(0, 0)):
     return Y
 
 
-_compiled_one_pass = None
+def one_pass_into(X, K, stride, padding, out):
+    """``one_pass`` written into ``out``: compiled, the fused pass stores straight into it."""
+    return out.copy_(one_pass(X, K, stride, padding))
+
+
+# "one_pass" and "one_pass_into" -> what torch.compile made of each
+_compiled: dict[str, Callable[..., torch.Tensor]] = {}
 _compiled_families: dict[tuple, tuple | None] = {}  # family -> its one size so far, or None
 _uncompiled_s: dict[tuple, float] = {}
 _warned_no_compiler = False
@@ -234,17 +237,26 @@ def compiled_one_pass(X, K, stride=(1, 1), padding=(0, 0)):
     (kernel size, stride, padding, dtype, device, whether gradients are needed). The first is
     for the first image's size exactly, which gives the fastest code (on a 2-core CPU, 0.23
     against 0.41 ms at 1024x1024 with a 3x3 kernel, measured); the second, at the first other
-    size, is for any height, width and batch size (dynamic shapes)."""
-    global _compiled_one_pass
+    size, is for any height, width and batch size (dynamic shapes).
+
+    On a CPU, without gradients, the pass writes into memory that ``convdocs._memory.empty``
+    asks for in huge pages (at 4096x4096, 11 ms against 22 ms in fresh small pages)."""
     problem = compiler_problem(X.device)
     if problem is not None:
         raise RuntimeError(f"corr2d_fast(method={COMPILED!r}) cannot compile here: {problem}")
-    if _compiled_one_pass is None:
-        _compiled_one_pass = torch.compile(one_pass, fullgraph=True)  # static, then dynamic
     key = family(X, K, stride, padding)
+    into = X.device.type == "cpu" and not key[-1]
+    function = one_pass_into if into else one_pass
+    if function.__name__ not in _compiled:  # one torch.compile each: static, then dynamic
+        _compiled[function.__name__] = torch.compile(function, fullgraph=True)
+    compiled = _compiled[function.__name__]
+    args: tuple = (X, K, stride, padding)
+    if into:
+        N, Ho, Wo = output_size(X, K, stride, padding)
+        args += (_memory.empty((N, 1, Ho, Wo), X.dtype),)
     size = tuple(X.shape)
     if key in _compiled_families and _compiled_families[key] in (None, size):
-        return _compiled_one_pass(X, K, stride, padding)  # compiled for this size already
+        return compiled(*args)  # compiled for this size already
     from torch.fx.experimental import _config as shapes_config
 
     with warnings.catch_warnings(), shapes_config.patch(use_duck_shape=False):  # type: ignore[attr-defined]
@@ -253,7 +265,7 @@ def compiled_one_pass(X, K, stride=(1, 1), padding=(0, 0)):
         # compiler says about itself while it traces is not the caller's business:
         for message, category in _COMPILER_CHATTER:
             warnings.filterwarnings("ignore", message=message, category=category)
-        Y = _compiled_one_pass(X, K, stride, padding)
+        Y = compiled(*args)
     _compiled_families[key] = size if key not in _compiled_families else None
     return Y
 

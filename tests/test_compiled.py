@@ -7,7 +7,10 @@ Compiling costs seconds, so these tests compile few families, on small shapes: f
 
 from __future__ import annotations
 
+import re
+import sys
 import warnings
+from pathlib import Path
 
 import pytest
 import torch
@@ -134,3 +137,34 @@ def test_auto_on_small_images_takes_the_short_way_to_the_same_checks(device):
         corr2d_fast(X.long(), randn(2, 2, device=device).long())
     with pytest.raises(TypeError, match="stride to be an int or a pair of ints, got True"):
         corr2d_fast(X, randn(2, 2, device=device), stride=True)
+
+
+def vm_flags(address: int) -> set[str]:
+    """The flags Linux keeps for the mapping of this process that holds ``address``."""
+    inside = False
+    for line in Path("/proc/self/smaps").read_text().splitlines():
+        if re.match(r"^[0-9a-f]+-[0-9a-f]+ ", line):
+            start, end = (int(part, 16) for part in line.split()[0].split("-"))
+            inside = start <= address < end
+        elif inside and line.startswith("VmFlags:"):
+            return set(line.split()[1:])
+    raise AssertionError(f"no mapping of this process holds {address:#x}")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="huge pages are asked of Linux")
+def test_a_large_result_on_the_cpu_is_asked_for_in_huge_pages(float32_tolerance):
+    """Without gradients, the compiled pass on a CPU writes a result of 4 MiB or more into memory
+    asked for in transparent huge pages, as NumPy does for its arrays (``convdocs._memory``).
+    Pinned to the CPU whatever ``--device`` says: it is about the CPU's memory."""
+    cpu = torch.device("cpu")
+    problem = compiler_problem(cpu)
+    if problem is not None:
+        pytest.skip(f"no compiler for the CPU here: {problem}")
+    X, K = randn(1100, 1100), randn(3, 3, seed=1)
+    Y = corr2d_fast(X, K, method=COMPILED)
+    assert Y.numel() * Y.element_size() >= fast._memory.HUGE_FROM_BYTES
+    torch.testing.assert_close(Y, F.conv2d(X[None, None], K[None, None])[0, 0], **float32_tolerance)
+    huge = 1 << 21
+    first_whole_huge_page = -(-Y.data_ptr() // huge) * huge
+    assert "hg" in vm_flags(first_whole_huge_page), "the result was not asked for in huge pages"
+    assert "hg" not in vm_flags(X.data_ptr()), "torch.empty itself asks for huge pages here"
