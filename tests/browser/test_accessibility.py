@@ -46,29 +46,44 @@ _START_AXE = """([context, colourOnly]) => {
 # Code blocks hold thousands of syntax-highlighting spans (5,275 elements on the channels page),
 # and axe's colour-contrast rule measures each one: most of a scan's time. What the rule measures
 # of a code span is fixed by its own text style and by what lies behind it, which inside a code
-# block is its ancestors (their backgrounds, pseudo-elements, opacity, filters). So, before each
+# block is its ancestors (their background colours, opacity, filters, blending). So, before each
 # scan, a code span is marked when an earlier span, shown and unclipped in this same state of
 # the page, has the same of all these (and, like it, letters or digits in its text, or none: axe
 # passes over text of punctuation alone). The rule then skips the marked spans
 # (``_SKIP_MARKED``); the first of each kind is measured as before, so a finding on any span is
-# a finding on the first of its kind. Prose, tables and everything else are measured one by one.
+# a finding on the first of its kind. A span is measured on its own, never marked, where what
+# lies behind it may differ from place to place: under a box laid over the page (the copy
+# button), or inside an element with a background image or a pseudo-element laid over its
+# content. Prose, tables and everything else are measured one by one.
 # ``test_a_low_contrast_code_token_is_still_found`` shows that nothing is hidden this way.
 SAME_STYLE = "data-convdocs-same-style"
 _MARK_SAME_STYLE = """mark => {
     document.querySelectorAll(`[${mark}]`).forEach(e => e.removeAttribute(mark));
-    const styles = new Map();  // element -> what of its style the contrast depends on
+    const laidOver = s => ["absolute", "fixed", "sticky"].includes(s.position);
+    const overPseudo = s => !["none", "normal"].includes(s.content) && laidOver(s);
+    const styles = new Map();  // element -> what of it lies behind its text, or null: it varies
     const behind = e => {
         if (!styles.has(e)) {
-            const s = getComputedStyle(e), b = getComputedStyle(e, "::before"),
-                  a = getComputedStyle(e, "::after");
-            styles.set(e, [s.opacity, s.backgroundColor, s.backgroundImage, s.filter,
-                           s.mixBlendMode, s.overflow, b.content, b.backgroundColor,
-                           a.content, a.backgroundColor].join(" "));
+            const s = getComputedStyle(e);
+            // a background image, or a pseudo-element laid over the content, can differ from
+            // place to place
+            const fixed = s.backgroundImage === "none" &&
+                !overPseudo(getComputedStyle(e, "::before")) &&
+                !overPseudo(getComputedStyle(e, "::after"));
+            styles.set(e, fixed ? [s.opacity, s.backgroundColor, s.filter, s.mixBlendMode,
+                                   s.overflow].join(" ") : null);
         }
         return styles.get(e);
     };
-    const unclipped = e => {
-        const r = e.getBoundingClientRect();
+    // What is laid over other things (positioned boxes: the copy button, the header) may cover
+    // some spans of a kind and not others: a span under one is measured on its own.
+    const overlays = Array.from(document.querySelectorAll("body *"))
+        .filter(e => laidOver(getComputedStyle(e)))
+        .map(e => [e, e.getBoundingClientRect()])
+        .filter(([, r]) => r.width && r.height);
+    const covered = (e, r) => overlays.some(([o, c]) => !o.contains(e) && r.left < c.right &&
+        c.left < r.right && r.top < c.bottom && c.top < r.bottom);
+    const shown = (e, r) => {
         if (!r.width || !r.height || !e.checkVisibility({opacityProperty: true,
                                                          visibilityProperty: true})) {
             return false;
@@ -85,20 +100,22 @@ _MARK_SAME_STYLE = """mark => {
         return true;
     };
     const seen = new Set();
-    let measured = 0, skipped = 0;
+    let measured = 0, skipped = 0, alone = 0;
     for (const e of document.querySelectorAll("pre *, code, code *")) {
         const text = Array.from(e.childNodes, n => n.nodeType === Node.TEXT_NODE ? n.data : "")
             .join("");
-        if (!text.trim() || !unclipped(e)) continue;
+        if (!text.trim()) continue;
+        const r = e.getBoundingClientRect();
         const s = getComputedStyle(e);
         const parts = [s.color, s.fontSize, s.fontWeight, s.textShadow, s.webkitTextStrokeWidth,
                        s.webkitTextStrokeColor, /[\\p{L}\\p{N}]/u.test(text)];
         for (let a = e; a; a = a.parentElement) parts.push(behind(a));
+        if (parts.includes(null) || !shown(e, r) || covered(e, r)) { alone += 1; continue; }
         const key = parts.join("|");
         if (seen.has(key)) { e.setAttribute(mark, ""); skipped += 1; }
         else { seen.add(key); measured += 1; }
     }
-    return {measured, skipped};
+    return {measured, skipped, alone};
 }"""
 _SKIP_MARKED = """mark => axe.configure({
     rules: [{id: "color-contrast", selector: `*:not([${mark}])`}],
