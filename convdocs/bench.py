@@ -46,7 +46,7 @@ import torch
 import torch._dynamo
 import torch.nn.functional as F
 
-from convdocs import fast
+from convdocs import _memory, fast
 from convdocs.correlation import corr2d
 from convdocs.devices import device_name
 from convdocs.fast import METHODS, STRIPS_ABOVE, add_shifted, choose_method, corr2d_fast
@@ -306,7 +306,7 @@ def peer_callables(X: torch.Tensor, K: torch.Tensor) -> dict[str, Callable[[], t
         "shift_add": lambda: corr2d_fast(X, K, method="shift_add"),
         REFERENCE: lambda: F.conv2d(X[None, None], K[None, None])[0, 0],
         # on a CPU, the copy is written into memory asked for as the compiled pass asks for it
-        FLOOR: (lambda: fast._memory.empty(X.shape, X.dtype).copy_(X))
+        FLOOR: (lambda: _memory.empty(X.shape, X.dtype).copy_(X))
         if X.device.type == "cpu"
         else X.clone,
     }

@@ -59,13 +59,17 @@ def shift_add(X, K, stride=(1, 1)):
     O, _, kh, kw = K.shape
     Ho, Wo = (H - kh) // stride[0] + 1, (W - kw) // stride[1] + 1
     Y = X.new_empty((N, O, Ho, Wo))
-    needs_grad = torch.is_grad_enabled() and (X.requires_grad or K.requires_grad)
-    if needs_grad or Y.numel() <= STRIPS_ABOVE:
+    if needs_grad(X, K) or Y.numel() <= STRIPS_ABOVE:
         return add_shifted(Y, X, K, stride)
     rows = max(1, STRIP_ELEMENTS // (N * O * Wo))
     for r in range(0, Ho, rows):  # strips of output rows, small enough for the cache
         add_shifted(Y[:, :, r : r + rows], X[:, :, r * stride[0] :], K, stride)
     return Y
+
+
+def needs_grad(X, K) -> bool:
+    """Whether autograd will record a computation on ``X`` and ``K`` here."""
+    return torch.is_grad_enabled() and (X.requires_grad or K.requires_grad)
 
 
 def add_shifted(Y, X, K, stride):
@@ -245,7 +249,7 @@ def compiled_one_pass(X, K, stride=(1, 1), padding=(0, 0)):
     if problem is not None:
         raise RuntimeError(f"corr2d_fast(method={COMPILED!r}) cannot compile here: {problem}")
     key = family(X, K, stride, padding)
-    into = X.device.type == "cpu" and not key[-1]
+    into = X.device.type == "cpu" and not needs_grad(X, K)
     function = one_pass_into if into else one_pass
     if function.__name__ not in _compiled:  # one torch.compile each: static, then dynamic
         _compiled[function.__name__] = torch.compile(function, fullgraph=True)
@@ -278,8 +282,7 @@ _COMPILER_CHATTER = (
 
 def family(X, K, stride, padding) -> tuple:
     """What a compiled pass is specialised on: everything but the image's size and batch."""
-    needs_grad = torch.is_grad_enabled() and (X.requires_grad or K.requires_grad)
-    return (tuple(K.shape[-2:]), stride, padding, X.dtype, X.device.type, needs_grad)
+    return (tuple(K.shape[-2:]), stride, padding, X.dtype, X.device.type, needs_grad(X, K))
 
 
 def _auto_compiled(X, K, stride, padding):
