@@ -25,7 +25,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-from convdocs.devices import device_name
 from convdocs.verify import tolerances
 from convdocs.verify.cells import Cell, Claim, Problem
 from convdocs.verify.compare import compare_outputs
@@ -133,17 +132,17 @@ def note_run(
     *,
     printed: dict[int, str | None],
     data_files: list[str],
+    device_name: str,
+    versions: dict[str, str],
 ) -> None:
     """Record that ``source`` (at ``path``, relative to the root) passed with ``settings``.
 
     An entry that already says the same keeps its date, so that re-running unchanged pages
     leaves the file as it is.
     """
-    import torch
-
     kind = settings.device_kind
     project = settings.project
-    versions = versions_here()
+    versions = {**versions_here(), **versions}
     entry: dict[str, Any] = {
         "fingerprint": fingerprint(
             source, kind, context(project, versions), root=project.root, data_files=data_files
@@ -154,8 +153,8 @@ def note_run(
         "examples": source.example_count,
         "passed": counts["passed"],
         "skipped": counts["skipped"],
-        "torch": torch.__version__,
-        "device_name": device_name(settings.device),
+        "torch": versions.get("torch", "none"),
+        "device_name": device_name,
     }
     runs = record_data["documents"].setdefault(path, {})
     previous = runs.get(kind, {})
