@@ -31,6 +31,7 @@ from convdocs.verify.compare import compare_outputs
 from convdocs.verify.config import ProjectConfig, Settings
 from convdocs.verify.documents import Source, fingerprint, read_source
 from convdocs.verify.edits import write_atomically
+from convdocs.verify.translations import drift, original_of
 
 RECORD_NAME = "verification-record.json"
 FORMAT = 3
@@ -228,11 +229,15 @@ def why_invalid(
 def valid_runs(
     record_data: dict[str, Any], project: ProjectConfig, document: str
 ) -> dict[str, dict[str, Any]]:
-    """The runs of ``document`` that vouch for it as it is now, by device kind."""
+    """The runs of ``document`` that vouch for it as it is now, by device kind; a translation
+    with the same code, outputs, markers and numbers as its original has its original's."""
+    source = read_source(project.root / document)
+    original = original_of(project.root / document)
+    if original is not None and original.is_file() and not drift(read_source(original), source):
+        return valid_runs(record_data, project, original.relative_to(project.root).as_posix())
     runs = record_data.get("documents", {}).get(document, {})
     if not runs:
         return {}
-    source = read_source(project.root / document)
     return {
         kind: run
         for kind, run in runs.items()

@@ -5,9 +5,10 @@ or showing, without being checked.
   Pygments' Python lexer or one built on it (``python``, ``py``, ``py3``, ``pyi``, ``ipython3``...).
   Python 2 code, console sessions (``pycon``) and ``>>>`` lines outside a cell are shown as
   Python but cannot be run as a page's cells: each is a problem.
-* **Nothing hidden.** A fence or a marker inside an HTML comment or a hidden HTML element
-  (``hidden``, ``display: none``, ``<template>``), or inside a blockquote, is a problem: a reader
-  would not see it (or the checker would not read it as the site shows it).
+* **Nothing hidden.** A fence or a marker inside an HTML comment is a problem: a reader would
+  not see it. Every other way to show code otherwise than the reader reads it (a blockquote, raw
+  HTML, an indented block) is found by the cross-check with the rendered page (``rendered``),
+  and CSS that hides a block by the browser tests, which check that every block is visible.
 * **Markers** take only their own options, with values of the right kind, and a tolerance has
   a ceiling (``rtol`` and ``atol`` at most ``1e-2``, a figure's ``tol`` at most 4) unless the
   marker gives a ``reason``, which the page shows; beyond a hard limit no reason will do.
@@ -151,34 +152,6 @@ def comment_spans(text: str, fences: list[tuple[int, int]]) -> list[tuple[int, i
         pos = end
 
 
-_HIDDEN_TAG = re.compile(
-    r"<(?P<tag>[A-Za-z][\w-]*)\b(?=[^>]*(?:\shidden\b|style\s*=\s*[\"'][^\"']*"
-    r"(?:display\s*:\s*none|visibility\s*:\s*hidden)))[^>]*>|<(?P<inert>template|noscript)\b[^>]*>",
-    re.I,
-)
-
-
-def hidden_html_spans(text: str, fences: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Raw HTML elements a reader does not see (``hidden``, ``display: none``,
-    ``visibility: hidden``, ``<template>``, ``<noscript>``), from the opening tag to its closing
-    tag (or the end of the text)."""
-    spans = []
-    code = [(m.start(), m.end()) for m in _INLINE_CODE.finditer(text)]
-    for m in _HIDDEN_TAG.finditer(text):
-        if not (_outside(fences, m.start()) and _outside(code, m.start())):
-            continue
-        tag = (m["tag"] or m["inert"]).lower()
-        close = re.search(rf"</{re.escape(tag)}\s*>", text[m.end() :], re.I)
-        spans.append((m.start(), len(text) if close is None else m.end() + close.end()))
-    return spans
-
-
-_BLOCKQUOTE_FENCE = re.compile(
-    r"^[ \t]*>[ \t>]*(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[^\n]*?)[ \t]*$", re.M
-)
-_DOCTEST_LINE = re.compile(r"(?<!>>)(?<!\w)>>>(?!>)[ \t]+\S")
-
-
 def hidden_and_unchecked(
     text: str,
     fences: list[tuple[int, int, str]],
@@ -192,7 +165,7 @@ def hidden_and_unchecked(
     lie inside a comment (which the reader must then leave out).
     """
     fence_spans = [(s, e) for s, e, _ in fences]
-    comments = comment_spans(text, fence_spans) + hidden_html_spans(text, fence_spans)
+    comments = comment_spans(text, fence_spans)
     found: list[Finding] = []
     hidden: set[int] = set()
     if text.startswith("\ufeff"):
@@ -243,32 +216,6 @@ def hidden_and_unchecked(
     for start in tabs:
         if in_comment(start):
             hidden.add(start)
-    for m in _BLOCKQUOTE_FENCE.finditer(text):
-        if not (_outside(fence_spans, m.start()) and _outside(comments, m.start())):
-            continue
-        kind = language_kind(fence_language(m["info"]))
-        if kind in ("python", "text", "python2", "console"):
-            found.append(
-                Finding(
-                    f"a `{fence_language(m['info'])}` fence inside a blockquote: the checker does not run "
-                    "quoted code; take the fence out of the quote",
-                    m.start(),
-                    m.end(),
-                    line_of(m.start()),
-                )
-            )
-    for m in _DOCTEST_LINE.finditer(text):
-        if _outside(fence_spans, m.start()) and _outside(comments, m.start()):
-            end = text.find("\n", m.start())
-            found.append(
-                Finding(
-                    "a `>>>` example outside a python cell is shown as Python but never run: write the "
-                    "code in a python fence and its output in a text fence after it",
-                    m.start(),
-                    len(text) if end < 0 else end,
-                    line_of(m.start()),
-                )
-            )
     return found, hidden
 
 

@@ -27,6 +27,7 @@ from convdocs.verify.documents import SUFFIXES, Source, kind_of, read_source, th
 from convdocs.verify.edits import EditQueue, read_text
 from convdocs.verify.notebook import NotebookCell
 from convdocs.verify.runner import DocumentRun, ProcessEnded, zygote_for
+from convdocs.verify.translations import drift, original_of
 
 
 class VerifiedDocument(Document):
@@ -88,9 +89,16 @@ class Session:
         document.source = source  # type: ignore[attr-defined]
         self.texts[os.path.abspath(document.path)] = document.text
         self.preload |= third_party_imports(source, self.settings.project.root)
+        original = self.runs_as(source)
         for example in source.examples:
             evaluator: Callable[[Session, Any], str | None]
-            if isinstance(example, Problem):
+            if original is not None and not isinstance(example, Problem):
+                reason = (
+                    f"not run again: {os.path.relpath(original, self.settings.project.root)} "
+                    "shows the same code and outputs and runs them"
+                )
+                evaluator = functools.partial(evaluate.skip_example, reason)
+            elif isinstance(example, Problem):
                 evaluator = evaluate.evaluate_problem
             elif isinstance(example, Claim):
                 evaluator = evaluate.evaluate_claim
@@ -104,6 +112,15 @@ class Session:
                 example,
                 functools.partial(evaluate.guarded, evaluator, self),
             )
+
+    def runs_as(self, source: Source) -> Path | None:
+        """The original whose run vouches for ``source``, a translation with the same code,
+        outputs, markers and numbers (``translations.drift``); None when ``source`` runs itself
+        (it is no translation, it drifts, or this run rewrites outputs)."""
+        original = original_of(source.path)
+        if self.settings.update or original is None or not original.is_file():
+            return None
+        return None if drift(read_source(original), source) else original
 
     def document(self, path: str | Path, text: str | None = None) -> Document:
         """Parse one document into sybil examples bound to this session (``text`` overrides the file)."""
@@ -265,6 +282,9 @@ class Session:
         root = self.settings.project.root
         record_data = record.load(root)
         for path, counts in sorted(self.outcomes.items()):
+            if counts["skipped"] and not counts["passed"] and original_of(path) is not None:
+                record_data["documents"].pop(path, None)  # its original's run vouches for it
+                continue
             texts = self.ran_texts.get(path, set())
             names = self.device_names.get(path, set())
             if counts["failed"] or not counts["passed"] or len(texts) != 1 or len(names) != 1:
