@@ -35,20 +35,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from convdocs.verify.child import device_name  # noqa: E402
 from convdocs.verify.runner import DocumentRun, Zygote  # noqa: E402
 
 CELL = {"op": "run", "code": "1 + 1", "filename": "bench.md", "first_line": 1}
-
-
-def cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as handle:
-            for line in handle:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def main() -> None:
@@ -113,7 +103,7 @@ def main() -> None:
     fastest = {name: min(values) for name, values in times.items()}
     result = {
         "what": "seconds per document for an empty document (one cell), fastest and median",
-        "machine": {"cpu": cpu_name(), "cores": os.cpu_count(), "python": platform.python_version()},
+        "machine": {"cpu": device_name("cpu"), "cores": os.cpu_count(), "python": platform.python_version()},
         "date": time.strftime("%Y-%m-%d"),
         "zygote_start_s": round(zygote_start, 4),
         "methods": {

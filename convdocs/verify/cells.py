@@ -543,16 +543,13 @@ def read_cells(text: str) -> Page:
 
     markers = [item for item in iter_markers(text) if not in_fence(item.start)]
     tabs = [tab for tab in iter_tabs(text) if not in_fence(tab.start)]
-    findings, hidden = rules.hidden_and_unchecked(
-        text,
-        [(f.start, f.end, f.kind) for f in fences],
-        [(m.start, m.end) for m in markers],
-        [t.start for t in tabs],
+    findings, hidden = rules.hidden_markers(
+        text, [(f.start, f.end) for f in fences], [(m.start, m.end) for m in markers]
     )
     events: list[Fence | Marker | Problem | Tab] = [
         *(item for item in markers if item.start not in hidden),
-        *(tab for tab in tabs if tab.start not in hidden),
-        *(fence for fence in fences if fence.start not in hidden),
+        *tabs,
+        *fences,
     ]
     events.sort(key=lambda item: item.start)
     reader = _Reader(text)
@@ -567,7 +564,7 @@ def read_cells(text: str) -> Page:
         else:
             reader.fence(item)
     page = reader.finish()
-    page.fences = [fence for fence in fences if fence.start not in hidden]
+    page.fences = fences
     drawn = {
         m.words[0] for c in page.cells for m in c.markers if m.directive == "figure" and m.words
     }

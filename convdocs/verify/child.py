@@ -69,40 +69,13 @@ def receive(sock: socket.socket) -> dict[str, Any] | None:
 # --- what a cell may touch --------------------------------------------------------------------
 
 _WRITE_EVENTS = frozenset(
-    {
-        "os.remove",
-        "os.rename",
-        "os.rmdir",
-        "os.mkdir",
-        "os.truncate",
-        "os.symlink",
-        "os.link",
-        "os.chmod",
-        "os.chown",
-        "os.utime",
-        "shutil.rmtree",
-        "shutil.copyfile",
-        "shutil.move",
-    }
+    "os.remove os.rename os.rmdir os.mkdir os.truncate os.symlink os.link os.chmod os.chown "
+    "os.utime shutil.rmtree shutil.copyfile shutil.move".split()
 )
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
 _CACHE_FOLDERS = frozenset(
-    {
-        ".cache",
-        ".config",
-        ".local",
-        ".ipython",
-        ".jupyter",
-        ".matplotlib",
-        ".git",
-        ".mypy_cache",
-        ".pytest_cache",
-        ".ruff_cache",
-        ".venv",
-        "venv",
-        "__pycache__",
-        "site-packages",
-    }
+    ".cache .config .local .ipython .jupyter .matplotlib .git .mypy_cache .pytest_cache "
+    ".ruff_cache .venv venv __pycache__ site-packages".split()
 )
 """Folders of tools and caches: reads there are not a document's data, writes there are allowed."""
 _SOURCE_SUFFIXES = (".py", ".pyc", ".md", ".markdown", ".mdown", ".mkdn", ".mkd", ".ipynb")
@@ -424,7 +397,7 @@ def _seed(seed: int) -> None:
             getattr(module, call)(seed)
 
 
-def _device_name(device: str) -> str:
+def device_name(device: str) -> str:
     """The model of the device the examples run on, read before any example runs."""
     if device.startswith("cuda"):
         import torch
@@ -451,7 +424,7 @@ def _document(sock: socket.socket, shell: Any, start: dict[str, Any]) -> None:
     _seed(int(start["seed"]))
     hello: dict[str, Any] = {"pid": os.getpid(), "device": start["device"]}
     try:
-        hello["device_name"] = _device_name(start["device"])
+        hello["device_name"] = device_name(start["device"])
     except Exception as error:  # a CUDA device that cannot start: every example says so
         hello["error"] = f"the device {start['device']} cannot be used: {error}"
     torch = sys.modules.get("torch")

@@ -349,15 +349,6 @@ def third_party_imports(source: Source, root: Path) -> set[str]:
     return found
 
 
-def project_imports(source: Source, root: Path) -> tuple[str, ...]:
-    """The project's own modules that a document's cells import (found without importing)."""
-    root = Path(root).resolve()
-    roots = (root, root / "src")
-    return tuple(
-        sorted(name for name in _wanted_modules(source) if _module_file(name, roots) is not None)
-    )
-
-
 def dependencies(source: Source, root: Path) -> list[str]:
     """The project files a document's outputs depend on, relative to ``root``, found statically:
     the project modules its cells import (and their source markers name), with every module
