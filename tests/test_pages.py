@@ -34,7 +34,7 @@ EXPECTED_EXAMPLES = {
     "cross-correlation.md": 10,
     "edge-detection.md": 8,
     "exercises.md": 27,
-    "fc-to-conv.md": 23,
+    "fc-to-conv.md": 25,
     "index.md": 1,
     "learning-a-kernel.md": 13,
     "lenet.md": 39,
