@@ -36,7 +36,7 @@ EXPECTED_EXAMPLES = {
     "exercises.md": 27,
     "index.md": 1,
     "learning-a-kernel.md": 13,
-    "lenet.md": 39,
+    "lenet.md": 55,
     "loop-to-fast.md": 28,
     "padding-and-stride.md": 37,
     "pooling.md": 39,
