@@ -37,7 +37,7 @@ EXPECTED_EXAMPLES = {
     "fc-to-conv.md": 25,
     "index.md": 1,
     "learning-a-kernel.md": 13,
-    "lenet.md": 39,
+    "lenet.md": 55,
     "loop-to-fast.md": 36,
     "padding-and-stride.md": 40,
     "pooling.md": 41,
