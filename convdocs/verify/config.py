@@ -1,6 +1,7 @@
 """What a project asks of the checker (``[tool.convdocs.verify]`` in its pyproject.toml), and
 the settings of one run (that, plus the device and the update mode).
 
+<!-- convdocs: skip reason="a configuration file, read by the checker" -->
 ```toml
 [tool.convdocs.verify]
 paths = ["docs", "README.md"]   # Markdown files, notebooks, modules, and folders of them
