@@ -34,6 +34,7 @@ EXPECTED_EXAMPLES = {
     "cross-correlation.md": 8,
     "edge-detection.md": 8,
     "exercises.md": 27,
+    "get-started.md": 1,
     "index.md": 1,
     "learning-a-kernel.md": 13,
     "lenet.md": 39,
