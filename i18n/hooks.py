@@ -5,7 +5,8 @@ has seen it (its ``on_files`` runs at priority -100), and in doing so drops the 
 which mkdocs-jupyter makes a notebook a page: the notebook is then copied as a static file over
 its own page's ``index.html``, and the page shows raw JSON (ultrabug/mkdocs-static-i18n#198).
 Running after it, this hook makes each notebook that mkdocs-jupyter renders a page again, and
-gives each language its own search index.
+gives each language its own search index, whose texts show formulas as plain text, not TeX; the
+language menu of a notebook leads to the other edition's notebook.
 """
 
 from __future__ import annotations
@@ -49,6 +50,66 @@ def _other_languages(config: MkDocsConfig) -> list[str]:
     return [str(lang.locale) for lang in languages if not lang.default and lang.build]
 
 
+# --- search results without TeX ---------------------------------------------------------------
+
+_MATH = re.compile(r"\\\((.*?)\\\)|\\\[(.*?)\\\]", re.S)
+_SYMBOLS = {
+    "times": "×", "cdot": "·", "sum": "∑", "int": "∫", "partial": "∂", "infty": "∞",  # noqa: RUF001
+    "le": "≤", "leq": "≤", "ge": "≥", "geq": "≥", "approx": "≈", "in": "∈", "pm": "±",
+    "star": "⋆", "top": "⊤", "dots": "…", "ldots": "…", "cdots": "⋯",  # noqa: RUF001
+    "lfloor": "⌊", "rfloor": "⌋", "lceil": "⌈", "rceil": "⌉",
+    "Delta": "Δ", "alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "eta": "η",  # noqa: RUF001
+    "lambda": "λ", "mu": "μ", "sigma": "σ", "theta": "θ", "epsilon": "ε",  # noqa: RUF001
+    "left": "", "right": "", "quad": " ", "qquad": " ",
+}  # fmt: skip
+_FRACTION = re.compile(r"\\[td]?frac\{([^{}]*)\}\{([^{}]*)\}")
+_SHORT_FRACTION = re.compile(r"\\[td]?frac\s*(\w)\s*(\w)")  # \tfrac12
+_BINOMIAL = re.compile(r"\\binom\{([^{}]*)\}\{([^{}]*)\}")
+_MATRIX = re.compile(r"\\begin\{[bpv]?matrix\}(.*?)\\end\{[bpv]?matrix\}", re.S)
+_SCRIPT = re.compile(r"([_^])\{([^{}]*)\}")
+_COMMAND = re.compile(r"\\([A-Za-z]+)|\\(.)")
+_NAMELESS = set("mathrm mathcal mathbf mathbb mathit operatorname text begin end".split())
+_BRACES = {"{": "\0", "}": "\1"}  # escaped braces, kept while the grouping ones go
+
+
+def _group(text: str) -> str:
+    text = text.strip()
+    return text if re.fullmatch(r"\w+", text) else f"({text})"
+
+
+def _plain(tex: str) -> str:
+    """A formula as plain text: symbols for commands (``\\times``, ``\\le``, ``\\sum``), a
+    fraction as a/b, a subscript of several characters in parentheses (``∑_(a=0)^(k-1)``)."""
+    tex = _MATRIX.sub(
+        lambda m: "[" + re.sub(r"\s*&(amp;)?\s*", ", ", m[1]).replace("\\\\", ";").strip() + "]",
+        tex,
+    )
+    for _ in range(3):  # nested fractions, innermost first
+        tex = _FRACTION.sub(lambda m: f"{_group(m[1])}/{_group(m[2])}", tex)
+    tex = _SHORT_FRACTION.sub(r"\1/\2", tex)
+    tex = _BINOMIAL.sub(lambda m: f"C({m[1]}, {m[2]})", tex)
+
+    def command(match: re.Match[str]) -> str:
+        name, other = match.groups()
+        if name is not None:  # \max stays max; \mathrm{x} is x
+            return "" if name in _NAMELESS else _SYMBOLS.get(name, name)
+        if other in _BRACES:
+            return _BRACES[other]
+        return other if other in "[]()|_^%$#&" else " "  # \, \; \  and \\ are spaces
+
+    tex = _COMMAND.sub(command, tex)
+    for _ in range(3):
+        tex = _SCRIPT.sub(lambda m: m[1] + _group(m[2]), tex)
+    tex = tex.replace("{", "").replace("}", "").replace("\0", "{").replace("\1", "}")
+    return re.sub(r"[ \t]{2,}", " ", tex).strip()
+
+
+def without_tex(text: str) -> str:
+    """Search-result text with each formula (``\\(...\\)``, ``\\[...\\]``) as plain text: the
+    search shows the words of a page's HTML, where arithmatex leaves the TeX for MathJax."""
+    return _MATH.sub(lambda m: _plain(m[1] if m[1] is not None else m[2]), text)
+
+
 @event_priority(-200)  # after mkdocs-static-i18n has merged every language's search entries
 def on_post_build(config: MkDocsConfig) -> None:
     """One search index per language: mkdocs-static-i18n merges the entries of every language
@@ -60,6 +121,10 @@ def on_post_build(config: MkDocsConfig) -> None:
     if not index_path.is_file():
         return
     index = json.loads(index_path.read_text(encoding="utf-8"))
+    for entry in index["docs"]:
+        for key in ("title", "text"):
+            if key in entry:
+                entry[key] = without_tex(entry[key])
     for language in _other_languages(config):
         prefix = f"{language}/"
         theirs = [d for d in index["docs"] if d["location"].startswith(prefix)]
@@ -76,6 +141,32 @@ def on_post_build(config: MkDocsConfig) -> None:
             json.dumps(own, ensure_ascii=False, separators=(",", ":")), encoding="utf-8"
         )
     index_path.write_text(json.dumps(index, separators=(",", ":")), encoding="utf-8")
+
+
+@event_priority(-200)  # after mkdocs-static-i18n has pointed the language menu at the page
+def on_page_context(context: dict, page: Page, config: MkDocsConfig, nav: object) -> dict:
+    """The header's language menu of a notebook leads to the same notebook in the other
+    edition. mkdocs-static-i18n finds a page's twins when it sorts the files, before this
+    module's ``on_files`` makes the notebooks pages, so it knew none for them and left the
+    menu of /zh/notebook/ pointing at the English home page."""
+    # mkdocs-static-i18n sets the attribute (config.extra is a UserDict), which the template
+    # reads before the key
+    alternates = getattr(config.extra, "alternate", None) or config.extra.get("alternate")
+    if not alternates or not page.file.src_uri.endswith(".ipynb"):
+        return context
+    plugin = config.plugins.get("i18n")
+    default = getattr(plugin, "default_language", None)
+    url = page.url
+    for language in _other_languages(config):
+        url = url.removeprefix(f"{language}/")  # the default edition's address of this page
+    links = [
+        {**alternate, "link": url if alternate["lang"] == default else f"{alternate['lang']}/{url}"}
+        if alternate.get("lang")
+        else alternate
+        for alternate in alternates
+    ]
+    setattr(config.extra, "alternate", links)  # noqa: B010 (an attribute the schema does not name)
+    return context
 
 
 _HEAD_ALTERNATE = re.compile(r'[ \t]*<link rel="alternate" href="[^"]*" hreflang="[^"]*">\n?')
