@@ -52,7 +52,8 @@ def _other_languages(config: MkDocsConfig) -> list[str]:
 
 # --- search results without TeX ---------------------------------------------------------------
 
-_MATH = re.compile(r"\\\((.*?)\\\)|\\\[(.*?)\\\]", re.S)
+# a formula: \( \) on one line, \[ \] on several, never around a quote (code, a regex in a string)
+_MATH = re.compile(r'\\\(([^"\n]*?)\\\)|\\\[([^"]*?)\\\]')
 _SYMBOLS = {
     "times": "×", "cdot": "·", "sum": "∑", "int": "∫", "partial": "∂", "infty": "∞",  # noqa: RUF001
     "le": "≤", "leq": "≤", "ge": "≥", "geq": "≥", "approx": "≈", "in": "∈", "pm": "±",
