@@ -340,3 +340,27 @@ def test_wide_blocks_fit_or_scroll_visibly_and_the_copy_button_covers_no_text(
     if viewport["width"] >= 1280:
         assert fits, "the benchmark table does not fit on a desktop"
         assert len(found["wide"]) <= 3, f"blocks that scroll on a desktop: {found['wide']}"
+
+
+@pytest.mark.parametrize("edition", EDITIONS)
+def test_the_notebook_page_has_a_labelled_download_button_and_no_prompts_on_a_phone(
+    browser, site_url, edition
+):
+    words = {None: "Download the notebook", "zh": "下载笔记本"}
+    shown = {}
+    for name, viewport in (("phone", PHONE), ("desktop", {"width": 1280, "height": 800})):
+        context = browser.new_context(base_url=site_url, viewport=viewport)
+        try:
+            page = context.new_page()
+            page.goto(_address("notebook.ipynb", edition))
+            button = page.locator("a.convdocs-download[download]")
+            assert button.count() == 1, "the notebook page has no download button"
+            assert button.inner_text().strip() == words[edition]
+            assert button.is_visible()
+            shown[name] = page.locator(".jp-InputPrompt").evaluate_all(
+                "prompts => prompts.filter(p => p.getClientRects().length > 0).length"
+            )
+        finally:
+            context.close()
+    assert shown["desktop"] > 0, "no In [n] prompts on a desktop"
+    assert shown["phone"] == 0, f"{shown['phone']} In [n] prompts take room on a phone"
