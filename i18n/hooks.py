@@ -200,16 +200,50 @@ def on_post_template(output_content: str, template_name: str, config: MkDocsConf
     return _DEFAULT_EDITION_TEMPLATES.get(template_name, output)
 
 
+_STREAM = (  # a stream output as mkdocs-jupyter writes it; {mime} is text/plain for stdout
+    '<div class="jp-OutputArea-child">\n<div class="jp-OutputPrompt jp-OutputArea-prompt"></div>\n'
+    '<div class="jp-RenderedText jp-OutputArea-output" data-mime-type="{mime}" tabindex="0">\n'
+    "<pre>{text}</pre>\n</div>\n</div>\n"
+)
+
+
+def _stream_pattern(mime: str, text: str) -> str:
+    return re.escape(_STREAM).replace(r"\{mime\}", mime).replace(r"\{text\}", text)
+
+
+_TWO_STREAMS = re.compile(
+    _stream_pattern(r'(?P<mime>[^"]+)', r"(?P<first>(?:(?!</pre>).)*)")
+    + _stream_pattern(r"(?P=mime)", r"(?P<second>(?:(?!</pre>).)*)"),
+    re.S,
+)
+
+
+def one_block_per_stream(html: str) -> str:
+    """A cell's printout in one output block: the kernel sends what a cell prints in pieces (one
+    every fraction of a second), which the notebook's build keeps as separate outputs, shown as
+    separate blocks (a training loop's 20 lines in three). Adjacent outputs of the same stream
+    are joined, as Jupyter shows them and as the notebook file stores them."""
+    while True:
+        joined = _TWO_STREAMS.sub(
+            lambda m: _STREAM.format(mime=m["mime"], text=m["first"] + m["second"]), html
+        )
+        if joined == html:
+            return html
+        html = joined
+
+
 _HEADING = re.compile(r'<h([1-6]) id="([^"]*)">(.*?)<a class="anchor-link" href="#[^"]*">')
 
 
 def on_page_content(html: str, page: Page, config: MkDocsConfig, files: Files) -> str:
-    """A notebook's headings get the anchors its table of contents links to. mkdocs-jupyter
+    """A notebook's printouts come one block per stream (``one_block_per_stream``), and its
+    headings get the anchors its table of contents links to. mkdocs-jupyter
     makes the two apart: the contents with Python-Markdown's unique slugs (``_1``, ``2d_1``),
     the headings with a plain slug, which is empty or the same for Chinese headings such as
     测试 2D 卷积运算 and 卷积2D网络, so the links of the Chinese notebook's contents led nowhere."""
     if not page.file.src_uri.endswith(".ipynb"):
         return html
+    html = one_block_per_stream(html)
     anchors = []
     stack = list(reversed(page.toc.items))
     while stack:
