@@ -11,6 +11,7 @@ language menu of a notebook leads to the other edition's notebook.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from mkdocs.plugins import event_priority
 from mkdocs.structure.files import File
+from mkdocs.utils import get_relative_url
 
 if TYPE_CHECKING:
     from mkdocs.config.defaults import MkDocsConfig
@@ -179,7 +181,35 @@ def on_post_page(output: str, page: object, config: MkDocsConfig) -> str:
     root there), a request that fails on every page. The header's language menu keeps the
     links, and sitemap.xml names every page's alternates for search engines."""
     head, _, body = output.partition("</head>")
-    return _HEAD_ALTERNATE.sub("", head) + "</head>" + body if body else output
+    output = _HEAD_ALTERNATE.sub("", head) + "</head>" + body if body else output
+    src_uri = getattr(getattr(page, "file", None), "src_uri", "")
+    if src_uri.endswith(".ipynb"):
+        output = _shared_notebook_styles(output, str(getattr(page, "url", "")), config)
+    return output
+
+
+_STYLE = re.compile(r"<style[^>]*>(.*?)</style>", re.S)
+_SHARED_STYLE_MIN = 50_000  # characters: JupyterLab's stylesheet, not a page's own small styles
+
+
+def _shared_notebook_styles(output: str, url: str, config: MkDocsConfig) -> str:
+    """A notebook page links JupyterLab's stylesheet (570 kB, which mkdocs-jupyter writes into
+    every notebook page) from one file that the browser caches, instead of carrying it: the
+    page's HTML shrinks from 680 kB to about 110 kB. The stylesheet refers to no file (its
+    images are data: URLs), so it reads the same from anywhere."""
+
+    def link(match: re.Match[str]) -> str:
+        css = match[1]
+        if len(css) < _SHARED_STYLE_MIN:
+            return match[0]
+        name = f"assets/stylesheets/jupyter-{hashlib.sha256(css.encode()).hexdigest()[:12]}.css"
+        target = Path(config["site_dir"]) / name
+        if not target.is_file():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(css, encoding="utf-8")
+        return f'<link rel="stylesheet" href="{get_relative_url(name, url)}">'
+
+    return _STYLE.sub(link, output)
 
 
 _DEFAULT_EDITION_TEMPLATES: dict[str, str] = {}
