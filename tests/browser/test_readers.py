@@ -364,3 +364,16 @@ def test_the_notebook_page_has_a_labelled_download_button_and_no_prompts_on_a_ph
             context.close()
     assert shown["desktop"] > 0, "no In [n] prompts on a desktop"
     assert shown["phone"] == 0, f"{shown['phone']} In [n] prompts take room on a phone"
+
+
+def test_the_notebook_pages_share_jupyterlabs_stylesheet(built_site):
+    """Each notebook page links JupyterLab's stylesheet instead of carrying its 570 kB."""
+    for edition in EDITIONS:
+        html = built_site / _address("notebook.ipynb", edition) / "index.html"
+        size = html.stat().st_size
+        assert size < 200_000, f"{html.relative_to(built_site)} weighs {size} bytes"
+        links = re.findall(
+            r'<link rel="stylesheet" href="([^"]*jupyter-[0-9a-f]+\.css)">', html.read_text()
+        )
+        assert len(links) == 1, f"{html}: {links}"
+        assert (html.parent / links[0]).resolve().is_file()
