@@ -42,8 +42,9 @@ x is 42
 4.2
 ```
 
-Plain text is fine in another language:
+A shell command is shown, not run, and says why:
 
+<!-- convdocs: skip reason="a shell command" -->
 ```console
 $ echo hi
 ```
@@ -287,7 +288,7 @@ def test_skip_needs_a_marker_with_a_reason_and_is_reported(project):
         ),
         ("<!-- convdocs: skip reason='x' -->\n\nprose\n", "*is not followed by a Python cell*"),
         (
-            "<!-- convdocs: skip reason='x' -->\n```console\n$ ls\n```\n",
+            "<!-- convdocs: tolerance rtol=1e-3 -->\n```console\n$ ls\n```\n",
             "*must come right before a Python cell*",
         ),
     ],

@@ -112,6 +112,8 @@ def test_a_translation_is_named_by_its_language():
 
 # d2l-zh's words for the chapter, which a reader of d2l-zh expects to meet (and one it avoids).
 D2L_ZH_TERMS = [
+    "平移不变性",
+    "局部性",
     "互相关运算",
     "卷积核",
     "卷积窗口",
@@ -133,6 +135,7 @@ D2L_ZH_TERMS = [
     "练习",
 ]
 D2L_ZH_TITLES = {
+    "fc-to-conv.zh.md": "从全连接层到卷积",
     "cross-correlation.zh.md": "互相关运算",
     "conv2d-layer.zh.md": "卷积层",
     "edge-detection.zh.md": "图像中目标的边缘检测",

@@ -158,6 +158,8 @@ class Page:
     problems: list[Problem] = field(default_factory=list)
     claims: list[Claim] = field(default_factory=list)
     page_markers: list[Marker] = field(default_factory=list)
+    fences: list[Fence] = field(default_factory=list)
+    """Every fence the reader takes as shown (not hidden in a comment), in order."""
 
     def output_fences(self) -> list[Fence]:
         """Every output block of the page (shared, or one per device tab), in page order."""
@@ -338,6 +340,13 @@ class _Reader:
                 )
         self.open_cell = None
 
+    def right_after(self, fence: Fence) -> bool:
+        """Whether ``fence`` stands right after a cell or an output (a problem of its own)."""
+        after_output = self.last_output_end is not None and _only_blank_between(
+            self.text, self.last_output_end, fence.start
+        )
+        return after_output or (self.open_cell is not None and self.adjacent(fence.start))
+
     def adjacent(self, start: int) -> bool:
         return _only_blank_between(self.text, self.last_end, start)
 
@@ -434,6 +443,19 @@ class _Reader:
             self.close_cell()
         if self.pending and not _only_blank_between(self.text, self.pending[-1].end, fence.start):
             self._orphan_pending()
+        not_run = fence.kind not in ("python", "text")
+        if not_run and [m.directive for m in self.pending] == ["skip"]:
+            self.pending = []  # shown, not run, and the page says why
+        elif not_run and not (
+            fence.kind in ("python2", "console")
+            or self.right_after(fence)
+            or re.search(r"^\s*>>>(?: |$)", fence.body, re.M)
+        ):
+            self.problem(
+                f"a `{fence.lang or 'plain'}` block is shown as code, but nothing runs it: put "
+                '<!-- convdocs: skip reason="..." --> before it, so that readers see why',
+                fence,
+            )
         if fence.kind != "python":
             for marker in self.pending:
                 self.problem(
@@ -521,16 +543,13 @@ def read_cells(text: str) -> Page:
 
     markers = [item for item in iter_markers(text) if not in_fence(item.start)]
     tabs = [tab for tab in iter_tabs(text) if not in_fence(tab.start)]
-    findings, hidden = rules.hidden_and_unchecked(
-        text,
-        [(f.start, f.end, f.kind) for f in fences],
-        [(m.start, m.end) for m in markers],
-        [t.start for t in tabs],
+    findings, hidden = rules.hidden_markers(
+        text, [(f.start, f.end) for f in fences], [(m.start, m.end) for m in markers]
     )
     events: list[Fence | Marker | Problem | Tab] = [
         *(item for item in markers if item.start not in hidden),
-        *(tab for tab in tabs if tab.start not in hidden),
-        *(fence for fence in fences if fence.start not in hidden),
+        *tabs,
+        *fences,
     ]
     events.sort(key=lambda item: item.start)
     reader = _Reader(text)
@@ -545,6 +564,7 @@ def read_cells(text: str) -> Page:
         else:
             reader.fence(item)
     page = reader.finish()
+    page.fences = fences
     drawn = {
         m.words[0] for c in page.cells for m in c.markers if m.directive == "figure" and m.words
     }

@@ -131,8 +131,3 @@ class Settings:
         """Whether an update run may rewrite outputs shared by every device: only on the CPU.
         A run on another device rewrites only that device's tabs."""
         return self.update and self.device_kind == "cpu"
-
-    def fingerprint_context(self) -> dict[str, Any]:
-        """The settings a page's outputs depend on, for its fingerprint: the device kind and
-        the project's default tolerance."""
-        return {"device": self.device_kind, "rtol": self.project.rtol, "atol": self.project.atol}

@@ -20,8 +20,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from convdocs.verify.cells import Cell, Claim, Marker, Problem, read_cells, shift, split_lines
+from convdocs.verify.cells import (
+    Cell,
+    Claim,
+    Fence,
+    Marker,
+    Problem,
+    read_cells,
+    shift,
+    split_lines,
+)
 from convdocs.verify.notebook import NotebookCell, read_notebook
+from convdocs.verify.rendered import disagreements
 
 MARKDOWN_SUFFIXES = frozenset(
     {".md", ".markdown", ".mdown", ".mkdn", ".mkd"}
@@ -89,6 +99,8 @@ def read_source(path: str | Path, text: str | None = None) -> Source:
         return _docstring_source(str(path), text)
     page = read_cells(text)
     problems = [*page.problems, *_missing_examples_from(Path(path), page.page_markers)]
+    if not problems:
+        problems += _not_as_shown(Path(path), text, page.fences)
     examples: list[Example] = sorted([*page.cells, *problems, *page.claims], key=lambda e: e.start)
     return Source(str(path), kind, text, tuple(examples), tuple(page.page_markers))
 
@@ -114,6 +126,18 @@ def _missing_examples_from(path: Path, markers: Iterable[Marker]) -> list[Proble
         for word in marker.words
         if not (root / word).is_file()
     ]
+
+
+def _not_as_shown(path: Path, text: str, fences: list[Fence]) -> list[Problem]:
+    """Where the site renders the page's code blocks otherwise than the reader reads them: one
+    problem at the end of the page, naming each place."""
+    found = disagreements(text, [(f.line, f.body) for f in fences], project_root_of(path))
+    if not found:
+        return []
+    message = "the page's code blocks are not what the site shows:\n" + "\n".join(
+        f"  line {line}: {message}" for line, message in found
+    )
+    return [Problem(message, len(text), len(text), found[0][0])]
 
 
 def _notebook_source(path: str, text: str) -> Source:
@@ -305,18 +329,24 @@ def _wanted_modules(source: Source) -> set[str]:
     return wanted
 
 
-def page_imports(source: Source) -> tuple[str, ...]:
-    """Every module a document's cells import (found without importing), top-level names first."""
-    return tuple(sorted(_wanted_modules(source), key=lambda name: (name.count("."), name)))
+def third_party_imports(source: Source, root: Path) -> set[str]:
+    """The modules a document's cells import that are not the project's own and can be found
+    without importing them: what a warm process may import once for every document."""
+    import importlib.util
 
-
-def project_imports(source: Source, root: Path) -> tuple[str, ...]:
-    """The project's own modules that a document's cells import (found without importing)."""
     root = Path(root).resolve()
     roots = (root, root / "src")
-    return tuple(
-        sorted(name for name in _wanted_modules(source) if _module_file(name, roots) is not None)
-    )
+    found = set()
+    for name in _wanted_modules(source):
+        top = name.partition(".")[0]
+        if _module_file(top, roots) is not None:
+            continue
+        try:
+            if importlib.util.find_spec(top) is not None:
+                found.add(name)
+        except (ImportError, ValueError):
+            pass
+    return found
 
 
 def dependencies(source: Source, root: Path) -> list[str]:

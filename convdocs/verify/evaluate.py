@@ -5,20 +5,17 @@ Every function takes the ``Session`` of the run (its settings and its edit queue
 when the example holds, or the failure message. In update mode it queues an edit instead of
 failing where it may rewrite the output. Nothing here knows any page.
 
-A cell runs twice (``run_twice``): in the page's namespace, and in a shadow namespace whose
-random generators started from another hidden seed; the outputs must agree. It must leave every
-module as it found it.
+A cell runs twice (``run_twice``): in the document's process, and in a shadow process whose
+random generators started from another hidden seed; the outputs must agree. Both are children
+of ``runner.Zygote``: nothing a cell does reaches this process, which only compares.
 """
 
 from __future__ import annotations
 
-import ast
+import base64
 import difflib
-import importlib
-import inspect
 import os
 import re
-import textwrap
 import traceback
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -36,10 +33,9 @@ from convdocs.verify.edits import (
     read_text,
     sha256,
 )
-from convdocs.verify.execute import CellError, run_cell_parts
-from convdocs.verify.figures import DEFAULT_TOL, Drawn, capture_figures, check_figure
+from convdocs.verify.figures import DEFAULT_TOL, Drawn, check_figure
 from convdocs.verify.notebook import NotebookCell
-from convdocs.verify.state import RandomState, changed_files, project_files
+from convdocs.verify.runner import ProcessEnded, changed_files, project_files
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -63,9 +59,16 @@ def guarded(
         return evaluator(session, example)
     except pytest.skip.Exception:
         raise
+    except ProcessEnded as error:  # the document's process could not start, or is gone
+        return f"{page_path(session, example)}:{example.line}: {error}"
     except Exception as error:  # the checker itself failed: say where, never crash pytest
         detail = "".join(traceback.format_exception(type(error), error, error.__traceback__))
         return f"{page_path(session, example)}:{example.line}: the checker failed on this example\n{detail}"
+
+
+def skip_example(reason: str, session: Session, example: Any) -> None:
+    """An example that another document's run vouches for: skipped, saying why."""
+    raise pytest.skip.Exception(reason, _use_item_location=True)
 
 
 def evaluate_problem(session: Session, example: Any) -> str:
@@ -74,40 +77,25 @@ def evaluate_problem(session: Session, example: Any) -> str:
     return f"{page_path(session, example)}:{problem.line}: {problem.message}"
 
 
-def _as_number(value: Any) -> float | None:
-    """A claim's value as a float: a Python number, or a tensor or array with one element."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)):
-        return float(value)
-    item = getattr(value, "item", None)
-    if callable(item) and getattr(value, "numel", lambda: getattr(value, "size", 0))() == 1:
-        result = item()
-        return (
-            float(result)
-            if isinstance(result, (int, float)) and not isinstance(result, bool)
-            else None
-        )
-    return None
-
-
 def evaluate_claim(session: Session, example: Any) -> str | None:
-    """Check each number of a paragraph against the value it claims to be, rounded as written."""
+    """Check each number of a paragraph against the value it claims to be, rounded as written
+    (the expression is evaluated in the document's process, where the marker stands)."""
     claim: Claim = example.parsed
     where = f"{page_path(session, example)}:{claim.line}"
     session.observe(example, None)
+    run = session.document_run(example)
     for literal, expression in claim.claims:
         try:
-            value = eval(
-                compile(expression, where, "eval"), dict(example.namespace)
-            )  # checked by rules
-        except Exception as error:
-            return f"{where}: the prose claim {literal}={expression} cannot be evaluated: {type(error).__name__}: {error}"
-        number = _as_number(value)
-        if number is None:
-            return (
-                f"{where}: the prose claim {literal}={expression} is not a number (got {value!r})"
+            reply = run.request(
+                {"op": "eval", "expression": expression}, session.settings.project.timeout
             )
+        except ProcessEnded as error:
+            return f"{where}: the prose claim {literal}={expression} cannot be evaluated: the expression {error}"
+        if "error" in reply:
+            return f"{where}: the prose claim {literal}={expression} cannot be evaluated: {reply['error']}"
+        number = reply["number"]
+        if not isinstance(number, (int, float)):
+            return f"{where}: the prose claim {literal}={expression} is not a number (got {reply['repr']})"
         mantissa, _, exponent = literal.lower().partition("e")
         decimals = len(mantissa.partition(".")[2])
         unit = 10.0 ** (int(exponent or 0) - decimals)
@@ -120,43 +108,17 @@ def evaluate_claim(session: Session, example: Any) -> str | None:
     return None
 
 
-def shown_source(dotted: str) -> str:
-    """The source of a package object as a page shows it: without its docstring.
-
-    Raises:
-        ValueError: if ``dotted`` does not name an importable object.
-    """
-    module_name, _, attribute_path = dotted.partition(":")
-    if not attribute_path:
-        module_name, _, attribute_path = dotted.rpartition(".")
-    try:
-        obj = importlib.import_module(module_name)
-        for part in attribute_path.split("."):
-            obj = getattr(obj, part)
-    except (ImportError, AttributeError, ValueError) as error:
-        raise ValueError(
-            f"the source marker names {dotted!r}, which cannot be imported: {error}"
-        ) from None
-    source = textwrap.dedent(inspect.getsource(obj))
-    node = ast.parse(source).body[0]
-    lines = source.splitlines(keepends=True)
-    body = getattr(node, "body", None)
-    first = body[0] if body else None
-    if (
-        isinstance(first, ast.Expr)
-        and isinstance(first.value, ast.Constant)
-        and isinstance(first.value.value, str)
-    ):
-        del lines[first.lineno - 1 : first.end_lineno]
-    return "".join(lines)
-
-
 def _check_source(session: Session, example: Any, cell: Cell, marker: Marker) -> str | None:
     page = page_path(session, example)
     try:
-        wanted = shown_source(marker.words[0])
-    except ValueError as error:
+        reply = session.document_run(example).request(
+            {"op": "source", "name": marker.words[0]}, session.settings.project.timeout
+        )
+    except ProcessEnded as error:
         return f"{page}:{marker.line}: {error}"
+    if "error" in reply:
+        return f"{page}:{marker.line}: {reply['error']}"
+    wanted = str(reply["source"])
     if wanted.rstrip() == cell.code.body.replace("\r\n", "\n").rstrip():
         return None
     if session.settings.writes_shared_outputs:
@@ -182,7 +144,8 @@ def _check_source(session: Session, example: Any, cell: Cell, marker: Marker) ->
 
 @dataclass(frozen=True)
 class Ran:
-    """A cell's run: what it printed, its final value's text, and the figures it drew."""
+    """A cell's run: what it wrote to stdout and stderr (in order), its final value's text as
+    the display formatter shows it, and the figures it drew."""
 
     printed: str
     value: str | None
@@ -192,81 +155,90 @@ class Ran:
     def output(self) -> str:
         return self.printed if self.value is None else self.printed + self.value + "\n"
 
+    @classmethod
+    def from_reply(cls, reply: dict[str, Any]) -> Ran:
+        figures = reply["figures"]
+        png = figures["png"]
+        return cls(
+            "".join(text for _, text in reply["chunks"]),
+            reply["value"],
+            Drawn(int(figures["count"]), None if png is None else base64.b64decode(png)),
+        )
+
 
 def run_twice(
     session: Session, example: Any, code: str, first_line: int, tolerance: tolerances.Tolerance
 ) -> tuple[Ran | None, str | None]:
-    """Run ``code`` in the page's namespace, then in its shadow under the hidden seed.
+    """Run ``code`` in the document's process, and in its shadow process, whose random
+    generators started from another hidden seed.
 
-    Returns the visible run (None when the cell raised) and a failure (None when all holds):
-    the cell raised, it patched a module, or the shadow run printed something else.
+    Returns the visible run (None when the cell failed) and a failure (None when all holds):
+    the cell raised or ended its process, left something behind in it (an exit handler, a
+    profiler, a signal handler), changed the project's files, or the shadow printed otherwise.
     """
     __tracebackhide__ = True
-    state = session.page_state(example)
+    run = session.document_run(example)
     page = page_path(session, example)
-    options: dict[str, Any] = {"timeout": session.settings.project.timeout, "guard": state.guard}
+    root = session.settings.project.root
+    files_before = project_files(root)
+    request = {"op": "run", "code": code, "filename": page, "first_line": first_line}
+    replies = run.request_both(request, session.settings.project.timeout)
     failure = None
     ran: Ran | None = None
-    files_before = project_files(session.settings.project.root)
-    try:
-        printed, value = run_cell_parts(code, example.namespace, page, first_line, **options)
-        ran = Ran(printed, value, capture_figures())
-    except CellError as error:
-        state.shadow_broken = True
-        failure = str(error)
-        capture_figures()
-    if ran is not None and not state.shadow_broken and state.shadow_random is not None:
-        visible = RandomState.capture()
-        state.shadow_random.restore()
-        os.chdir(state.shadow_workdir)  # its own folder: the files of the first run do not count
-        try:
-            printed_b, value_b = run_cell_parts(code, state.shadow, page, first_line, **options)
-        except CellError as error:
-            state.shadow_broken = True
+    visible = replies[0]
+    if isinstance(visible, ProcessEnded):
+        failure = f"{page}:{first_line}: the cell {visible}"
+        session.end_document(example, str(visible))
+    elif visible["error"]:
+        failure = f"{page}:{first_line}: the cell {visible['error']}"
+        run.shadow_broken = True
+    elif visible["changes"]:
+        failure = (
+            f"{page}:{first_line}: the cell {' and '.join(visible['changes'])}: an example must not "
+            "leave anything behind in its process"
+        )
+    else:
+        ran = Ran.from_reply(visible)
+    shadow = replies[1] if len(replies) > 1 else None
+    if ran is not None and shadow is not None:
+        if isinstance(shadow, ProcessEnded) or shadow["error"]:
+            run.shadow_broken = True
             failure = (
                 f"{page}:{first_line}: the cell fails when the page runs a second time with its random "
-                f"generators seeded differently (a hidden seed the reader does not know):\n{error}"
+                "generators seeded differently (a hidden seed the reader does not know):\n"
+                f"{shadow if isinstance(shadow, ProcessEnded) else shadow['error']}"
             )
         else:
-            shadow = printed_b if value_b is None else printed_b + value_b + "\n"
-            result = compare_outputs(ran.output, shadow, rtol=tolerance.rtol, atol=tolerance.atol)
+            other = Ran.from_reply(shadow).output
+            result = compare_outputs(ran.output, other, rtol=tolerance.rtol, atol=tolerance.atol)
             if not result:
                 failure = (
                     f"{page}:{first_line}: the cell prints something else when the page runs a second "
                     "time with its random generators seeded differently: its output depends on a seed "
                     "the reader cannot see (or on the time, or the machine). Seed visibly in the page "
                     "(torch.manual_seed(0), or a torch.Generator), or print nothing that varies.\n"
-                    f"first difference: {result}\n--- first run\n{ran.output}--- second run\n{shadow}"
+                    f"first difference: {result}\n--- first run\n{ran.output}--- second run\n{other}"
                 )
-        finally:
-            os.chdir(state.workdir)
-            state.shadow_random = RandomState.capture()
-            capture_figures()
-            visible.restore()
-    touched = changed_files(files_before, project_files(session.settings.project.root))
+    touched = changed_files(files_before, project_files(root))
     if touched:
         failure = (
             f"{page}:{first_line}: the cell changed files of the project ({', '.join(touched[:5])}): "
-            "cells run in a temporary folder and may not write into the project, by any means"
+            "examples run in a temporary folder and may not write into the project, by any means"
         )
-    if state.snapshot is not None:
-        changes = state.snapshot.changes()
-        if changes:
-            state.snapshot.restore()
-            failure = (
-                f"{page}:{first_line}: the cell changed {', '.join(changes[:5])}"
-                + (f" and {len(changes) - 5} more" if len(changes) > 5 else "")
-                + ": a page may not patch modules, it would change what the pages after it print "
-                "(the harness has put them back)"
-            )
-    return ran, failure
+    return (None if failure else ran), failure
 
 
 def _check_figure(session: Session, example: Any, marker: Marker, drawn: Drawn) -> str | None:
     page = page_path(session, example)
     tol = float(marker.options.get("tol", DEFAULT_TOL))
     found = check_figure(
-        page, example.document.path, example.document.text, marker.words[0], tol, drawn
+        page,
+        example.document.path,
+        example.document.text,
+        marker.words[0],
+        tol,
+        drawn,
+        strict=session.settings.device_kind == "cpu",
     )
     if found.failure is None:
         return None
@@ -313,6 +285,12 @@ def evaluate_cell(session: Session, example: Any) -> str | None:
         failure = _check_figure(session, example, figure, ran.drawn)
         if failure:
             return failure
+    elif ran.drawn.count:
+        return (
+            f"{page}:{cell.code.line}: the cell draws a figure, but no figure marker says which "
+            "image on the page shows it, so nothing compares the two: put "
+            "<!-- convdocs: figure figures/NAME.png --> before the cell"
+        )
 
     shown = cell.output_for(settings.device_kind)
     expected = shown.body if shown is not None else ""

@@ -118,9 +118,6 @@ def pytest_configure(config: pytest.Config) -> None:
         record.load(project.root)  # a broken record is a clear error now, not at the end
     except record.RecordError as error:
         raise pytest.UsageError(str(error)) from None
-    from convdocs.verify.execute import protect_process
-
-    protect_process()
     session = Session(Settings(project, requested_device(config), update))
     config.stash[SESSION] = session
     config.pluginmanager.register(_Hooks(session, config), "convdocs-verify-session")
@@ -239,9 +236,7 @@ class _Hooks:
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        from convdocs.verify.execute import session_finished
-
-        session_finished(exitstatus)
+        self.session.close()
         settings = self.session.settings
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")
         if settings.update:

@@ -25,13 +25,13 @@ import json
 from pathlib import Path
 from typing import Any
 
-from convdocs.devices import device_name
 from convdocs.verify import tolerances
 from convdocs.verify.cells import Cell, Claim, Problem
 from convdocs.verify.compare import compare_outputs
 from convdocs.verify.config import ProjectConfig, Settings
 from convdocs.verify.documents import Source, fingerprint, read_source
 from convdocs.verify.edits import write_atomically
+from convdocs.verify.translations import drift, original_of
 
 RECORD_NAME = "verification-record.json"
 FORMAT = 3
@@ -133,17 +133,17 @@ def note_run(
     *,
     printed: dict[int, str | None],
     data_files: list[str],
+    device_name: str,
+    versions: dict[str, str],
 ) -> None:
     """Record that ``source`` (at ``path``, relative to the root) passed with ``settings``.
 
     An entry that already says the same keeps its date, so that re-running unchanged pages
     leaves the file as it is.
     """
-    import torch
-
     kind = settings.device_kind
     project = settings.project
-    versions = versions_here()
+    versions = {**versions_here(), **versions}
     entry: dict[str, Any] = {
         "fingerprint": fingerprint(
             source, kind, context(project, versions), root=project.root, data_files=data_files
@@ -154,8 +154,8 @@ def note_run(
         "examples": source.example_count,
         "passed": counts["passed"],
         "skipped": counts["skipped"],
-        "torch": torch.__version__,
-        "device_name": device_name(settings.device),
+        "torch": versions.get("torch", "none"),
+        "device_name": device_name,
     }
     runs = record_data["documents"].setdefault(path, {})
     previous = runs.get(kind, {})
@@ -229,11 +229,15 @@ def why_invalid(
 def valid_runs(
     record_data: dict[str, Any], project: ProjectConfig, document: str
 ) -> dict[str, dict[str, Any]]:
-    """The runs of ``document`` that vouch for it as it is now, by device kind."""
+    """The runs of ``document`` that vouch for it as it is now, by device kind; a translation
+    with the same code, outputs, markers and numbers as its original has its original's."""
+    source = read_source(project.root / document)
+    original = original_of(project.root / document)
+    if original is not None and original.is_file() and not drift(read_source(original), source):
+        return valid_runs(record_data, project, original.relative_to(project.root).as_posix())
     runs = record_data.get("documents", {}).get(document, {})
     if not runs:
         return {}
-    source = read_source(project.root / document)
     return {
         kind: run
         for kind, run in runs.items()

@@ -5,9 +5,10 @@ or showing, without being checked.
   Pygments' Python lexer or one built on it (``python``, ``py``, ``py3``, ``pyi``, ``ipython3``...).
   Python 2 code, console sessions (``pycon``) and ``>>>`` lines outside a cell are shown as
   Python but cannot be run as a page's cells: each is a problem.
-* **Nothing hidden.** A fence or a marker inside an HTML comment or a hidden HTML element
-  (``hidden``, ``display: none``, ``<template>``), or inside a blockquote, is a problem: a reader
-  would not see it (or the checker would not read it as the site shows it).
+* **Nothing hidden.** A fence or a marker inside an HTML comment is a problem: a reader would
+  not see it. Every other way to show code otherwise than the reader reads it (a blockquote, raw
+  HTML, an indented block) is found by the cross-check with the rendered page (``rendered``),
+  and CSS that hides a block by the browser tests, which check that every block is visible.
 * **Markers** take only their own options, with values of the right kind, and a tolerance has
   a ceiling (``rtol`` and ``atol`` at most ``1e-2``, a figure's ``tol`` at most 4) unless the
   marker gives a ``reason``, which the page shows; beyond a hard limit no reason will do.
@@ -151,124 +152,53 @@ def comment_spans(text: str, fences: list[tuple[int, int]]) -> list[tuple[int, i
         pos = end
 
 
-_HIDDEN_TAG = re.compile(
-    r"<(?P<tag>[A-Za-z][\w-]*)\b(?=[^>]*(?:\shidden\b|style\s*=\s*[\"'][^\"']*"
-    r"(?:display\s*:\s*none|visibility\s*:\s*hidden)))[^>]*>|<(?P<inert>template|noscript)\b[^>]*>",
-    re.I,
-)
-
-
-def hidden_html_spans(text: str, fences: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Raw HTML elements a reader does not see (``hidden``, ``display: none``,
-    ``visibility: hidden``, ``<template>``, ``<noscript>``), from the opening tag to its closing
-    tag (or the end of the text)."""
-    spans = []
-    code = [(m.start(), m.end()) for m in _INLINE_CODE.finditer(text)]
-    for m in _HIDDEN_TAG.finditer(text):
-        if not (_outside(fences, m.start()) and _outside(code, m.start())):
-            continue
-        tag = (m["tag"] or m["inert"]).lower()
-        close = re.search(rf"</{re.escape(tag)}\s*>", text[m.end() :], re.I)
-        spans.append((m.start(), len(text) if close is None else m.end() + close.end()))
-    return spans
-
-
-_BLOCKQUOTE_FENCE = re.compile(
-    r"^[ \t]*>[ \t>]*(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[^\n]*?)[ \t]*$", re.M
-)
 _DOCTEST_LINE = re.compile(r"(?<!>>)(?<!\w)>>>(?!>)[ \t]+\S")
 
 
-def hidden_and_unchecked(
-    text: str,
-    fences: list[tuple[int, int, str]],
-    markers: Iterable[tuple[int, int]],
-    tabs: Iterable[int],
+def hidden_markers(
+    text: str, fences: list[tuple[int, int]], markers: Iterable[tuple[int, int]]
 ) -> tuple[list[Finding], set[int]]:
-    """Fences, markers and tabs a reader cannot see, and code the checker would not run.
+    """Markers a reader cannot see (inside another HTML comment), ``>>>`` sessions outside a
+    cell (shown as Python, never run), and a byte-order mark.
 
-    ``fences`` are ``(start, end, kind)``, ``markers`` ``(start, end)`` and ``tabs`` start
-    offsets. Returns the findings and the start offsets of the fences, markers and tabs that
-    lie inside a comment (which the reader must then leave out).
+    ``fences`` and ``markers`` are ``(start, end)``. Returns the findings and the start offsets
+    of the hidden markers (which the reader must then leave out). A fence in a comment is found
+    by the cross-check with the rendered page (``rendered``), which does not show it.
     """
-    fence_spans = [(s, e) for s, e, _ in fences]
-    comments = comment_spans(text, fence_spans) + hidden_html_spans(text, fence_spans)
+    comments = comment_spans(text, fences)
     found: list[Finding] = []
-    hidden: set[int] = set()
     if text.startswith("\ufeff"):
-        found.append(
-            Finding(
-                "the file starts with a byte-order mark, which MkDocs drops but the checker cannot read "
-                "past; save the file as UTF-8 without it",
-                0,
-                1,
-                1,
-            )
+        message = (
+            "the file starts with a byte-order mark, which MkDocs drops but the checker cannot "
+            "read past; save the file as UTF-8 without it"
         )
-
-    def line_of(pos: int) -> int:
-        return text.count("\n", 0, pos) + 1
-
-    def in_comment(start: int, own_end: int | None = None) -> bool:
-        for s, e in comments:
-            if s <= start < e and not (s == start and own_end == e):
-                return True
-        return False
-
-    for start, end, kind in fences:
-        if in_comment(start):
-            hidden.add(start)
-            if kind in ("python", "text", "python2", "console"):
-                found.append(
-                    Finding(
-                        f"a `{kind}` fence inside an HTML comment or a hidden HTML element: readers never "
-                        "see it, so it may not run or count as output; delete it or take it out",
-                        start,
-                        end,
-                        line_of(start),
-                    )
-                )
-    for start, end in markers:
-        if in_comment(start, end):
-            hidden.add(start)
-            found.append(
-                Finding(
-                    "a convdocs marker inside another HTML comment or a hidden HTML element: its note "
-                    "would be hidden from readers; put the marker on its own line, outside any comment",
-                    start,
-                    end,
-                    line_of(start),
-                )
-            )
-    for start in tabs:
-        if in_comment(start):
-            hidden.add(start)
-    for m in _BLOCKQUOTE_FENCE.finditer(text):
-        if not (_outside(fence_spans, m.start()) and _outside(comments, m.start())):
-            continue
-        kind = language_kind(fence_language(m["info"]))
-        if kind in ("python", "text", "python2", "console"):
-            found.append(
-                Finding(
-                    f"a `{fence_language(m['info'])}` fence inside a blockquote: the checker does not run "
-                    "quoted code; take the fence out of the quote",
-                    m.start(),
-                    m.end(),
-                    line_of(m.start()),
-                )
-            )
+        found.append(Finding(message, 0, 1, 1))
+    hidden = {
+        start
+        for start, end in markers
+        if any(s <= start < e and (s, e) != (start, end) for s, e in comments)
+    }
     for m in _DOCTEST_LINE.finditer(text):
-        if _outside(fence_spans, m.start()) and _outside(comments, m.start()):
+        if _outside(fences, m.start()) and _outside(comments, m.start()):
             end = text.find("\n", m.start())
+            message = (
+                "a `>>>` example outside a python cell is shown as Python but never run: write "
+                "the code in a python fence and its output in a text fence after it"
+            )
             found.append(
                 Finding(
-                    "a `>>>` example outside a python cell is shown as Python but never run: write the "
-                    "code in a python fence and its output in a text fence after it",
+                    message,
                     m.start(),
                     len(text) if end < 0 else end,
-                    line_of(m.start()),
+                    text.count("\n", 0, m.start()) + 1,
                 )
             )
+    for start, end in sorted((s, e) for s, e in markers if s in hidden):
+        message = (
+            "a convdocs marker inside another HTML comment: its note would be hidden from "
+            "readers; put the marker on its own line, outside any comment"
+        )
+        found.append(Finding(message, start, end, text.count("\n", 0, start) + 1))
     return found, hidden
 
 

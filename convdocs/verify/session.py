@@ -4,16 +4,16 @@ The pytest plugin makes one ``Session`` per pytest config and keeps it in ``conf
 a test can make its own (``Session(Settings(project, device="cpu"))``) and evaluate documents
 with it, without touching any other run. Nothing about a run lives in module globals.
 
-Collection goes through ``documents.read_source``, like the record and the stamps. Each page
-runs in a fresh state (``state.PageState``): torch's defaults, seeds, an empty working folder,
-and checks that it patches no module and prints the same under another hidden seed.
+Collection goes through ``documents.read_source``, like the record and the stamps. Each
+document runs in processes of its own (``runner.DocumentRun``), forked from a warm zygote that
+imported the documents' third-party modules once: nothing a page does reaches this process or
+the next page.
 """
 
 from __future__ import annotations
 
 import functools
 import os
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -23,18 +23,11 @@ from sybil import Document, Region, Sybil
 from convdocs.verify import evaluate, record
 from convdocs.verify.cells import Claim, Problem
 from convdocs.verify.config import Settings
-from convdocs.verify.documents import SUFFIXES, Source, kind_of, page_imports, read_source
+from convdocs.verify.documents import SUFFIXES, Source, kind_of, read_source, third_party_imports
 from convdocs.verify.edits import EditQueue, read_text
 from convdocs.verify.notebook import NotebookCell
-from convdocs.verify.state import VISIBLE_SEED, PageState, ProcessState, seed_everything
-
-DEVICE_ENV = "CONVDOCS_DEVICE"
-"""The environment variable through which the examples learn their device
-(``convdocs.default_device()`` reads it); set for each document while it runs."""
-
-
-class PagePatchedModules(Exception):
-    """Raised after a page that changed attributes of imported modules (they are put back)."""
+from convdocs.verify.runner import DocumentRun, ProcessEnded, zygote_for
+from convdocs.verify.translations import drift, original_of
 
 
 class VerifiedDocument(Document):
@@ -63,11 +56,19 @@ class Session:
         """What each example printed and which project files its page read, by (path, line)."""
         self.printed: dict[str, dict[int, str | None]] = {}
         self.reads: dict[str, set[str]] = {}
-        self._pages: dict[int, PageState] = {}
+        self.ran_texts: dict[str, set[str]] = {}
+        """The text each document's examples were collected from (one, unless it changed)."""
+        self.device_names: dict[str, set[str]] = {}
+        """The device each document's processes said they ran on, before any example."""
+        self.versions: dict[str, dict[str, str]] = {}
+        self.texts: dict[str, str] = {}
+        """The text of each document as it was collected, by absolute path."""
+        self.preload: set[str] = set()
+        """The third-party modules the collected documents import, for the zygote."""
+        self._runs: dict[int, DocumentRun] = {}
+        self._ended: dict[int, str] = {}
         self.collected: set[Path] = set()
         """The documents pytest handed to this session for collection."""
-        self._saved_device: dict[int, str | None] = {}
-        self._process_state: ProcessState | None = None
         common: dict[str, Any] = dict(
             parsers=[self.regions],
             path=str(settings.project.root),
@@ -86,9 +87,18 @@ class Session:
         """A sybil parser: one region per example that ``read_source`` finds."""
         source = read_source(document.path, document.text)
         document.source = source  # type: ignore[attr-defined]
+        self.texts[os.path.abspath(document.path)] = document.text
+        self.preload |= third_party_imports(source, self.settings.project.root)
+        original = self.runs_as(source)
         for example in source.examples:
             evaluator: Callable[[Session, Any], str | None]
-            if isinstance(example, Problem):
+            if original is not None and not isinstance(example, Problem):
+                reason = (
+                    f"not run again: {os.path.relpath(original, self.settings.project.root)} "
+                    "shows the same code and outputs and runs them"
+                )
+                evaluator = functools.partial(evaluate.skip_example, reason)
+            elif isinstance(example, Problem):
                 evaluator = evaluate.evaluate_problem
             elif isinstance(example, Claim):
                 evaluator = evaluate.evaluate_claim
@@ -102,6 +112,15 @@ class Session:
                 example,
                 functools.partial(evaluate.guarded, evaluator, self),
             )
+
+    def runs_as(self, source: Source) -> Path | None:
+        """The original whose run vouches for ``source``, a translation with the same code,
+        outputs, markers and numbers (``translations.drift``); None when ``source`` runs itself
+        (it is no translation, it drifts, or this run rewrites outputs)."""
+        original = original_of(source.path)
+        if self.settings.update or original is None or not original.is_file():
+            return None
+        return None if drift(read_source(original), source) else original
 
     def document(self, path: str | Path, text: str | None = None) -> Document:
         """Parse one document into sybil examples bound to this session (``text`` overrides the file)."""
@@ -132,12 +151,7 @@ class Session:
                     if first_failure:
                         break
         finally:
-            try:
-                self.teardown_document(document.namespace)
-            except PagePatchedModules as error:
-                failures.append(
-                    f"{os.path.relpath(document.path, self.settings.project.root)}: {error}"
-                )
+            self.teardown_document(document.namespace)
         return failures
 
     @staticmethod
@@ -162,68 +176,73 @@ class Session:
     # --- each document's fresh start -------------------------------------------------------
 
     def setup_document(self, namespace: dict[str, Any]) -> None:
-        """Before a document: torch's defaults (and numpy's, decimal's, IPython's printing) as
-        the run began, this run's device, seeds, an empty working folder."""
-        if self._process_state is None:
-            seed_everything(VISIBLE_SEED)  # imports numpy when it is installed, before the capture
-            self._process_state = ProcessState.capture()
-        self._process_state.restore()
-        seed_everything(VISIBLE_SEED)
-        if "matplotlib" in sys.modules:
-            import matplotlib.pyplot as plt
-
-            plt.close("all")
-            plt.rcdefaults()
-        self._saved_device[id(namespace)] = os.environ.get(DEVICE_ENV)
-        os.environ[DEVICE_ENV] = self.settings.device
-        self._pages[id(namespace)] = PageState.enter(self.settings.project.root)
+        """Before a document: nothing yet (its processes start with its first example)."""
         namespace.setdefault("__name__", "__convdocs_page__")
 
-    def page_state(self, example: Any) -> PageState:
-        """The state of the page ``example`` belongs to, started at its first example."""
-        if id(example.namespace) not in self._pages:
-            self.setup_document(example.namespace)  # evaluated without sybil's setup
-        state = self._pages[id(example.namespace)]
-        if state.snapshot is None:
-            state.start(page_imports(example.document.source))
-        return state
+    def document_run(self, example: Any) -> DocumentRun:
+        """The processes of the document ``example`` belongs to, started at its first example.
+
+        Raises:
+            pytest.skip.Exception: when an earlier example ended the document's process (that
+                example has failed for it).
+        """
+        import pytest
+
+        key = id(example.namespace)
+        if key in self._ended:
+            raise pytest.skip.Exception(f"not run: {self._ended[key]}", _use_item_location=True)
+        run = self._runs.get(key)
+        if run is None:
+            project = self.settings.project
+            run = DocumentRun(
+                zygote_for(self.preload),
+                root=project.root,
+                device=self.settings.device,
+                timeout=project.timeout,
+            )
+            self._runs[key] = run
+            hello = run.hello
+            if "error" in hello or hello.get("device") != self.settings.device:
+                self.end_document(example, str(hello.get("error", "the device is not the run's")))
+                raise ProcessEnded(str(hello.get("error", "runs on another device")))
+        return run
+
+    def end_document(self, example: Any, why: str) -> None:
+        """Stop the document's processes; its later examples are skipped, saying why."""
+        run = self._runs.pop(id(example.namespace), None)
+        if run is not None:
+            run.close()
+        where = (
+            f"{os.path.relpath(example.document.path, self.settings.project.root)}:{example.line}"
+        )
+        self._ended[id(example.namespace)] = f"the example at {where} {why}"
 
     def teardown_document(self, namespace: dict[str, Any]) -> None:
-        """After a document: close its figures, leave its folder, give back the environment's
-        device; put back any module it patched (its cell has failed for it already)."""
-        if "matplotlib" in sys.modules:
-            import matplotlib.pyplot as plt
+        """After a document: end its processes."""
+        run = self._runs.pop(id(namespace), None)
+        if run is not None:
+            run.close()
+        self._ended.pop(id(namespace), None)
 
-            plt.close("all")
-        state = self._pages.pop(id(namespace), None)
-        patches: list[str] = []
-        if state is not None:
-            if state.snapshot is not None and state.snapshot.changes():
-                state.snapshot.restore()
-            patches = state.leave()
-        saved = self._saved_device.pop(id(namespace), None)
-        if saved is None:
-            os.environ.pop(DEVICE_ENV, None)
-        else:
-            os.environ[DEVICE_ENV] = saved
-        if patches:
-            raise PagePatchedModules(
-                f"the page changed {', '.join(patches[:5])}"
-                + (f" and {len(patches) - 5} more" if len(patches) > 5 else "")
-                + ": a page may not patch modules, it would change what the pages after it print "
-                "(the harness has put them back)"
-            )
-
-    # --- outcomes and the end of the run ----------------------------------------------------
+    def close(self) -> None:
+        """End the processes of documents still open (at the end of the run)."""
+        for key in list(self._runs):
+            self._runs.pop(key).close()
 
     def observe(self, example: Any, output: str | None) -> None:
-        """Note what an example printed and what its page has read so far, for its report."""
-        state = self._pages.get(id(example.namespace))
-        reads = sorted(state.guard.reads) if state is not None else []
-        self.observed[(os.path.abspath(example.document.path), example.line)] = {
+        """Note what an example printed, which project files its document has read so far and
+        what its process said of its device, for its report."""
+        run = self._runs.get(id(example.namespace))
+        path = os.path.abspath(example.document.path)
+        self.observed[(path, example.line)] = {
+            "text": self.texts.get(path),
             "output": output,
-            "reads": reads,
+            "reads": sorted(run.reads) if run is not None else [],
+            "device_name": run.hello.get("device_name") if run is not None else None,
+            "versions": run.hello.get("versions") if run is not None else None,
         }
+
+    # --- outcomes and the end of the run ----------------------------------------------------
 
     def take_observation(self, path: str, line: int) -> dict[str, Any] | None:
         return self.observed.pop((os.path.abspath(path), line), None)
@@ -251,16 +270,26 @@ class Session:
             line = int(name.split("line:", 1)[1].split(",", 1)[0])
             self.printed.setdefault(path, {})[line] = observation["output"]
             self.reads.setdefault(path, set()).update(observation["reads"])
+            if observation.get("text") is not None:
+                self.ran_texts.setdefault(path, set()).add(observation["text"])
+            if observation.get("device_name") is not None:
+                self.device_names.setdefault(path, set()).add(observation["device_name"])
+                self.versions[path] = observation["versions"]
 
     def write_record(self) -> None:
-        """Record each document whose examples all ran in this session and none failed."""
+        """Record each document whose examples all ran in this session and none failed, from
+        the text they were collected from and the device their processes reported."""
         root = self.settings.project.root
         record_data = record.load(root)
         for path, counts in sorted(self.outcomes.items()):
-            document = root / path
-            if counts["failed"] or not counts["passed"] or not document.is_file():
+            if counts["skipped"] and not counts["passed"] and original_of(path) is not None:
+                record_data["documents"].pop(path, None)  # its original's run vouches for it
                 continue
-            source = read_source(document)
+            texts = self.ran_texts.get(path, set())
+            names = self.device_names.get(path, set())
+            if counts["failed"] or not counts["passed"] or len(texts) != 1 or len(names) != 1:
+                continue
+            source = read_source(root / path, next(iter(texts)))
             if counts["passed"] + counts["skipped"] != source.example_count:
                 continue
             record.note_run(
@@ -271,6 +300,8 @@ class Session:
                 counts,
                 printed=self.printed.get(path, {}),
                 data_files=sorted(self.reads.get(path, set())),
+                device_name=next(iter(names)),
+                versions=self.versions[path],
             )
         record.save(root, record_data)
 

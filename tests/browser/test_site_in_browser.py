@@ -85,6 +85,28 @@ _LINKS = """() => ({
 })"""
 
 
+_HIDDEN_CODE = """() => {
+    // Every code block a reader can reach: folded details opened, each block's tab chosen.
+    document.querySelectorAll("details").forEach(d => { d.open = true; });
+    const hidden = [];
+    const blocks = document.querySelectorAll("article pre");
+    for (const pre of blocks) {
+        const block = pre.closest(".tabbed-block");
+        if (block) {
+            const set = block.closest(".tabbed-set");
+            const index = Array.prototype.indexOf.call(block.parentElement.children, block);
+            const input = set.querySelectorAll(":scope > input")[index];
+            if (input) input.checked = true;
+        }
+        const box = pre.getBoundingClientRect();
+        const shown = pre.checkVisibility({checkOpacity: true, checkVisibilityCSS: true})
+            && box.width > 0 && box.height > 0;
+        if (!shown) hidden.push(pre.textContent.trim().slice(0, 60));
+    }
+    return {count: blocks.length, hidden: hidden};
+}"""
+
+
 @dataclass(frozen=True)
 class Visit:
     """One page as the browser saw it: its traffic, its images, the absolute URL of every link on
@@ -95,6 +117,8 @@ class Visit:
     images: list[dict]
     hrefs: list[str]
     ids: set[str]
+    code_blocks: int
+    hidden_code: list[str]
 
 
 @pytest.fixture(scope="module")
@@ -122,12 +146,32 @@ def visits(browser, site_url, built_site) -> list[Visit]:
                 if shots:
                     name = path.strip("/").replace("/", "-").removesuffix(".html") or "index"
                     page.screenshot(path=str(Path(shots) / f"{name}.png"), full_page=True)
-                result.append(Visit(path, traffic, images, links["hrefs"], set(links["ids"])))
+                code = page.evaluate(_HIDDEN_CODE)
+                result.append(
+                    Visit(
+                        path,
+                        traffic,
+                        images,
+                        links["hrefs"],
+                        set(links["ids"]),
+                        code["count"],
+                        code["hidden"],
+                    )
+                )
             for _, page, _ in tabs:
                 page.close()
     finally:
         context.close()
     return result
+
+
+def test_every_code_block_is_visible(visits):
+    """What runs is what readers see: every code block of every page (the checked cells and
+    their outputs among them) is visible once its details are opened and its tab chosen, so no
+    CSS, attribute or theme class can hide code that runs."""
+    hidden = {visit.path: visit.hidden_code for visit in visits if visit.hidden_code}
+    assert not hidden
+    assert sum(visit.code_blocks for visit in visits) > 500  # the check saw the pages' blocks
 
 
 def test_every_sitemap_page_is_a_built_page(built_site):

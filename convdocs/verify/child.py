@@ -1,0 +1,478 @@
+"""The processes a document's examples run in, on the far side of a process boundary.
+
+``python -m convdocs.verify.child FD PRELOAD`` starts a *zygote*: it imports the third-party
+modules the documents use (PRELOAD, a JSON list), builds one IPython shell, and touches no
+device. For each document the checker sends it a socket over the control socket FD; the zygote
+forks, and the child runs that document's examples in the shell, as a Jupyter kernel would, and
+answers each request with plain data (JSON). Nothing a cell does in the child can reach the
+checker: the comparison, the session and the record live in the pytest process.
+
+Messages on a document's socket are length-prefixed JSON (``send``/``receive``, used by both
+sides); the parent never unpickles anything the child sends.
+"""
+
+from __future__ import annotations
+
+import ast
+import base64
+import importlib
+import io
+import json
+import os
+import random
+import signal
+import socket
+import struct
+import sys
+import threading
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+_HEADER = struct.Struct("!Q")
+
+# --- framing, for both sides -----------------------------------------------------------------
+
+
+def send(sock: socket.socket, message: dict[str, Any]) -> None:
+    """Send one JSON message, prefixed by its length."""
+    data = json.dumps(message).encode("utf-8")
+    sock.sendall(_HEADER.pack(len(data)) + data)
+
+
+def _exactly(sock: socket.socket, size: int) -> bytes | None:
+    chunks = []
+    while size:
+        chunk = sock.recv(min(size, 1 << 20))
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        size -= len(chunk)
+    return b"".join(chunks)
+
+
+def receive(sock: socket.socket) -> dict[str, Any] | None:
+    """The next JSON message, or None when the other side has closed the socket."""
+    header = _exactly(sock, _HEADER.size)
+    if header is None:
+        return None
+    data = _exactly(sock, _HEADER.unpack(header)[0])
+    if data is None:
+        return None
+    message = json.loads(data)
+    if not isinstance(message, dict):
+        raise ValueError(f"expected a JSON object, got {type(message).__name__}")
+    return message
+
+
+# --- what a cell may touch --------------------------------------------------------------------
+
+_WRITE_EVENTS = frozenset(
+    "os.remove os.rename os.rmdir os.mkdir os.truncate os.symlink os.link os.chmod os.chown "
+    "os.utime shutil.rmtree shutil.copyfile shutil.move".split()
+)
+_WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
+_CACHE_FOLDERS = frozenset(
+    ".cache .config .local .ipython .jupyter .matplotlib .git .mypy_cache .pytest_cache "
+    ".ruff_cache .venv venv __pycache__ site-packages".split()
+)
+"""Folders of tools and caches: reads there are not a document's data, writes there are allowed."""
+_SOURCE_SUFFIXES = (".py", ".pyc", ".md", ".markdown", ".mdown", ".mkdn", ".mkd", ".ipynb")
+"""Files Python reads for imports and tracebacks: not a document's data (the fingerprint finds
+the modules itself)."""
+
+
+@dataclass
+class Guard:
+    """Refuses writes under ``root`` (but caches) with a clear ``PermissionError``, and notes the
+    project files the document reads (data files read at import time included). The parent
+    also compares the project's files before and after each example, so a cell that gets
+    around this guard still fails."""
+
+    root: Path
+    reads: set[str] = field(default_factory=set)
+    refused: list[str] = field(default_factory=list)
+
+    def _inside(self, path: object) -> str | None:
+        if isinstance(path, int) or path is None:
+            return None
+        try:
+            full = os.path.abspath(os.fsdecode(path))  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            return None
+        root = str(self.root)
+        if os.path.commonpath([full, root]) != root:
+            return None
+        for prefix in {sys.prefix, sys.base_prefix, sys.exec_prefix}:
+            if os.path.commonpath([full, prefix]) == prefix:
+                return None
+        relative = os.path.relpath(full, root)
+        return None if any(p in _CACHE_FOLDERS for p in relative.split(os.sep)) else relative
+
+    def audit(self, event: str, args: tuple[Any, ...]) -> None:
+        if event == "open":
+            path, mode, flags = (*args, None, None, None)[:3]
+            writing = (isinstance(mode, str) and any(c in mode for c in "wax+")) or (
+                mode is None and isinstance(flags, int) and flags & _WRITE_FLAGS
+            )
+            relative = self._inside(path)
+            if relative is None:
+                return
+            if writing:
+                self._refuse(relative)
+            elif not relative.endswith(_SOURCE_SUFFIXES) and os.path.isfile(os.fsdecode(path)):
+                self.reads.add(relative)
+        elif event == "sqlite3.connect":
+            relative = self._inside(args[0] if args else None)
+            if relative is not None:
+                self.reads.add(relative)
+        elif event in _WRITE_EVENTS:
+            for path in args[:2]:
+                relative = self._inside(path)
+                if relative is not None:
+                    self._refuse(relative)
+
+    def _refuse(self, relative: str) -> None:
+        message = f"examples may not change files of the project ({relative})"
+        self.refused.append(message)
+        raise PermissionError(message)
+
+
+# --- the document's process -------------------------------------------------------------------
+
+
+class _Stream(io.TextIOBase):
+    """sys.stdout or sys.stderr of a cell: every write kept, in order, with its stream's name."""
+
+    def __init__(self, name: str, chunks: list[list[str]]) -> None:
+        self.name, self.chunks = name, chunks
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        if not text:
+            return 0
+        if self.chunks and self.chunks[-1][0] == self.name:
+            self.chunks[-1][1] += text
+        else:
+            self.chunks.append([self.name, text])
+        return len(text)
+
+
+class _LineOffset(ast.NodeTransformer):
+    """Moves a cell's line numbers to where the cell stands in its document."""
+
+    lines = 0
+
+    def visit(self, node: ast.AST) -> ast.AST:
+        return ast.increment_lineno(node, self.lines)
+
+
+def make_shell() -> Any:
+    """The one IPython shell of the zygote: no history file (and so no history thread, which a
+    fork must not copy), plain tracebacks, and a display hook that keeps the value's text
+    instead of printing it after an ``Out[n]:`` prompt."""
+    from IPython.core.displayhook import DisplayHook
+    from IPython.core.interactiveshell import InteractiveShell
+    from traitlets.config import Config
+
+    class KeptValue(DisplayHook):
+        value: str | None = None
+
+        def write_output_prompt(self) -> None:
+            pass
+
+        def write_format_data(self, format_dict: dict[str, Any], md_dict: Any = None) -> None:
+            self.value = format_dict.get("text/plain")
+
+    config = Config()
+    config.HistoryManager.enabled = False
+    config.InteractiveShell.colors = "nocolor"
+    config.InteractiveShell.xmode = "Plain"
+    shell: Any = InteractiveShell.instance(config=config, displayhook_class=KeptValue)
+    shell.showtraceback = lambda *args, **kwargs: None  # the child formats errors itself
+    shell.showsyntaxerror = lambda *args, **kwargs: None
+    offset = _LineOffset()
+    shell.ast_transformers.append(offset)
+    shell.convdocs_offset = offset
+    return shell
+
+
+def _hooks() -> dict[str, Any]:
+    """What a cell could leave behind in its process: a profiler or tracer, signal handlers.
+    (Exit handlers never run: the process ends with ``os._exit``, and libraries register them
+    on import.)"""
+    handlers = {}
+    for number in signal.valid_signals():
+        try:
+            handlers[int(number)] = signal.getsignal(number)
+        except (ValueError, OSError):
+            pass
+    return {
+        "profile": sys.getprofile(),
+        "trace": sys.gettrace(),
+        "threading profile": threading.getprofile(),
+        "threading trace": threading.gettrace(),
+        "signals": handlers,
+    }
+
+
+def _hook_changes(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    changes = []
+    for name in ("profile", "trace", "threading profile", "threading trace"):
+        if after[name] is not before[name]:
+            changes.append(f"set a {name} function")
+    changed = [
+        signal.Signals(n).name
+        for n, handler in after["signals"].items()
+        if before["signals"].get(n) is not handler and n in signal.Signals._value2member_map_
+    ]
+    if changed:
+        changes.append(f"changed the handler of {', '.join(changed)}")
+    return changes
+
+
+def _traceback(error: BaseException, filename: str, code: str, first_line: int) -> str:
+    """The error as Python prints it, from the document's first frame on, with the document's
+    own lines (the checker's and IPython's frames left out)."""
+    frames = list(traceback.extract_tb(error.__traceback__))
+    ours = [i for i, frame in enumerate(frames) if frame.filename == filename]
+    frames = frames[ours[0] :] if ours else frames
+    frames = [f for f in frames if f.filename != __file__ and "/IPython/" not in f.filename]
+    lines = code.splitlines()
+    rows = []
+    for frame in frames:
+        text = frame.line
+        if frame.filename == filename:
+            index = (frame.lineno or 0) - first_line
+            text = lines[index] if 0 <= index < len(lines) else ""
+        rows.append((frame.filename, frame.lineno or 0, frame.name, text))
+    where = next((f"{filename}:{row[1]}" for row in reversed(rows) if row[0] == filename), filename)
+    text = "".join(
+        ["Traceback (most recent call last):\n", *traceback.StackSummary.from_list(rows).format()]
+    )
+    text += "".join(traceback.format_exception_only(type(error), error))
+    return f"raised at {where}\n{text}"
+
+
+def _describe(result: Any, filename: str, code: str, first_line: int) -> str | None:
+    error = result.error_before_exec or result.error_in_exec
+    if error is None:
+        return None
+    if isinstance(error, SyntaxError) and result.error_before_exec is not None:
+        line = (error.lineno or 1) + first_line - 1
+        return (
+            f"does not compile at {filename}:{line}: {error.msg}\n    {(error.text or '').strip()}"
+        )
+    if isinstance(error, SystemExit):
+        return f"called sys.exit({error.code!r}): an example may not end its process"
+    return _traceback(error, filename, code, first_line)
+
+
+def _figures() -> dict[str, Any]:
+    """The open matplotlib figures: how many, and the one figure as PNG (Agg, 100 dpi); then
+    every figure is closed."""
+    if "matplotlib.pyplot" not in sys.modules:
+        return {"count": 0, "png": None}
+    import matplotlib.pyplot as plt
+
+    numbers = plt.get_fignums()
+    png = None
+    if len(numbers) == 1:
+        buffer = io.BytesIO()
+        plt.figure(numbers[0]).savefig(buffer, format="png", dpi=100, metadata={"Software": None})
+        png = base64.b64encode(buffer.getvalue()).decode("ascii")
+    plt.close("all")
+    return {"count": len(numbers), "png": png}
+
+
+class Document:
+    """One document's run in its own process: the shell, its guard, and the requests it serves."""
+
+    def __init__(self, shell: Any, guard: Guard) -> None:
+        self.shell, self.guard = shell, guard
+
+    def run(self, code: str, filename: str, first_line: int) -> dict[str, Any]:
+        """Run a cell as Jupyter would: what it wrote to each stream, in order, its value as the
+        display formatter shows it, an error, the figure it drew and what else it changed."""
+        shell = self.shell
+        chunks: list[list[str]] = []
+        shell.displayhook.value = None
+        shell.convdocs_offset.lines = first_line - 1
+        shell.compile.get_code_name = lambda raw, transformed, number: filename
+        before = _hooks()
+        saved = sys.stdout, sys.stderr
+        sys.stdout, sys.stderr = _Stream("stdout", chunks), _Stream("stderr", chunks)
+        try:
+            result = shell.run_cell(code, store_history=True)
+        finally:
+            sys.stdout, sys.stderr = saved
+        error = _describe(result, filename, code, first_line)
+        changes = _hook_changes(before, _hooks())
+        if self.guard.refused and error is None:
+            error = f"{self.guard.refused[0]}, and caught the PermissionError, but the write was refused"
+        self.guard.refused.clear()
+        return {
+            "chunks": chunks,
+            "value": shell.displayhook.value,
+            "error": error,
+            "changes": changes,
+            "figures": _figures(),
+            "reads": sorted(self.guard.reads),
+        }
+
+    def evaluate(self, expression: str) -> dict[str, Any]:
+        """The value of an expression in the document's namespace, as a number if it is one."""
+        try:
+            value = eval(compile(expression, "<prose>", "eval"), dict(self.shell.user_ns))
+        except Exception as error:
+            return {"error": f"{type(error).__name__}: {error}"}
+        number = None
+        value_: Any = value
+        if isinstance(value_, bool):
+            pass
+        elif isinstance(value_, (int, float)):
+            number = float(value_)
+        elif callable(getattr(value_, "item", None)):
+            size = getattr(value_, "numel", lambda: getattr(value_, "size", 0))()
+            item = value_.item() if size == 1 else None
+            if isinstance(item, (int, float)) and not isinstance(item, bool):
+                number = float(item)
+        return {"number": number, "repr": repr(value)}
+
+    def source(self, dotted: str) -> dict[str, Any]:
+        """The source of a package object as a page shows it: without its docstring."""
+        import importlib
+        import inspect
+        import textwrap
+
+        module_name, _, attribute_path = dotted.partition(":")
+        if not attribute_path:
+            module_name, _, attribute_path = dotted.rpartition(".")
+        try:
+            obj: Any = importlib.import_module(module_name)
+            for part in attribute_path.split("."):
+                obj = getattr(obj, part)
+            source = textwrap.dedent(inspect.getsource(obj))
+        except (ImportError, AttributeError, ValueError, TypeError, OSError) as error:
+            return {
+                "error": f"the source marker names {dotted!r}, which cannot be imported: {error}"
+            }
+        node = ast.parse(source).body[0]
+        lines = source.splitlines(keepends=True)
+        body = getattr(node, "body", None)
+        first = body[0] if body else None
+        if (
+            isinstance(first, ast.Expr)
+            and isinstance(first.value, ast.Constant)
+            and isinstance(first.value.value, str)
+        ):
+            del lines[first.lineno - 1 : first.end_lineno]
+        return {"source": "".join(lines), "reads": sorted(self.guard.reads)}
+
+    def serve(self, sock: socket.socket) -> None:
+        while True:
+            request = receive(sock)
+            if request is None:
+                return
+            op = request.get("op")
+            if op == "run":
+                reply = self.run(request["code"], request["filename"], request["first_line"])
+            elif op == "eval":
+                reply = self.evaluate(request["expression"])
+            elif op == "source":
+                reply = self.source(request["name"])
+            else:
+                reply = {"error": f"unknown request {op!r}"}
+            send(sock, reply)
+
+
+def _seed(seed: int) -> None:
+    random.seed(seed)
+    for name, call in (("torch", "manual_seed"), ("numpy.random", "seed")):
+        module = sys.modules.get(name)
+        if module is not None:
+            getattr(module, call)(seed)
+
+
+def device_name(device: str) -> str:
+    """The model of the device the examples run on, read before any example runs."""
+    if device.startswith("cuda"):
+        import torch
+
+        return str(torch.cuda.get_device_name(torch.device(device)))
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+
+    return platform.processor() or platform.machine() + " CPU"
+
+
+def _document(sock: socket.socket, shell: Any, start: dict[str, Any]) -> None:
+    """A forked child: set up the document's run, say hello, then serve its examples."""
+    os.chdir(start["workdir"])
+    os.environ.update(start["environment"])
+    sys.path[:] = start["path"]  # the project's modules import as in the test process
+    importlib.invalidate_caches()
+    _seed(int(start["seed"]))
+    hello: dict[str, Any] = {"pid": os.getpid(), "device": start["device"]}
+    try:
+        hello["device_name"] = device_name(start["device"])
+    except Exception as error:  # a CUDA device that cannot start: every example says so
+        hello["error"] = f"the device {start['device']} cannot be used: {error}"
+    torch = sys.modules.get("torch")
+    hello["versions"] = {
+        "python": ".".join(map(str, sys.version_info[:3])),
+        **({"torch": str(torch.__version__)} if torch else {}),
+    }
+    guard = Guard(Path(start["root"]))
+    sys.addaudithook(guard.audit)
+    send(sock, hello)
+    Document(shell, guard).serve(sock)
+
+
+def zygote(control: socket.socket, preload: list[str]) -> None:
+    """Import ``preload``, build the shell, then fork one child per document request."""
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    for name in preload:
+        try:
+            importlib.import_module(name)
+        except Exception:  # the document's own import will fail with a clear message
+            pass
+    shell = make_shell()
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
+    while True:
+        try:
+            data, fds, _, _ = socket.recv_fds(control, 1 << 16, 1)
+        except OSError:
+            return
+        if not data:
+            return
+        start = json.loads(data)
+        pid = os.fork()
+        if pid == 0:
+            status = 0
+            try:
+                control.close()
+                signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+                with socket.socket(fileno=fds[0]) as sock:
+                    _document(sock, shell, start)
+            except BaseException:
+                traceback.print_exc()
+                status = 1
+            finally:
+                os._exit(status)  # no atexit handler of a cell runs
+        os.close(fds[0])
+        control.send(json.dumps({"pid": pid}).encode("utf-8"))
+
+
+if __name__ == "__main__":
+    with socket.socket(fileno=int(sys.argv[1])) as control_socket:
+        zygote(control_socket, json.loads(sys.argv[2]))

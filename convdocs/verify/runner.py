@@ -1,0 +1,288 @@
+"""The checker's side of the process boundary: a warm zygote, and one process per document.
+
+``Zygote`` starts ``python -m convdocs.verify.child`` once per pytest process, lazily, with the
+third-party modules the documents import; ``Zygote.fork`` gives a ``DocumentProcess``, a fresh
+child with its own namespace, seed, working folder and environment. Requests go out and plain
+data comes back (``child.send``/``child.receive``); a child that runs past its timeout is killed,
+and one that ends (``os._exit``, a signal, a crash) is reported, never waited for.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from convdocs.verify.child import receive, send
+
+STARTUP_TIMEOUT = 300.0
+"""Seconds the zygote may take to import the documents' modules, and a child to start its
+device, before its first answer (a cell's own timeout starts after that)."""
+
+
+class ProcessEnded(Exception):
+    """The document's process is gone (it ended itself, or ran past its timeout and was killed)."""
+
+
+class Zygote:
+    """A warm process that forks one child per document. Start-up pays for the imports once."""
+
+    def __init__(self, preload: Iterable[str] = ()) -> None:
+        self.preload = sorted(set(preload))
+        self._control: socket.socket | None = None
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def _start(self) -> socket.socket:
+        if self._control is not None and self._process is not None and self._process.poll() is None:
+            return self._control
+        self.close()
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self._process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "convdocs.verify.child",
+                str(theirs.fileno()),
+                json.dumps(self.preload),
+            ],
+            pass_fds=[theirs.fileno()],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            env={**os.environ, "MPLBACKEND": "Agg"},
+        )
+        theirs.close()
+        self._control = ours
+        return ours
+
+    def alive(self) -> bool:
+        """Whether the zygote has not started yet, or still runs."""
+        return self._process is None or self._process.poll() is None
+
+    def fork(
+        self, *, root: Path, device: str, seed: int, environment: dict[str, str], timeout: float
+    ) -> DocumentProcess:
+        """A new child for one document (its working folder is a new, empty temporary folder)."""
+        control = self._start()
+        workdir = tempfile.mkdtemp(prefix="convdocs-document-")
+        ours, theirs = socket.socketpair()
+        start = {
+            "root": str(root),
+            "device": device,
+            "seed": seed,
+            "workdir": workdir,
+            "environment": environment,
+            "path": [os.path.abspath(entry) for entry in sys.path],
+        }
+        try:
+            socket.send_fds(control, [json.dumps(start).encode("utf-8")], [theirs.fileno()])
+            control.settimeout(STARTUP_TIMEOUT)
+            reply = control.recv(1 << 16)
+        except OSError:
+            reply = b""
+        finally:
+            theirs.close()
+        if not reply:
+            ours.close()
+            self.close()
+            raise ProcessEnded("could not start: the checker's zygote process did not answer")
+        return DocumentProcess(ours, int(json.loads(reply)["pid"]), workdir, timeout)
+
+    def close(self) -> None:
+        """End the zygote (closing its control socket ends it; its children end with their
+        documents)."""
+        if self._control is not None:
+            self._control.close()
+            self._control = None
+        if self._process is not None:
+            try:
+                self._process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+            self._process = None
+
+
+_warm: list[Zygote] = []
+"""The zygotes this process has started: a later session (a nested pytest run, or the next
+``Session.evaluate``) reuses one whose imports cover its own. Each document still gets a fresh
+child, so sharing the zygote shares nothing a document could change."""
+
+
+@atexit.register
+def _close_warm() -> None:
+    for zygote in _warm:
+        zygote.close()
+
+
+def zygote_for(preload: Iterable[str]) -> Zygote:
+    """A warm zygote that has imported at least ``preload`` (started if none has)."""
+    wanted = set(preload)
+    for zygote in _warm:
+        if wanted <= set(zygote.preload) and zygote.alive():
+            return zygote
+    zygote = Zygote(wanted | {name for z in _warm for name in z.preload})
+    _warm.append(zygote)
+    return zygote
+
+
+class DocumentProcess:
+    """One document's child: ``request`` sends a request and returns the child's answer."""
+
+    def __init__(self, sock: socket.socket, pid: int, workdir: str, timeout: float) -> None:
+        self.sock, self.pid, self.workdir, self.timeout = sock, pid, workdir, timeout
+        self._hello: dict[str, Any] | None = None
+        self.ended: str | None = None
+        """Why the process is gone, once it is."""
+
+    @property
+    def hello(self) -> dict[str, Any]:
+        """What the child said of itself (device, versions) before any example ran."""
+        if self._hello is None:
+            self._hello = self._receive(STARTUP_TIMEOUT)
+        return self._hello
+
+    def _receive(self, timeout: float) -> dict[str, Any]:
+        self.sock.settimeout(timeout)
+        try:
+            reply = receive(self.sock)
+        except TimeoutError:
+            self.kill()
+            self.ended = f"ran longer than its timeout of {timeout:g} s and was stopped"
+            raise ProcessEnded(self.ended) from None
+        except (OSError, ValueError) as error:
+            reply, detail = None, f" ({error})"
+        else:
+            detail = ""
+        if reply is None:
+            self.kill()
+            self.ended = (
+                "ended its process (os._exit, a signal or a crash), which an example may not do"
+                + detail
+            )
+            raise ProcessEnded(self.ended)
+        return reply
+
+    def request(self, message: dict[str, Any], timeout: float) -> dict[str, Any]:
+        """Send ``message``; the reply, or ``ProcessEnded``."""
+        if self.ended is not None:
+            raise ProcessEnded(self.ended)
+        self.hello  # noqa: B018 (the greeting comes first on the socket)
+        try:
+            send(self.sock, message)
+        except OSError:
+            self.ended = (
+                "ended its process (os._exit, a signal or a crash), which an example may not do"
+            )
+            raise ProcessEnded(self.ended) from None
+        return self._receive(timeout)
+
+    def kill(self) -> None:
+        self.sock.close()
+        try:
+            os.kill(self.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+    def close(self) -> None:
+        self.kill()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def project_files(root: Path) -> dict[str, tuple[int, int]]:
+    """Size and modification time of every file of the project (not in dot-folders, caches or
+    the environment), to see whether an example changed any, by whatever means."""
+    found: dict[str, tuple[int, int]] = {}
+    prefixes = {os.path.abspath(p) for p in (sys.prefix, sys.base_prefix)}
+    for folder, folders, files in os.walk(root):
+        folders[:] = [
+            name
+            for name in folders
+            if not name.startswith(".")
+            and name != "__pycache__"
+            and os.path.abspath(os.path.join(folder, name)) not in prefixes
+        ]
+        for name in files:
+            path = os.path.join(folder, name)
+            try:
+                info = os.stat(path)
+            except OSError:
+                continue
+            found[os.path.relpath(path, root)] = (info.st_size, info.st_mtime_ns)
+    return found
+
+
+def changed_files(
+    before: dict[str, tuple[int, int]], after: dict[str, tuple[int, int]]
+) -> list[str]:
+    """The files created, changed or deleted between two ``project_files``."""
+    return sorted(
+        name for name in before.keys() | after.keys() if before.get(name) != after.get(name)
+    )
+
+
+VISIBLE_SEED = 0
+"""The seed every document starts with (documents that draw random numbers seed visibly anyway)."""
+HIDDEN_SEED = 20261127
+"""The seed of the shadow run, which no output may depend on."""
+
+
+class DocumentRun:
+    """A document's two processes: the one whose outputs are compared with the page, and its
+    shadow, seeded with ``HIDDEN_SEED``, which must print the same."""
+
+    def __init__(self, zygote: Zygote, *, root: Path, device: str, timeout: float) -> None:
+        environment = {"CONVDOCS_DEVICE": device}
+        options: dict[str, Any] = dict(
+            root=root, device=device, environment=environment, timeout=timeout
+        )
+        self.visible = zygote.fork(seed=VISIBLE_SEED, **options)
+        self.shadow: DocumentProcess | None = zygote.fork(seed=HIDDEN_SEED, **options)
+        self.shadow_broken = False
+        self.reads: set[str] = set()
+        """The project files the document's process has read (data files, not sources)."""
+
+    @property
+    def hello(self) -> dict[str, Any]:
+        """What the document's process said of itself before any example ran."""
+        return self.visible.hello
+
+    def request(self, message: dict[str, Any], timeout: float) -> dict[str, Any]:
+        """A request to the visible process alone."""
+        reply = self.visible.request(message, timeout)
+        self.reads.update(reply.get("reads", ()))
+        return reply
+
+    def request_both(
+        self, message: dict[str, Any], timeout: float
+    ) -> list[dict[str, Any] | ProcessEnded]:
+        """Send ``message`` to the visible process, then to the shadow (one after the other:
+        two processes that each use every core slow each other down many times over); each
+        reply, or the ``ProcessEnded`` of its process. The shadow is left out once it has failed."""
+        processes = [self.visible]
+        if self.shadow is not None and not self.shadow_broken:
+            processes.append(self.shadow)
+        replies: list[dict[str, Any] | ProcessEnded] = []
+        for process in processes:
+            try:
+                replies.append(process.request(message, timeout))
+            except ProcessEnded as ended:
+                replies.append(ended)
+            if not isinstance(replies[0], dict) or replies[0].get("error"):
+                break  # the shadow follows the visible run only while it succeeds
+        if isinstance(replies[0], dict):
+            self.reads.update(replies[0].get("reads", ()))
+        return replies
+
+    def close(self) -> None:
+        self.visible.close()
+        if self.shadow is not None:
+            self.shadow.close()
