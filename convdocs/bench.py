@@ -16,7 +16,7 @@ With ``--peers`` it times instead the compiled pass (``corr2d_fast(method="compi
 against what a user would pick for one image: OpenCV's ``cv2.filter2D`` and SciPy's
 ``ndimage.correlate`` on a CPU (benchmark-only dependencies, used when installed),
 ``F.conv2d`` (cuDNN on a GPU), shift and add, and the memory floor, with glibc's defaults and
-then with freed memory kept, and writes ``docs/data/peers-DEVICE.json``.
+then with freed memory kept, and writes ``convdocs/data/peers-DEVICE.json``.
 
 Each sample times enough calls in a row to last about ``SAMPLE_S`` (one for the slow ones).
 It checks every result against ``F.conv2d`` before timing and writes a JSON file with the
@@ -619,7 +619,7 @@ def main(argv: list[str] | None = None) -> int:
         "--peers",
         action="store_true",
         help="the compiled pass against OpenCV, SciPy, F.conv2d/cuDNN and the memory floor "
-        "(default output: docs/data/peers-DEVICE.json)",
+        "(default output: convdocs/data/peers-DEVICE.json)",
     )
     parser.add_argument(
         "--system-malloc",
@@ -628,7 +628,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--out",
-        help="where to write the JSON (default: docs/data/bench-DEVICE.json; none for --quick unless given)",
+        help="where to write the JSON (default: convdocs/data/bench-DEVICE.json; none for --quick unless given)",
     )
     args = parser.parse_args(argv)
     if args.device == "cuda" and not torch.cuda.is_available():
@@ -641,14 +641,14 @@ def main(argv: list[str] | None = None) -> int:
         if peers["kept"]:
             print("\nwith freed memory kept in the process:")
             print(format_peers(peers["kept"]))
-        save(peers, args.out or (None if args.quick else f"docs/data/peers-{args.device}.json"))
+        save(peers, args.out or (None if args.quick else f"convdocs/data/peers-{args.device}.json"))
         return 0
     data = run(device, quick=args.quick, keep_memory=not args.system_malloc)
     print(format_table(data))
     if data["cold_results"]:
         print("\nwith glibc's defaults (freed memory returned to the system):")
         print(format_table(data, "cold_results"))
-    save(data, args.out or (None if args.quick else f"docs/data/bench-{args.device}.json"))
+    save(data, args.out or (None if args.quick else f"convdocs/data/bench-{args.device}.json"))
     return 0
 
 

@@ -35,6 +35,7 @@ EXPECTED_EXAMPLES = {
     "edge-detection.md": 8,
     "exercises.md": 27,
     "fc-to-conv.md": 25,
+    "get-started.md": 1,
     "index.md": 1,
     "learning-a-kernel.md": 13,
     "lenet.md": 55,

@@ -1,4 +1,5 @@
-// MathJax settings for pymdownx.arithmatex (generic mode); MathJax itself is bundled, not fetched.
+// MathJax settings for pymdownx.arithmatex (generic mode); MathJax itself is bundled, not fetched,
+// and loads only on pages with math (overrides/main.html).
 window.MathJax = {
   tex: {
     inlineMath: [["\\(", "\\)"]],
@@ -9,8 +10,32 @@ window.MathJax = {
   options: {
     ignoreHtmlClass: ".*|",
     processHtmlClass: "arithmatex"
+  },
+  startup: {
+    pageReady: function () {
+      return MathJax.startup.defaultPageReady().then(convdocsMarkWideMath);
+    }
   }
 };
+
+// An inline formula wider than its line (on a phone) scrolls in its own box, as a display
+// formula does, instead of making the whole page scroll sideways.
+function convdocsMarkWideMath() {
+  var spans = document.querySelectorAll("span.arithmatex");
+  spans.forEach(function (span) { span.classList.remove("convdocs-math-wide"); });
+  spans.forEach(function (span) {
+    var block = span.closest("p, li, td, th, dd, dt, figcaption, .admonition, article") || document.body;
+    if (span.getBoundingClientRect().right > block.getBoundingClientRect().right + 0.5) {
+      span.classList.add("convdocs-math-wide");
+    }
+  });
+}
+
+var convdocsResize = null;
+window.addEventListener("resize", function () {
+  clearTimeout(convdocsResize);
+  convdocsResize = setTimeout(convdocsMarkWideMath, 100);
+});
 
 // Re-typeset after Material's instant navigation swaps the page content.
 if (typeof document$ !== "undefined") {
@@ -19,7 +44,7 @@ if (typeof document$ !== "undefined") {
       MathJax.startup.output.clearCache();
       MathJax.typesetClear();
       MathJax.texReset();
-      MathJax.typesetPromise();
+      MathJax.typesetPromise().then(convdocsMarkWideMath);
     }
   });
 }
