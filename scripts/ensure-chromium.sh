@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Install Debian's chromium and fonts-liberation for the browser tests, and g++ for the C++ that
+# Install Debian's chromium, fonts-liberation and fonts-noto-cjk (the Chinese pages' font) for the
+# browser tests, and g++ for the C++ that
 # torch.compile generates on a CPU (corr2d_fast's compiled pass), unless already there.
 # Idempotent and quiet: prints nothing when both are installed. Never runs `playwright install`.
 set -euo pipefail
 
-have_fonts() { dpkg-query -W -f='${Status}' fonts-liberation 2>/dev/null | grep -q "install ok installed"; }
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
+have_fonts() { installed fonts-liberation && installed fonts-noto-cjk; }
 
 if [ -x /usr/bin/chromium ] && have_fonts && command -v g++ >/dev/null 2>&1; then
   exit 0
@@ -24,9 +26,9 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 export DEBIAN_FRONTEND=noninteractive
 if ! { "${sudo[@]}" apt-get update -qq \
-       && "${sudo[@]}" apt-get install -y -qq --no-install-recommends chromium fonts-liberation g++; } >"$log" 2>&1; then
+       && "${sudo[@]}" apt-get install -y -qq --no-install-recommends chromium fonts-liberation fonts-noto-cjk g++; } >"$log" 2>&1; then
   cat "$log" >&2
-  echo "ensure-chromium.sh: installing chromium, fonts-liberation and g++ with apt-get failed" >&2
+  echo "ensure-chromium.sh: installing chromium, fonts-liberation, fonts-noto-cjk and g++ with apt-get failed" >&2
   exit 1
 fi
 

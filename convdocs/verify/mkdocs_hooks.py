@@ -43,6 +43,7 @@ TEXT: dict[str, dict[str, str]] = {
         "on_device": " on {device}",
         "colon": ": ",
         "skip": "Not run by the checks",
+        "shown_only": "Shown, not run: {reason}",
         "source": "The source of <code>{name}</code>, checked against the package by the test suite.",
         "figure": "This code draws the figure below; the test suite checks the committed image "
         "against what it draws{tol}.",
@@ -69,6 +70,7 @@ TEXT: dict[str, dict[str, str]] = {
         "on_device": "（{device} 上）",
         "colon": "：",
         "skip": "检查不运行此代码",
+        "shown_only": "仅展示，不运行：{reason}",
         "source": "<code>{name}</code> 的源代码，测试套件会将它与包中的代码逐字比对。",
         "figure": "这段代码绘制下图；测试套件将提交的图像与它绘制的图像进行比较{tol}。",
         "figure_tol": "（均方根容差 {tol}{reason}）",
@@ -108,9 +110,12 @@ def _tolerance_text(options: Mapping[str, object], language: str = "en") -> str:
     return f"{values}{where}{reason}"
 
 
-def _marker_note(marker: Marker, language: str = "en") -> str:
+def _marker_note(marker: Marker, language: str = "en", before_python: bool = True) -> str:
     words = _text(language)
     options = marker.options
+    if marker.directive == "skip" and not before_python:  # a shell command, a config file
+        note = words["shown_only"].format(reason=html.escape(options.get("reason", "")))
+        return f'<p class="convdocs-note">{note}</p>\n'
     if marker.directive == "skip":
         return f'!!! warning "{words["skip"]}"\n    {html.escape(options.get("reason", ""))}\n'
     if marker.directive == "source":
@@ -151,16 +156,21 @@ def _output_fences(markdown: str) -> list[tuple[int, int, str]]:
 def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Files) -> str:
     """Replace each marker outside code fences with a note a reader can see, and mark every
     output block as output (a class a stylesheet can show apart from code)."""
-    inside = [(f.start, f.end) for f in iter_fences(markdown)]
+    fences = list(iter_fences(markdown))
+    inside = [(f.start, f.end) for f in fences]
     replacements = _output_fences(markdown)
     for item in iter_markers(markdown):
         if not isinstance(item, Marker) or any(s <= item.start < e for s, e in inside):
             continue
+        following = next((f for f in fences if f.start > item.end), None)
+        before_python = following is None or following.kind == "python"
         line = markdown[item.start : item.end]
         indent = line[: len(line) - len(line.lstrip(" \t"))]  # inside an admonition or a list
         note = "".join(
             indent + row if row.strip() else row
-            for row in _marker_note(item, page_languages(page, config)[1]).splitlines(True)
+            for row in _marker_note(
+                item, page_languages(page, config)[1], before_python
+            ).splitlines(True)
         )
         replacements.append((item.start, item.end, note))
     pieces, last = [], 0
