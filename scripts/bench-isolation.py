@@ -103,7 +103,11 @@ def main() -> None:
     fastest = {name: min(values) for name, values in times.items()}
     result = {
         "what": "seconds per document for an empty document (one cell), fastest and median",
-        "machine": {"cpu": device_name("cpu"), "cores": os.cpu_count(), "python": platform.python_version()},
+        "machine": {
+            "cpu": device_name("cpu"),
+            "cores": os.cpu_count(),
+            "python": platform.python_version(),
+        },
         "date": time.strftime("%Y-%m-%d"),
         "zygote_start_s": round(zygote_start, 4),
         "methods": {

@@ -95,7 +95,8 @@ def test_every_page_has_the_stamp_the_hook_makes_from_the_record(built_site, lan
 
 def test_the_committed_record_vouches_for_every_document_on_the_cpu():
     """The record in the repository is current: every document with examples passed on the CPU
-    as it is now (run the suite and commit verification-record.json after changing a page)."""
+    as it is now, or is a translation that runs the same code as its original, which did (run the
+    suite and commit verification-record.json after changing a page)."""
     from convdocs.verify import record
     from convdocs.verify.config import load_project
     from convdocs.verify.documents import SUFFIXES, read_source
@@ -110,12 +111,12 @@ def test_the_committed_record_vouches_for_every_document_on_the_cpu():
         if path.suffix in SUFFIXES and read_source(path).example_count
     )
     stored = record.load(ROOT)
-    assert sorted(stored["documents"]) == documents
+    assert set(stored["documents"]) <= set(documents), "the record names documents that are gone"
     for document in documents:
-        run = stored["documents"][document].get("cpu")
-        assert run is not None, f"{document} has no CPU run in the record"
-        why = record.why_invalid(run, read_source(ROOT / document), "cpu", project)
-        assert why is None, f"{document}: the record's CPU run does not vouch for it: {why}"
+        runs = record.valid_runs(
+            stored, project, document
+        )  # a faithful translation: its original's
+        assert "cpu" in runs, f"{document}: no CPU run in the record vouches for it as it is now"
 
 
 def test_api_page_documents_every_public_name(built_site):

@@ -389,6 +389,11 @@ def _queue_output(
     """Queue the edit that makes the page show ``actual`` (or a failure when it cannot be written)."""
     path = example.document.path
     problem = _unwritable(example, actual)
+    if any(isinstance(e, Problem) for e in example.document.source.examples):
+        problem = (
+            "the update writes nothing into a page with problems (the site may not show this "
+            "block as the checker reads it): fix them first"
+        )
     if problem:
         return f"{page_path(session, example)}:{cell.code.line}: {problem}"
     original = sha256(read_text(path))
