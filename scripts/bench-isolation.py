@@ -14,7 +14,7 @@ Each method checks the same empty document (one cell, ``1 + 1``) many times:
 
 The methods are alternated, repetition by repetition; each reports its fastest and median time
 per document, and the ratio of each to ``fork``. The zygote's own start-up, paid once per test
-process, is reported apart. Writes JSON to ``--out`` (default ``gpu-runs/``-style stdout).
+process, is reported apart. Prints JSON, and writes it to ``--out`` (``benchmarks/isolation-cpu.json`` holds a run).
 
 Usage: python scripts/bench-isolation.py [--repeat 15] [--out FILE]
 """
