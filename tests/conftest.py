@@ -80,7 +80,7 @@ def address_of(source: Path, edition: str | None = None) -> str:
 def stamp_text(root: Path, documents: list[str]) -> str:
     """The stamp of ``documents`` as a screen reader reads it: the text of its HTML badge without
     the tags and the decorative marks (``aria-hidden``), e.g. ``2 examples · verified on CPU ...``."""
-    from convdocs.verify.mkdocs_hooks import stamp_html
+    from site_hooks.verification import stamp_html
 
     badge = re.sub(r'<span aria-hidden="true">[^<]*</span>', "", stamp_html(root, documents))
     return html.unescape(re.sub(r"<[^>]+>", "", badge))

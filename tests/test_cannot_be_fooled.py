@@ -427,10 +427,11 @@ def test_a_hand_made_gpu_run_is_not_shown(project):
     runs = data["documents"]["docs/page.md"]
     runs["cuda"] = dict(runs["cpu"], device_name="NVIDIA H100 80GB HBM3", torch="2.11.0+cu130")
     path.write_text(json.dumps(data))
-    assert "GPU: not yet verified" in _stamped(project)
+    assert "GPU: not run on one yet" in _stamped(project)  # its signature gives it away
     runs["cuda"] = dict(runs["cpu"])  # a copy of the CPU's entry: its fingerprint is the CPU's
     path.write_text(json.dumps(data))
-    assert "GPU: not yet verified" in _stamped(project)
+    stamped = _stamped(project)
+    assert "verified on GPU" not in stamped and "for an earlier version" in stamped
     runs["cpu"]["outputs"] = ["3\n"]  # and an edited entry loses its own stamp
     path.write_text(json.dumps(data))
     assert "CPU: not yet verified" in _stamped(project)

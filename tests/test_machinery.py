@@ -434,10 +434,7 @@ def test_passing_pages_are_recorded_and_an_edit_unverifies_the_stamp(project):
         root=project.path,
     )
     stamp = stamp_text(project.path, ["docs/page.md"])
-    assert (
-        "2 examples · verified on CPU (" in stamp
-        and "GPU: not yet verified for this version" in stamp
-    )
+    assert "2 examples · verified on CPU with torch" in stamp and "GPU: not run on one yet" in stamp
     path.write_text(GOOD_PAGE.replace("x / 10", "x / 10.0"))
     assert "CPU: not yet verified for this version of the page" in stamp_text(
         project.path, ["docs/page.md"]

@@ -64,7 +64,7 @@ def test_every_page_has_the_stamp_the_hook_makes_from_the_record(built_site, lan
 
     from mkdocs.utils import get_relative_url
 
-    from convdocs.verify.mkdocs_hooks import documents_of, stamp_html
+    from site_hooks.verification import documents_of, stamp_html
     from tests.conftest import ROOT
 
     config = yaml.safe_load((ROOT / "mkdocs.yml").read_text())

@@ -107,7 +107,7 @@ def test_a_translation_is_named_by_its_language():
     assert original_of("docs/pooling.zh.md") == Path("docs/pooling.md")
     assert original_of("docs/notebook.zh.ipynb") == Path("docs/notebook.ipynb")
     assert language_of("docs/padding-and-stride.md") is None
-    assert original_of("convdocs/verify/mkdocs_hooks.py") is None
+    assert original_of("convdocs/verify/session.py") is None
 
 
 # d2l-zh's words for the chapter, which a reader of d2l-zh expects to meet (and one it avoids).

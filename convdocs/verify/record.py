@@ -250,9 +250,11 @@ def stamp(
 ) -> dict[str, Any]:
     """What a stamp says for the examples of ``documents`` (paths relative to the root).
 
-    Returns ``{"examples": N, "skipped": [reasons], "runs": {kind: run}}``, where a device kind
-    appears only when every document, as it is now, passed on it with one torch version; the
-    run shown is the oldest of those.
+    Returns ``{"examples": N, "skipped": [reasons], "runs": {kind: run}, "earlier": {kind: run},
+    "shared_outputs": bool}``: a device kind is in ``runs`` only when every document, as it is
+    now, passed on it with one torch version (the run shown is the oldest of those), and in
+    ``earlier`` when it is not but a document has a run on it for an earlier version;
+    ``shared_outputs`` says whether some output is shown once for every device.
     """
     sources = [read_source(project.root / d) for d in documents]
     skipped = [
@@ -269,4 +271,33 @@ def stamp(
         if not runs or len(runs) != len(found) or len({run["torch"] for run in runs}) != 1:
             continue
         combined[kind] = min(runs, key=lambda run: run["date"])
-    return {"examples": sum(s.example_count for s in sources), "skipped": skipped, "runs": combined}
+    stored = [record_data.get("documents", {}).get(_runs_for(project, d), {}) for d in documents]
+    earlier = {}
+    for kind in DEVICE_KINDS:
+        genuine = [
+            runs[kind]
+            for runs in stored
+            if kind in runs and runs[kind].get("signature") == signature(runs[kind])
+        ]
+        if kind not in combined and genuine:
+            earlier[kind] = max(genuine, key=lambda run: str(run.get("date")))
+    return {
+        "examples": sum(s.example_count for s in sources),
+        "skipped": skipped,
+        "runs": combined,
+        "earlier": earlier,
+        "shared_outputs": any(
+            isinstance(cell, Cell) and cell.output is not None
+            for source in sources
+            for cell in source.cells()
+        ),
+    }
+
+
+def _runs_for(project: ProjectConfig, document: str) -> str:
+    """The document whose entry in the record stands for ``document``: its original, for a
+    translation that runs the same code."""
+    original = original_of(project.root / document)
+    if original is not None and original.is_file():
+        return original.relative_to(project.root).as_posix()
+    return document

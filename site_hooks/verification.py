@@ -54,8 +54,14 @@ TEXT: dict[str, dict[str, str]] = {
         "examples": "{count} example",
         "examples_plural": "{count} examples",
         "not_run": ", {count} not run ({reasons})",
-        "verified": "verified on {device} ({machine}) with torch {torch} on {date}",
+        "verified": "verified on {device} with torch {torch} on {date}",
         "unverified": "{device}: not yet verified for this version of the page",
+        "earlier": "{device}: run on {machine} on {date}, for an earlier version of the page",
+        "never": "{device}: not run on one yet",
+        "details": "Machines and tolerances",
+        "machine": "{device}: {machine}",
+        "gpu_digits": "the outputs shown are the CPU's: on a GPU, digits may differ within the "
+        "tolerance.",
         "guide": "How examples are verified",
         "site_tolerance": "Outputs are compared with rtol={rtol}, atol={atol}",
         "notebook_tolerance": "this notebook's with {tolerance}",
@@ -80,8 +86,13 @@ TEXT: dict[str, dict[str, str]] = {
         "examples": "{count} 个示例",
         "examples_plural": "{count} 个示例",
         "not_run": "，{count} 个未运行（{reasons}）",
-        "verified": "已在 {device}（{machine}）上用 torch {torch} 验证，{date}",
+        "verified": "已在 {device} 上用 torch {torch} 验证，{date}",
         "unverified": "{device}：本页的这一版本尚未验证",
+        "earlier": "{device}：{date} 在 {machine} 上运行过本页的较早版本",
+        "never": "{device}：尚未在其上运行",
+        "details": "机器和容差",
+        "machine": "{device}：{machine}",
+        "gpu_digits": "页面展示的是 CPU 的输出：在 GPU 上，数字可能在容差范围内有所不同。",
         "guide": "示例如何验证",
         "site_tolerance": "输出的比较容差为 rtol={rtol}，atol={atol}",
         "notebook_tolerance": "本笔记本的容差为 {tolerance}",
@@ -154,11 +165,13 @@ def _output_fences(markdown: str) -> list[tuple[int, int, str]]:
 
 
 def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Files) -> str:
-    """Replace each marker outside code fences with a note a reader can see, and mark every
-    output block as output (a class a stylesheet can show apart from code)."""
+    """Replace each marker outside code fences with a note a reader can see (a tolerance once
+    per page: a later cell with the same tolerance repeats nothing), and mark every output block
+    as output (a class a stylesheet can show apart from code)."""
     fences = list(iter_fences(markdown))
     inside = [(f.start, f.end) for f in fences]
     replacements = _output_fences(markdown)
+    said: set[str] = set()
     for item in iter_markers(markdown):
         if not isinstance(item, Marker) or any(s <= item.start < e for s, e in inside):
             continue
@@ -172,6 +185,9 @@ def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Fil
                 item, page_languages(page, config)[1], before_python
             ).splitlines(True)
         )
+        if item.directive == "tolerance" and note in said:
+            note = ""
+        said.add(note)
         replacements.append((item.start, item.end, note))
     pieces, last = [], 0
     for start, end, new in sorted(replacements):
@@ -270,24 +286,36 @@ def stamp_html(
         reasons = words["list"].join(html.escape(r) for r in state["skipped"])
         head += words["not_run"].format(count=len(state["skipped"]), reasons=reasons)
     parts = [f'<span class="convdocs-stamp__count">{head}</span>']
+    machines = []
     for kind in record.DEVICE_KINDS:
-        run = state["runs"].get(kind)
+        run, earlier = state["runs"].get(kind), state["earlier"].get(kind)
         name = _DEVICE_NAMES[kind]
         if run:
             said = words["verified"].format(
-                device=name,
-                machine=html.escape(run["device_name"]),
-                torch=html.escape(run["torch"]),
-                date=html.escape(run["date"]),
+                device=name, torch=html.escape(run["torch"]), date=html.escape(run["date"])
             )
+            machines.append(words["machine"].format(device=name, machine=run["device_name"]))
             parts.append(
                 '<span class="convdocs-stamp__run convdocs-stamp__run--verified">'
                 f'<span aria-hidden="true">✓ </span>{said}</span>'
             )
-        else:
+        elif kind == "cpu":  # the site is built where the CPU runs: this one is a fault
             parts.append(
                 '<span class="convdocs-stamp__run convdocs-stamp__run--unverified">'
                 f'<span aria-hidden="true">✗ </span>{words["unverified"].format(device=name)}</span>'
+            )
+        else:  # another device: said neutrally, whether it ran an earlier version or never
+            said = (
+                words["earlier"].format(
+                    device=name,
+                    machine=html.escape(earlier["device_name"]),
+                    date=html.escape(earlier["date"]),
+                )
+                if earlier
+                else words["never"].format(device=name)
+            )
+            parts.append(
+                f'<span class="convdocs-stamp__run convdocs-stamp__run--other">{said}</span>'
             )
     if guide is not None:
         parts.append(
@@ -307,14 +335,19 @@ def stamp_html(
         if cells:
             key = "cell_tolerances" if cells == 1 else "cell_tolerances_plural"
             notes.append(words[key].format(count=cells))
+    if state["shared_outputs"]:
+        notes.append(words["gpu_digits"].rstrip(words["end"]))
+    details = words["list"].join(html.escape(m) for m in machines)
     return (
         '<p class="convdocs-stamp" data-convdocs-stamp>'
         + " · ".join(parts)
         + "</p>"
-        + '<p class="convdocs-note" data-convdocs-tolerance>'
+        + '<details class="convdocs-note" data-convdocs-tolerance>'
+        + f"<summary>{words['details']}</summary>"
+        + (f"{details}{words['end']} " if details else "")
         + words["list"].join(notes)
         + words["end"]
-        + "</p>"
+        + "</details>"
     )
 
 

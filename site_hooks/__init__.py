@@ -1,0 +1,1 @@
+"""The site's MkDocs hooks (listed under ``hooks:`` in mkdocs.yml)."""
