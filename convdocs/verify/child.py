@@ -312,7 +312,7 @@ class Document:
         error = _describe(result, filename, code, first_line)
         changes = _hook_changes(before, _hooks())
         if self.guard.refused and error is None:
-            error = f"{self.guard.refused[0]}, and caught the PermissionError, but the write was refused"
+            error = f"tried to change a file and caught the refusal: {self.guard.refused[0]}"
         self.guard.refused.clear()
         return {
             "chunks": chunks,
