@@ -71,6 +71,7 @@ TEXT: dict[str, dict[str, str]] = {
         "list": "; ",
         "end": ".",
         "only_in_english": "",
+        "d2l": 'This page follows <a href="https://d2l.ai/chapter_convolutional-neural-networks/{file}.html">section {en} of <i>Dive into Deep Learning</i></a>.',
     },
     "zh": {
         "on_device": "（{device} 上）",
@@ -102,6 +103,7 @@ TEXT: dict[str, dict[str, str]] = {
         "list": "；",
         "end": "。",
         "only_in_english": "本页只有英文版。",
+        "d2l": '本页对应<a href="https://zh.d2l.ai/chapter_convolutional-neural-networks/{file}.html">《动手学深度学习》{zh} 节</a>。',
     },
 }
 
@@ -371,6 +373,11 @@ def on_page_content(html_text: str, page: Page, config: MkDocsConfig, files: Fil
         notice = _text(built)["only_in_english"]
         if notice:
             extra = f'<p class="convdocs-note" data-convdocs-untranslated>{notice}</p>'
+    section = (config.get("extra") or {}).get("d2l", {}).get(_stem(page.file.src_path))
+    if section:
+        file, en, zh = section
+        link = _text(built)["d2l"].format(file=file, en=en, zh=zh)
+        extra += f'<p class="convdocs-note" data-convdocs-d2l>{link}</p>'
     documents = documents_of(root, Path(config["docs_dir"]), page.file.src_path)
     if not documents:
         return _after_title(html_text, extra)
@@ -388,6 +395,12 @@ def _default_language(config: MkDocsConfig) -> str:
         if language.default:
             return str(language.locale)
     return "en"
+
+
+def _stem(src_path: str) -> str:
+    """A page's name without its folder, language and suffix (``pooling`` for ``pooling.zh.md``)."""
+    name = Path(src_path).name
+    return name.split(".", 1)[0]
 
 
 def _after_title(html_text: str, addition: str) -> str:

@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from convdocs.verify.translations import translation_of
-from tests.conftest import LANGUAGES, address_of
+from tests.conftest import LANGUAGES, ROOT, address_of
 
 
 def _nav_pages(nav):
@@ -126,3 +126,20 @@ def test_api_page_documents_every_public_name(built_site):
     names = [*convdocs.__all__, "verify.compare_outputs", "verify.Comparison"]
     missing = [name for name in names if f'id="convdocs.{name}"' not in html]
     assert not missing, f"public names without an entry on the API page: {missing}"
+
+
+@pytest.mark.parametrize("language", [None, *LANGUAGES])
+def test_every_chapter_page_links_its_section_of_d2l(built_site, language):
+    """Each page of the chapter links its section of the book: d2l.ai on English pages,
+    zh.d2l.ai (d2l-zh's numbering) on Chinese ones."""
+    config = yaml.safe_load((ROOT / "mkdocs.yml").read_text())
+    sections = config["extra"]["d2l"]
+    assert len(sections) >= 13
+    host = "https://zh.d2l.ai/" if language == "zh" else "https://d2l.ai/"
+    for stem, (file, en, zh) in sections.items():
+        html = (
+            built_site / address_of(ROOT / "docs" / f"{stem}.md", language) / "index.html"
+        ).read_text()
+        link = f'href="{host}chapter_convolutional-neural-networks/{file}.html"'
+        assert link in html, f"{stem} ({language or 'en'}) does not link {file}"
+        assert (zh if language == "zh" else en) in html.split(link, 1)[1].split("</a>", 1)[0]
