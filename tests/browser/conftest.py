@@ -8,11 +8,14 @@ failed request and HTTP error response.
 
 from __future__ import annotations
 
+import fcntl
 import functools
 import http.server
+import json
 import multiprocessing
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -210,3 +213,34 @@ def settle(page) -> None:
             await document.fonts.ready;
         }"""
     )
+
+
+def computed_once(
+    tmp_path_factory: pytest.TempPathFactory, site_url: str, name: str, compute: Callable[[], Any]
+) -> Any:
+    """``compute()`` once per run, shared by the xdist workers as JSON: the first worker to ask
+    computes it under a lock while the others wait and read it, so that a module-scoped pass over
+    every page is not paid once per worker (xdist may send a module's tests to both workers).
+    Each worker serves the site at its own port: a reader gets the URLs in it at its own
+    ``site_url``."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return compute()
+    shared = tmp_path_factory.getbasetemp().parent  # the same folder for every worker
+    done = shared / f"{name}.json"
+    with open(shared / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if not done.exists():
+                partial = done.with_suffix(".partial")
+                found = {"site_url": site_url, "value": compute()}
+                partial.write_text(json.dumps(found), encoding="utf-8")
+                partial.replace(done)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    found = json.loads(done.read_text(encoding="utf-8"))
+    if found["site_url"] == site_url:
+        return found["value"]
+    old, new = (
+        f"{urlsplit(url).scheme}://{urlsplit(url).netloc}/" for url in (found["site_url"], site_url)
+    )
+    return json.loads(json.dumps(found["value"]).replace(old, new))

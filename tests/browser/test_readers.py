@@ -1,6 +1,6 @@
 """The site as a student of the chapter reads it, in both editions: a home page that starts the
-path and links every section, navigation in the book's order, a language menu that leads to the
-same page (notebooks included), a Chinese font on Chinese pages, MathJax only where there is
+path and links every section, navigation in the book's order (the language menu of every page is
+checked in test_site_in_browser.py, from the pages it loads anyway), a Chinese font on Chinese pages, MathJax only where there is
 math, search results without TeX, nothing that scrolls the page sideways on a phone, output
 labels clear of the device tabs, and code blocks that fit or visibly scroll, never under the
 copy button."""
@@ -15,7 +15,15 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 import pytest
 import yaml
 
-from tests.browser.conftest import LANGUAGES, TIMEOUT_MS, address_of, page_addresses, settle, watch
+from tests.browser.conftest import (
+    LANGUAGES,
+    TIMEOUT_MS,
+    address_of,
+    computed_once,
+    page_addresses,
+    settle,
+    watch,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
@@ -111,35 +119,6 @@ def test_every_page_is_in_the_navigation_before_the_reference():
     assert NAV.index("notebook.ipynb") > NAV.index("lenet.md")
     assert NAV.index("api.md") > NAV.index("loop-to-fast.md")
     assert NAV.index("verification.md") > NAV.index("api.md")
-
-
-# --- the language menu, on every page -----------------------------------------------------------
-
-
-def test_the_language_switch_leads_to_the_same_page_everywhere(context, site_url):
-    """From every page of every edition, notebooks included, the language menu leads to the same
-    page in each edition."""
-    addresses = [a for a in page_addresses() if a != "404.html"]
-
-    def twin(address: str, edition: str | None) -> str:
-        for language in LANGUAGES:
-            address = address.removeprefix(f"{language}/")
-        address = "" if address == "./" else address
-        return urljoin(site_url, f"{edition}/{address}" if edition else address or "./")
-
-    def check(address, page):
-        links = page.locator(".md-header__option .md-select__link")
-        targets = links.evaluate_all("a => a.map(x => [x.hreflang, x.href])")
-        problems = []
-        for edition in EDITIONS:
-            language = edition or "en"
-            hrefs = [_plain(h) for lang, h in targets if lang == language]
-            if hrefs != [twin(address, edition)]:
-                problems.append(f"{address}: {language} -> {hrefs}, not {twin(address, edition)}")
-        return problems
-
-    problems = _each_page(context, addresses, check)
-    assert not problems, "language menus that lead elsewhere:\n  " + "\n  ".join(problems)
 
 
 # --- Chinese font, MathJax, search ------------------------------------------------------------
@@ -245,23 +224,72 @@ def test_search_snippets_show_no_tex(context, address, query):
 # --- layout on a phone and on a desktop ---------------------------------------------------------
 
 
-def test_no_page_scrolls_sideways_on_a_phone(browser, site_url):
+_WIDTH = "() => [document.scrollingElement.scrollWidth, document.scrollingElement.clientWidth]"
+_TABLE_FITS = """() => {
+    const table = Array.from(document.querySelectorAll(".convdocs-output pre > code"))
+        .find(c => c.textContent.includes("picks auto/F"));
+    return table ? table.scrollWidth <= table.clientWidth : null;
+}"""
+_WIDE_BLOCKS_PAGES = {_address("loop-to-fast.md", edition) for edition in EDITIONS}
+_NOTEBOOK_PAGES = {_address("notebook.ipynb", edition) for edition in EDITIONS}
+
+
+def _notebook_button(page) -> dict:
+    button = page.locator("a.convdocs-download[download]")
+    count = button.count()
+    return {
+        "count": count,
+        "text": button.inner_text().strip() if count == 1 else None,
+        "visible": count == 1 and button.is_visible(),
+        "prompts": page.locator(".jp-InputPrompt").evaluate_all(
+            "prompts => prompts.filter(p => p.getClientRects().length > 0).length"
+        ),
+    }
+
+
+def _phone_pass(browser, site_url: str) -> dict[str, dict]:
+    """Every page at 390 px, loaded once: how wide it is, and what the phone checks of the wide
+    blocks (loop to fast) and of the notebook's download button need from their pages."""
     context = browser.new_context(base_url=site_url, viewport=PHONE)
     context.set_default_timeout(TIMEOUT_MS)
-    addresses = page_addresses()
+    found: dict[str, dict] = {}
 
     def check(address, page):
         settle(page)
         page.wait_for_timeout(150)  # the wide-formula and wide-code marks (after typesetting)
-        width = page.evaluate(
-            "() => [document.scrollingElement.scrollWidth, document.scrollingElement.clientWidth]"
-        )
-        return [f"{address}: {width[0]} px wide in {width[1]} px"] if width[0] > width[1] else []
+        seen: dict = {"width": page.evaluate(_WIDTH)}
+        if address in _WIDE_BLOCKS_PAGES:
+            page.wait_for_timeout(150)  # as long as the desktop check waits (300 ms in all)
+            seen["blocks"] = page.evaluate(_BLOCKS)
+            seen["table_fits"] = page.evaluate(_TABLE_FITS)
+        if address in _NOTEBOOK_PAGES:
+            seen["notebook"] = _notebook_button(page)
+        found[address] = seen
+        return []
 
     try:
-        problems = _each_page(context, addresses, check)
+        _each_page(context, page_addresses(), check)
     finally:
         context.close()
+    return found
+
+
+@pytest.fixture(scope="module")
+def on_a_phone(browser, site_url, tmp_path_factory) -> dict[str, dict]:
+    """What every page shows at 390 px: one pass for all the phone checks of this module, shared
+    by the xdist workers."""
+    return computed_once(
+        tmp_path_factory, site_url, "on-a-phone", lambda: _phone_pass(browser, site_url)
+    )
+
+
+def test_no_page_scrolls_sideways_on_a_phone(on_a_phone):
+    assert sorted(on_a_phone) == sorted(page_addresses()), "the phone pass missed pages"
+    problems = [
+        f"{address}: {seen['width'][0]} px wide in {seen['width'][1]} px"
+        for address, seen in on_a_phone.items()
+        if seen["width"][0] > seen["width"][1]
+    ]
     assert not problems, "pages that scroll sideways at 390 px:\n  " + "\n  ".join(problems)
 
 
@@ -317,22 +345,27 @@ _BLOCKS = """() => {
     "viewport", [{"width": 1280, "height": 800}, PHONE], ids=["desktop", "phone"]
 )
 def test_wide_blocks_fit_or_scroll_visibly_and_the_copy_button_covers_no_text(
-    browser, site_url, edition, viewport
+    browser, site_url, edition, viewport, request
 ):
     """From loop to fast, the page of wide blocks: on a desktop the benchmark table fits whole
     and almost every block fits; a block that does not shows its scroll bar; no copy button
-    lies over any text."""
-    context = browser.new_context(base_url=site_url, viewport=viewport)
-    try:
-        page = context.new_page()
-        page.goto(_address("loop-to-fast.md", edition))
-        settle(page)
-        page.wait_for_timeout(300)
-        found = page.evaluate(_BLOCKS)
-        table = page.locator(".convdocs-output pre > code", has_text="picks auto/F").first
-        fits = table.evaluate("c => c.scrollWidth <= c.clientWidth")
-    finally:
-        context.close()
+    lies over any text. On a phone, the page as the module's phone pass saw it."""
+    address = _address("loop-to-fast.md", edition)
+    if viewport == PHONE:
+        seen = request.getfixturevalue("on_a_phone")[address]
+        found, fits = seen["blocks"], seen["table_fits"]
+    else:
+        context = browser.new_context(base_url=site_url, viewport=viewport)
+        try:
+            page = context.new_page()
+            page.goto(address)
+            settle(page)
+            page.wait_for_timeout(300)
+            found = page.evaluate(_BLOCKS)
+            fits = page.evaluate(_TABLE_FITS)
+        finally:
+            context.close()
+    assert fits is not None, f"{address} has no benchmark table"
     assert not found["covered"], f"text under the copy button: {found['covered']}"
     assert not found["hidden"], (
         f"blocks that scroll without a visible scroll bar: {found['hidden']}"
@@ -344,26 +377,26 @@ def test_wide_blocks_fit_or_scroll_visibly_and_the_copy_button_covers_no_text(
 
 @pytest.mark.parametrize("edition", EDITIONS)
 def test_the_notebook_page_has_a_labelled_download_button_and_no_prompts_on_a_phone(
-    browser, site_url, edition
+    browser, site_url, edition, on_a_phone
 ):
     words = {None: "Download the notebook", "zh": "下载笔记本"}
-    shown = {}
-    for name, viewport in (("phone", PHONE), ("desktop", {"width": 1280, "height": 800})):
-        context = browser.new_context(base_url=site_url, viewport=viewport)
-        try:
-            page = context.new_page()
-            page.goto(_address("notebook.ipynb", edition))
-            button = page.locator("a.convdocs-download[download]")
-            assert button.count() == 1, "the notebook page has no download button"
-            assert button.inner_text().strip() == words[edition]
-            assert button.is_visible()
-            shown[name] = page.locator(".jp-InputPrompt").evaluate_all(
-                "prompts => prompts.filter(p => p.getClientRects().length > 0).length"
-            )
-        finally:
-            context.close()
-    assert shown["desktop"] > 0, "no In [n] prompts on a desktop"
-    assert shown["phone"] == 0, f"{shown['phone']} In [n] prompts take room on a phone"
+    address = _address("notebook.ipynb", edition)
+    shown = {"phone": on_a_phone[address]["notebook"]}  # the module's pass at 390 px
+    context = browser.new_context(base_url=site_url, viewport={"width": 1280, "height": 800})
+    try:
+        page = context.new_page()
+        page.goto(address)
+        shown["desktop"] = _notebook_button(page)
+    finally:
+        context.close()
+    for name, button in shown.items():
+        assert button["count"] == 1, f"the notebook page has no download button ({name})"
+        assert button["text"] == words[edition], f"{name}: {button['text']!r}"
+        assert button["visible"], f"the download button is hidden on a {name}"
+    assert shown["desktop"]["prompts"] > 0, "no In [n] prompts on a desktop"
+    assert shown["phone"]["prompts"] == 0, (
+        f"{shown['phone']['prompts']} In [n] prompts take room on a phone"
+    )
 
 
 def test_the_notebook_pages_share_jupyterlabs_stylesheet(built_site):

@@ -26,6 +26,7 @@ from tests.browser.conftest import (
     TIMEOUT_MS,
     Traffic,
     address_of,
+    computed_once,
     is_local,
     page_addresses,
     settle,
@@ -107,10 +108,15 @@ _HIDDEN_CODE = """() => {
 }"""
 
 
+_LANGUAGE_MENU = """() => Array.from(
+    document.querySelectorAll(".md-header__option .md-select__link"), a => [a.hreflang, a.href])"""
+
+
 @dataclass(frozen=True)
 class Visit:
     """One page as the browser saw it: its traffic, its images, the absolute URL of every link on
-    it and every anchor (``id`` or ``<a name>``) a link can point into."""
+    it and every anchor (``id`` or ``<a name>``) a link can point into, its code blocks, and its
+    language menu (``[hreflang, href]`` of each entry)."""
 
     path: str
     traffic: Traffic
@@ -119,11 +125,12 @@ class Visit:
     ids: set[str]
     code_blocks: int
     hidden_code: list[str]
+    languages: list[list[str]]
 
 
-@pytest.fixture(scope="module")
-def visits(browser, site_url, built_site) -> list[Visit]:
-    """Load every page of the site once, a few tabs at a time in one context, and record each."""
+def _visit_every_page(browser, site_url: str, built_site: Path) -> list[dict]:
+    """Load every page of the site once, a few tabs at a time in one context, and record each
+    (as JSON, so that the xdist workers can share one pass)."""
     shots = os.environ.get("CONVDOCS_SHOTS")
     if shots:
         Path(shots).mkdir(parents=True, exist_ok=True)
@@ -143,26 +150,53 @@ def visits(browser, site_url, built_site) -> list[Visit]:
                 settle(page)
                 images = page.evaluate(_IMAGES)
                 links = page.evaluate(_LINKS)
+                languages = page.evaluate(_LANGUAGE_MENU)
                 if shots:
                     name = path.strip("/").replace("/", "-").removesuffix(".html") or "index"
                     page.screenshot(path=str(Path(shots) / f"{name}.png"), full_page=True)
                 code = page.evaluate(_HIDDEN_CODE)
                 result.append(
-                    Visit(
-                        path,
-                        traffic,
-                        images,
-                        links["hrefs"],
-                        set(links["ids"]),
-                        code["count"],
-                        code["hidden"],
-                    )
+                    {
+                        "path": path,
+                        "requests": traffic.requests,
+                        "problems": traffic.problems,
+                        "images": images,
+                        "hrefs": links["hrefs"],
+                        "ids": links["ids"],
+                        "code_blocks": code["count"],
+                        "hidden_code": code["hidden"],
+                        "languages": languages,
+                    }
                 )
             for _, page, _ in tabs:
                 page.close()
     finally:
         context.close()
     return result
+
+
+@pytest.fixture(scope="module")
+def visits(browser, site_url, built_site, tmp_path_factory) -> list[Visit]:
+    """Every page of the site, loaded once per run (shared by the xdist workers) and recorded."""
+    found = computed_once(
+        tmp_path_factory,
+        site_url,
+        "visits",
+        lambda: _visit_every_page(browser, site_url, built_site),
+    )
+    return [
+        Visit(
+            v["path"],
+            Traffic(list(v["requests"]), list(v["problems"])),
+            v["images"],
+            v["hrefs"],
+            set(v["ids"]),
+            v["code_blocks"],
+            v["hidden_code"],
+            v["languages"],
+        )
+        for v in found
+    ]
 
 
 def test_every_code_block_is_visible(visits):
@@ -354,6 +388,46 @@ def test_the_language_switch_leads_to_the_same_page(context, site_url, language)
             assert hrefs == [urljoin(site_url, there)], f"from {here}: {targets}"
             traffic.assert_clean(here)
             page.close()
+    # One real click (the hrefs of every page are checked above and in ..._everywhere): the
+    # menu opens on hover and its entry takes the reader to the same page in the other edition.
+    page = context.new_page()
+    traffic = watch(page)
+    page.goto(CROSS_CORRELATION)
+    page.locator(".md-header__option .md-select").hover()
+    page.locator(f'.md-header__option .md-select__link[hreflang="{language}"]').click()
+    there = urljoin(site_url, f"{language}/{CROSS_CORRELATION}")
+    page.wait_for_url(lambda url: urlunsplit(urlsplit(url)._replace(fragment="")) == there)
+    assert page.evaluate("document.documentElement.lang") == language
+    traffic.assert_clean(f"{CROSS_CORRELATION} and its {language} twin, reached by a click")
+
+
+def test_the_language_switch_leads_to_the_same_page_everywhere(visits, site_url):
+    """From every page of every edition, notebooks included, the language menu leads to the same
+    page in each edition (the menu as the browser saw it on each page of ``visits``)."""
+    editions = [None, *LANGUAGES]
+
+    def twin(address: str, edition: str | None) -> str:
+        for language in LANGUAGES:
+            address = address.removeprefix(f"{language}/")
+        address = "" if address == "./" else address
+        return urljoin(site_url, f"{edition}/{address}" if edition else address or "./")
+
+    seen = [visit for visit in visits if visit.path != "404.html"]
+    assert sorted(v.path for v in seen) == sorted(a for a in page_addresses() if a != "404.html")
+    problems = []
+    for visit in seen:
+        for edition in editions:
+            language = edition or "en"
+            hrefs = [
+                urlunsplit(urlsplit(h)._replace(query="", fragment=""))
+                for lang, h in visit.languages
+                if lang == language
+            ]
+            if hrefs != [twin(visit.path, edition)]:
+                problems.append(
+                    f"{visit.path}: {language} -> {hrefs}, not {twin(visit.path, edition)}"
+                )
+    assert not problems, "language menus that lead elsewhere:\n  " + "\n  ".join(problems)
 
 
 def _section_ids(built_site: Path, address: str) -> list[str]:
