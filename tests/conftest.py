@@ -139,3 +139,32 @@ def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
     return site
+
+
+def parse_problems(path: Path, text: str) -> list[str]:
+    """What the checker finds wrong in a document before running anything, each as its failing
+    test reports it: ``docs/page.md:3: message``. These are the ``Problem`` examples of
+    ``read_source`` and the faults of its cells (a cell with a fault fails without running).
+    ``path`` is read as ``text``; its place is named from its project root (pyproject.toml)."""
+    from convdocs.verify.cells import Cell, Problem
+    from convdocs.verify.documents import project_root_of, read_source
+
+    where = path.resolve().relative_to(project_root_of(path)).as_posix()
+    found = []
+    for example in read_source(path, text).examples:
+        if isinstance(example, Problem):
+            found.append((example.line, example.message))
+        elif isinstance(example, Cell):
+            found.extend(example.faults)
+    return [f"{where}:{line}: {message}" for line, message in found]
+
+
+def assert_refused(path: Path, text: str, *patterns: str) -> list[str]:
+    """Check that ``text`` read as ``path`` has a parse-time problem matching each of
+    ``patterns`` (fnmatch, as pytester's ``fnmatch_lines``); return every problem found."""
+    from fnmatch import fnmatchcase
+
+    found = parse_problems(path, text)
+    for pattern in patterns:
+        assert any(fnmatchcase(problem, pattern) for problem in found), (pattern, found)
+    return found

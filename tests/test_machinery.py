@@ -3,7 +3,8 @@
 Each project is what another project would write: a pyproject.toml with a
 ``[tool.convdocs.verify]`` table and some Markdown, and no conftest.py. These tests describe
 the checker's behaviour on the CPU, so every run says ``--device cpu``; the GPU side is
-simulated in-process with a ``Session`` whose settings name ``cuda:0``.
+simulated in-process with a ``Session`` whose settings name ``cuda:0``. Rules checked as a page
+is read, before anything runs, are checked in-process on ``read_source`` (the ``docs`` fixture).
 """
 
 from __future__ import annotations
@@ -11,15 +12,17 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+from fnmatch import fnmatchcase
 from pathlib import Path
 
 import pytest
 
 from convdocs.verify import record
+from convdocs.verify.cells import Problem
 from convdocs.verify.config import Settings, load_project
 from convdocs.verify.documents import fingerprint, read_source
 from convdocs.verify.session import Session
-from tests.conftest import stamp_text
+from tests.conftest import assert_refused, parse_problems, stamp_text
 
 pytest_plugins = ["pytester"]
 
@@ -112,6 +115,24 @@ def session(root: Path, device: str = "cpu", update: bool = False) -> Session:
     project = load_project(root)
     assert project is not None
     return Session(Settings(project, device, update))
+
+
+@pytest.fixture
+def docs(tmp_path: Path) -> Path:
+    """For rules checked as a page is read, with nothing run: the docs/ folder of a project
+    made as ``project`` makes one (its pyproject.toml marks the root the cross-check renders in)."""
+    (tmp_path / "pyproject.toml").write_text(PYPROJECT)
+    (tmp_path / "docs").mkdir()
+    return tmp_path / "docs"
+
+
+def the_only_problem(path: Path, text: str) -> str:
+    """Read ``text`` as ``path``: its one example must be a problem (the one test of the page,
+    failed), returned as that test reports it: ``docs/page.md:3: message``."""
+    examples = read_source(path, text).examples
+    assert len(examples) == 1 and isinstance(examples[0], Problem), examples
+    (problem,) = parse_problems(path, text)
+    return problem
 
 
 def test_good_page_passes(project):
@@ -237,21 +258,28 @@ def test_cell_without_output_block_must_print_nothing(project):
     result.stdout.fnmatch_lines(["*(no output block)*", "*surprise*"])
 
 
-def test_output_block_without_a_cell_is_reported(project):
-    page(project, "Some prose.\n\n```text\norphan\n```\n")
-    result = run(project)
-    result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(
-        ["*docs/page.md:3: a `text` block is an output block, but no Python cell*"]
-    )
-
-
-@pytest.mark.parametrize("fence", ["```pycon\n>>> 1 + 1\n2\n```\n", "```\n>>> 1 + 1\n2\n```\n"])
-def test_doctest_looking_blocks_are_reported(project, fence):
-    page(project, fence)
-    result = run(project)
-    result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["*looks like a Python example but is not a `python` cell*"])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        pytest.param(
+            "Some prose.\n\n```text\norphan\n```\n",
+            "*docs/page.md:3: a `text` block is an output block, but no Python cell*",
+            id="output-block-without-a-cell",
+        ),
+        pytest.param(
+            "```pycon\n>>> 1 + 1\n2\n```\n",
+            "*looks like a Python example but is not a `python` cell*",
+            id="pycon-doctest",
+        ),
+        pytest.param(
+            "```\n>>> 1 + 1\n2\n```\n",
+            "*looks like a Python example but is not a `python` cell*",
+            id="plain-fence-doctest",
+        ),
+    ],
+)
+def test_blocks_that_are_not_cells_are_reported(docs, text, message):
+    assert fnmatchcase(the_only_problem(docs / "page.md", text), message)
 
 
 def test_skip_needs_a_marker_with_a_reason_and_is_reported(project):
@@ -294,11 +322,8 @@ def test_skip_needs_a_marker_with_a_reason_and_is_reported(project):
     ],
     ids=["unknown", "dangling", "not-python"],
 )
-def test_bad_markers_fail(project, text, message):
-    page(project, text)
-    result = run(project)
-    assert result.ret == pytest.ExitCode.TESTS_FAILED
-    result.stdout.fnmatch_lines([message])
+def test_bad_markers_fail(docs, text, message):
+    assert_refused(docs / "page.md", text, message)
 
 
 def test_source_marker_checks_the_package(project):
@@ -474,11 +499,8 @@ def test_device_tabs_on_the_cpu_check_the_cpu_tab_only(project):
     ],
     ids=["missing-gpu-tab", "empty-gpu-tab"],
 )
-def test_incomplete_device_tabs_fail(project, edit, message):
-    page(project, TABS_PAGE.replace(*edit))
-    result = run(project)
-    assert result.ret == pytest.ExitCode.TESTS_FAILED
-    result.stdout.fnmatch_lines([message])
+def test_incomplete_device_tabs_fail(docs, edit, message):
+    assert_refused(docs / "page.md", TABS_PAGE.replace(*edit), message)
 
 
 def test_cpu_update_rewrites_the_cpu_tab_and_leaves_the_gpu_tab(project):
@@ -609,21 +631,25 @@ def test_numbers_in_prose_are_checked_as_written(project):
             ("0.133 in", "0.132 in"),
             "*the prose marker checks 0.133, but the paragraph above it does not say that number*",
         ),
+        (("len(losses)*10", "__import__('os')"), "*calls __import__, which a prose claim may not*"),
+        (("19.16=", "nineteen="), "*the prose marker checks numbers, and 'nineteen' is not one*"),
+    ],
+    ids=["number-changed-in-prose", "hidden-code", "not-a-number-literal"],
+)
+def test_prose_markers_that_cannot_hold_fail(docs, edit, message):
+    assert_refused(docs / "page.md", PROSE_PAGE.replace(*edit), message)
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
         (
             ("0.133 in", "0.132 in", "0.133=", "0.132="),
             "*the paragraph above says 0.132, but losses[[]-1] is 0.13252566 (0.133 when written with the same digits)*",
         ),
-        (("len(losses)*10", "__import__('os')"), "*calls __import__, which a prose claim may not*"),
         (("len(losses)*10", "losses"), "*the prose claim 20=losses is not a number*"),
-        (("19.16=", "nineteen="), "*the prose marker checks numbers, and 'nineteen' is not one*"),
     ],
-    ids=[
-        "number-changed-in-prose",
-        "claim-changed-with-it",
-        "hidden-code",
-        "not-a-number",
-        "not-a-number-literal",
-    ],
+    ids=["claim-changed-with-it", "not-a-number"],
 )
 def test_wrong_prose_numbers_fail(project, edit, message):
     text = PROSE_PAGE
