@@ -267,11 +267,6 @@ def test_cell_without_output_block_must_print_nothing(project):
             id="output-block-without-a-cell",
         ),
         pytest.param(
-            "```pycon\n>>> 1 + 1\n2\n```\n",
-            "*looks like a Python example but is not a `python` cell*",
-            id="pycon-doctest",
-        ),
-        pytest.param(
             "```\n>>> 1 + 1\n2\n```\n",
             "*looks like a Python example but is not a `python` cell*",
             id="plain-fence-doctest",

@@ -340,13 +340,6 @@ class _Reader:
                 )
         self.open_cell = None
 
-    def right_after(self, fence: Fence) -> bool:
-        """Whether ``fence`` stands right after a cell or an output (a problem of its own)."""
-        after_output = self.last_output_end is not None and _only_blank_between(
-            self.text, self.last_output_end, fence.start
-        )
-        return after_output or (self.open_cell is not None and self.adjacent(fence.start))
-
     def adjacent(self, start: int) -> bool:
         return _only_blank_between(self.text, self.last_end, start)
 
@@ -443,14 +436,19 @@ class _Reader:
             self.close_cell()
         if self.pending and not _only_blank_between(self.text, self.pending[-1].end, fence.start):
             self._orphan_pending()
+        index = self.open_cell
+        before = self.page.cells[index] if index is not None else None
+        right_after = before is not None and self.adjacent(fence.start)
+        after_output = self.last_output_end is not None and _only_blank_between(
+            self.text, self.last_output_end, fence.start
+        )
+        session = fence.kind in ("python2", "console") or bool(
+            re.search(r"^\s*>>>(?: |$)", fence.body, re.M)
+        )  # each of these is a problem of its own, below
         not_run = fence.kind not in ("python", "text")
         if not_run and [m.directive for m in self.pending] == ["skip"]:
             self.pending = []  # shown, not run, and the page says why
-        elif not_run and not (
-            fence.kind in ("python2", "console")
-            or self.right_after(fence)
-            or re.search(r"^\s*>>>(?: |$)", fence.body, re.M)
-        ):
+        elif not_run and not (session or right_after or after_output):
             self.problem(
                 f"a `{fence.lang or 'plain'}` block is shown as code, but nothing runs it: put "
                 '<!-- convdocs: skip reason="..." --> before it, so that readers see why',
@@ -464,9 +462,6 @@ class _Reader:
                     marker,
                 )
             self.pending = []
-        index = self.open_cell
-        before = self.page.cells[index] if index is not None else None
-        right_after = before is not None and self.adjacent(fence.start)
         if fence.kind == "text":
             if (
                 index is not None
@@ -485,9 +480,6 @@ class _Reader:
             self.close_cell()
             self.last_end = self.last_output_end = fence.end
             return
-        after_output = self.last_output_end is not None and _only_blank_between(
-            self.text, self.last_output_end, fence.start
-        )
         if after_output and fence.kind not in ("python", "text"):
             self.problem(
                 f"a `{fence.lang or 'plain'}` block right after an output block looks like more of the "
@@ -511,7 +503,7 @@ class _Reader:
                 "write Python 3 in a python fence, or use another language for text",
                 fence,
             )
-        elif fence.kind == "console" or re.search(r"^\s*>>>(?: |$)", fence.body, re.M):
+        elif session:
             self.problem(
                 "this block looks like a Python example but is not a `python` cell: "
                 "write the code in a python fence and its output in a text fence after it",

@@ -415,6 +415,17 @@ def device_name(device: str) -> str:
     return platform.processor() or platform.machine() + " CPU"
 
 
+def _start_device(device: str) -> str:
+    """Start ``device`` in this process (CUDA starts here, never in the zygote) and say which
+    device torch now runs on, as a tensor's ``.device`` names it."""
+    if not device.startswith("cuda"):
+        return device
+    import torch
+
+    torch.cuda.set_device(torch.device(device))
+    return f"cuda:{torch.cuda.current_device()}"
+
+
 def _document(sock: socket.socket, shell: Any, start: dict[str, Any]) -> None:
     """A forked child: set up the document's run, say hello, then serve its examples."""
     os.chdir(start["workdir"])
@@ -422,9 +433,10 @@ def _document(sock: socket.socket, shell: Any, start: dict[str, Any]) -> None:
     sys.path[:] = start["path"]  # the project's modules import as in the test process
     importlib.invalidate_caches()
     _seed(int(start["seed"]))
-    hello: dict[str, Any] = {"pid": os.getpid(), "device": start["device"]}
+    hello: dict[str, Any] = {"pid": os.getpid()}
     try:
-        hello["device_name"] = device_name(start["device"])
+        hello["device"] = _start_device(start["device"])
+        hello["device_name"] = device_name(hello["device"])
     except Exception as error:  # a CUDA device that cannot start: every example says so
         hello["error"] = f"the device {start['device']} cannot be used: {error}"
     torch = sys.modules.get("torch")
