@@ -121,6 +121,10 @@ class Settings:
     project: ProjectConfig
     device: str = "cpu"
     update: bool = False
+    shadow: bool = True
+    """Whether each document also runs under the hidden seed (``runner.DocumentRun``). Only a
+    caller that checks something else than seeds turns it off (the mutation tests do); the
+    pytest plugin never does."""
 
     @property
     def device_kind(self) -> str:

@@ -93,6 +93,13 @@ def read_source(path: str | Path, text: str | None = None) -> Source:
         raise ValueError(f"{path} is not a document: expected one of {', '.join(sorted(SUFFIXES))}")
     if text is None:
         text = Path(path).read_text(encoding="utf-8")
+    return _read(str(path), kind, text)
+
+
+@functools.lru_cache(maxsize=256)
+def _read(path: str, kind: str, text: str) -> Source:
+    """``read_source`` of a text read before (the site's hook asks for a page several times, and
+    rendering it for the cross-check is most of the cost): a ``Source`` is immutable."""
     if kind == "notebook":
         return _notebook_source(str(path), text)
     if kind == "docstring":

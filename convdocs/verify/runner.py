@@ -239,13 +239,17 @@ class DocumentRun:
     """A document's two processes: the one whose outputs are compared with the page, and its
     shadow, seeded with ``HIDDEN_SEED``, which must print the same."""
 
-    def __init__(self, zygote: Zygote, *, root: Path, device: str, timeout: float) -> None:
+    def __init__(
+        self, zygote: Zygote, *, root: Path, device: str, timeout: float, shadow: bool = True
+    ) -> None:
         environment = {"CONVDOCS_DEVICE": device}
         options: dict[str, Any] = dict(
             root=root, device=device, environment=environment, timeout=timeout
         )
         self.visible = zygote.fork(seed=VISIBLE_SEED, **options)
-        self.shadow: DocumentProcess | None = zygote.fork(seed=HIDDEN_SEED, **options)
+        self.shadow: DocumentProcess | None = (
+            zygote.fork(seed=HIDDEN_SEED, **options) if shadow else None
+        )
         self.shadow_broken = False
         self.reads: set[str] = set()
         """The project files the document's process has read (data files, not sources)."""

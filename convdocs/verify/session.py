@@ -199,6 +199,7 @@ class Session:
                 root=project.root,
                 device=self.settings.device,
                 timeout=project.timeout,
+                shadow=self.settings.shadow,
             )
             self._runs[key] = run
             hello = run.hello
