@@ -22,9 +22,11 @@ from tests.conftest import assert_refused, stamp_text
 
 pytest_plugins = ["pytester"]
 
-PYPROJECT = """\
+RECORD = "verification-record.json"
+PYPROJECT = f"""\
 [tool.convdocs.verify]
 paths = ["docs"]
+record = "{RECORD}"
 """
 
 CELL = "```python\nprint(1 + 1)\n```\n\n```text\n2\n```\n"
@@ -157,7 +159,7 @@ def test_changing_a_data_file_the_page_reads_unverifies_the_stamp(project):
         f"```python\nimport json\nwith open({str(data)!r}) as f:\n    print(json.load(f))\n```\n\n```text\n[1, 2]\n```\n",
     )
     run(project).assert_outcomes(passed=1)
-    assert record.load(project.path)["documents"]["docs/page.md"]["cpu"]["data_files"] == [
+    assert record.load(project.path / RECORD)["documents"]["docs/page.md"]["cpu"]["data_files"] == [
         "docs/numbers.json"
     ]
     assert "verified on CPU" in _stamped(project)
@@ -465,7 +467,7 @@ def test_bad_tolerances_and_unmarked_figures_fail(docs, text, message):
 def test_a_hand_made_gpu_run_is_not_shown(project):
     page(project, CELL)
     run(project).assert_outcomes(passed=1)
-    path = project.path / record.RECORD_NAME
+    path = project.path / RECORD
     data = json.loads(path.read_text())
     runs = data["documents"]["docs/page.md"]
     runs["cuda"] = dict(runs["cpu"], device_name="NVIDIA H100 80GB HBM3", torch="2.11.0+cu130")
@@ -562,12 +564,10 @@ def test_a_cell_that_reads_a_relative_path_fails_clearly(project):
 
 def test_an_invalid_record_is_a_clear_error(project):
     page(project, CELL)
-    (project.path / record.RECORD_NAME).write_text("{not json")
+    (project.path / RECORD).write_text("{not json")
     result = run(project)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(
-        [f"*{record.RECORD_NAME} is not valid JSON*delete it and run the tests*"]
-    )
+    result.stderr.fnmatch_lines([f"*{RECORD} is not valid JSON*delete it and run the tests*"])
 
 
 def test_a_cell_that_runs_forever_times_out(project):

@@ -26,9 +26,11 @@ from tests.conftest import assert_refused, parse_problems, stamp_text
 
 pytest_plugins = ["pytester"]
 
-PYPROJECT = """\
+RECORD = "verification-record.json"
+PYPROJECT = f"""\
 [tool.convdocs.verify]
 paths = ["docs"]
+record = "{RECORD}"
 """
 
 GOOD_PAGE = """\
@@ -442,7 +444,7 @@ def test_passing_pages_are_recorded_and_an_edit_unverifies_the_stamp(project):
     path = page(project, GOOD_PAGE)
     page(project, GOOD_PAGE.replace("4.2\n", "4.3\n"), "broken.md")
     run(project).assert_outcomes(passed=3, failed=1)
-    record_data = record.load(project.path)
+    record_data = record.load(project.path / RECORD)
     assert set(record_data["documents"]) == {"docs/page.md"}  # the failing page is not recorded
     entry = record_data["documents"]["docs/page.md"]["cpu"]
     assert (entry["examples"], entry["passed"], entry["skipped"]) == (2, 2, 0)
@@ -571,7 +573,28 @@ def test_a_project_without_the_table_gets_nothing_collected(pytester):
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     assert result.ret == pytest.ExitCode.NO_TESTS_COLLECTED
     result.stdout.fnmatch_lines(["*no tests ran*"])
-    assert not (pytester.path / record.RECORD_NAME).exists()
+    assert not (pytester.path / RECORD).exists()
+
+
+def test_without_the_table_pytest_imports_no_torch_ipython_or_numpy(pytester):
+    """Installed, the plugin costs a project without the table nothing heavy: pytest starts,
+    loads the entry point and collects, and neither torch, IPython nor numpy is imported."""
+    pytester.makepyprojecttoml("[tool.other]\nx = 1\n")
+    pytester.makepyfile(test_one="def test_one():\n    assert True\n")
+    result = pytester.runpython_c(
+        "import sys, pytest\n"
+        "code = pytest.main(['-q', '-p', 'no:cacheprovider'])\n"
+        "assert 'convdocs.verify.pytest_plugin' in sys.modules, 'the plugin was not loaded'\n"
+        "print('heavy:', [m for m in ('torch', 'IPython', 'numpy') if m in sys.modules], code)\n"
+    )
+    result.stdout.fnmatch_lines(["*1 passed*", "heavy: [] 0"])
+
+
+def test_a_table_without_a_record_file_writes_no_record(project):
+    project.makepyprojecttoml(PYPROJECT.replace(f'record = "{RECORD}"\n', ""))
+    page(project, GOOD_PAGE)
+    run(project).assert_outcomes(passed=2)
+    assert list(project.path.rglob("*.json")) == []
 
 
 def test_only_the_listed_paths_are_collected(project):
@@ -585,14 +608,18 @@ def test_only_the_listed_paths_are_collected(project):
     [
         (
             'paths = ["docs"]\nrtl = 1e-3\n',
-            "*accepts atol, paths, rtol, timeout; got unknown key(s) rtl*",
+            "*accepts atol, paths, record, rtol, timeout; got unknown key(s) rtl*",
         ),
         ('paths = ["nowhere"]\n', "*paths lists 'nowhere', which does not exist*"),
         ("paths = []\n", "*paths must be a non-empty list of file or folder names, got []*"),
         ('paths = ["docs"]\nrtol = "abc"\n', "*rtol must be a number, got 'abc'*"),
         ('paths = ["docs"]\natol = -1\n', "*atol must be a finite number >= 0, got -1*"),
+        (
+            'paths = ["docs"]\nrecord = "../record.json"\n',
+            "*record must name a .json file inside the project*got '../record.json'*",
+        ),
     ],
-    ids=["unknown-key", "missing-path", "no-paths", "text-rtol", "negative-atol"],
+    ids=["unknown-key", "missing-path", "no-paths", "text-rtol", "negative-atol", "outside-record"],
 )
 def test_a_bad_table_is_a_usage_error(pytester, table, message):
     pytester.makepyprojecttoml("[tool.convdocs.verify]\n" + table)
@@ -674,4 +701,8 @@ def test_under_xdist_each_page_stays_on_one_worker_and_is_recorded(project):
         timeout=120,
     )
     assert result.returncode == 0 and "18 passed" in result.stdout, result.stdout[-3000:]
-    assert set(record.load(project.path)["documents"]) == {"docs/a.md", "docs/b.md", "docs/c.md"}
+    assert set(record.load(project.path / RECORD)["documents"]) == {
+        "docs/a.md",
+        "docs/b.md",
+        "docs/c.md",
+    }

@@ -85,8 +85,9 @@ def _share_the_cores(workers: int) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # Only the table's reader before the table is found: without one, the plugin imports
+    # nothing heavy (no torch, IPython or numpy), whatever project pytest runs in.
     from convdocs.verify.config import ConfigError, Settings, load_project
-    from convdocs.verify.session import Session
 
     # pytest-xdist registers it too; registered here, the mark also works without xdist
     config.addinivalue_line(
@@ -113,9 +114,10 @@ def pytest_configure(config: pytest.Config) -> None:
             "--update-outputs rewrites files, so it refuses to run when CI is set"
         )
     from convdocs.verify import record
+    from convdocs.verify.session import Session
 
     try:
-        record.load(project.root)  # a broken record is a clear error now, not at the end
+        record.load(project.record)  # a broken record is a clear error now, not at the end
     except record.RecordError as error:
         raise pytest.UsageError(str(error)) from None
     session = Session(Settings(project, requested_device(config), update))

@@ -279,9 +279,12 @@ class Session:
 
     def write_record(self) -> None:
         """Record each document whose examples all ran in this session and none failed, from
-        the text they were collected from and the device their processes reported."""
+        the text they were collected from and the device their processes reported. Nothing is
+        written unless the project's table names a record file."""
         root = self.settings.project.root
-        record_data = record.load(root)
+        if self.settings.project.record is None:
+            return
+        record_data = record.load(self.settings.project.record)
         for path, counts in sorted(self.outcomes.items()):
             if counts["skipped"] and not counts["passed"] and original_of(path) is not None:
                 record_data["documents"].pop(path, None)  # its original's run vouches for it
@@ -304,7 +307,7 @@ class Session:
                 device_name=next(iter(names)),
                 versions=self.versions[path],
             )
-        record.save(root, record_data)
+        record.save(self.settings.project.record, record_data)
 
     def listed_documents(self) -> list[Path]:
         """Every document under the project's ``paths`` (but in dot-folders and caches)."""
