@@ -49,10 +49,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def requested_device(config: pytest.Config) -> str:
     """The device this run asks for: ``--device``, else $CONVDOCS_DEVICE, else ``cpu``, checked
     against this torch (a ``UsageError`` names what is wrong); ``cuda`` comes back with its
-    index (``cuda:0``), as a tensor's ``.device`` reports it."""
+    index (``cuda:0``), as a tensor's ``.device`` reports it. The CPU needs no torch here: this
+    process never imports it for documents that do not (their own processes do, if they use it)."""
+    wanted = config.getoption("device") or os.environ.get(DEVICE_ENV) or "cpu"
+    if wanted == "cpu":
+        return wanted
     import torch
 
-    wanted = config.getoption("device") or os.environ.get(DEVICE_ENV) or "cpu"
     try:
         device = torch.device(wanted)
     except (RuntimeError, TypeError):
@@ -193,13 +196,17 @@ def pytest_report_header(config: pytest.Config) -> str | None:
     session = config.stash.get(SESSION, None)
     if session is None:
         return None
-    import torch
+    from importlib.metadata import PackageNotFoundError, version
 
+    try:
+        torch = version("torch")  # read without importing torch
+    except PackageNotFoundError:
+        torch = "not installed"
     settings = session.settings
     root = settings.project.root
     paths = ", ".join(os.path.relpath(p, root) for p in settings.project.paths)
     return (
-        f"convdocs: device {settings.device}, torch {torch.__version__}, "
+        f"convdocs: device {settings.device}, torch {torch}, "
         f"tolerance rtol={settings.project.rtol:g} atol={settings.project.atol:g}, paths {paths}"
         + (", UPDATING OUTPUTS" if settings.update else "")
     )
