@@ -393,6 +393,28 @@ def test_an_unseeded_random_number_fails(project, code):
     )
 
 
+@pytest.mark.parametrize(
+    "module, draw", [("torch", "torch.rand(1).item()"), ("numpy", "numpy.random.rand()")]
+)
+def test_an_unseeded_number_drawn_in_the_projects_own_module_fails(project, module, draw):
+    """The page imports only a module of its project, which imports the generator's library
+    in a way no static reading finds: the warm process (a fresh one: a subprocess) has not
+    imported it, so neither run seeds it; each import seeds itself from the OS, and the two runs
+    still print otherwise."""
+    (project.path / "noisy.py").write_text(
+        f"import importlib\n\n{module} = importlib.import_module({module!r})\n\n\n"
+        f"def noise():\n    return round({draw}, 6)\n"
+    )
+    page(project, "```python\nfrom noisy import noise\nprint(noise())\n```\n")
+    args = ("-p", "no:cacheprovider", "--device", "cpu")
+    project.runpytest_subprocess(*args, "--update-outputs")
+    result = project.runpytest_subprocess(*args)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED, result.stdout.str()
+    result.stdout.fnmatch_lines(
+        ["*docs/page.md:2: the cell prints something else when the page runs a second time*"]
+    )
+
+
 def test_a_visibly_seeded_page_passes(project):
     page(project, "```python\nimport torch\ntorch.manual_seed(0)\nprint(torch.rand(2))\n```\n")
     run(project, "--update-outputs").assert_outcomes(passed=1)
