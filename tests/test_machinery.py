@@ -152,9 +152,9 @@ def test_wrong_number_fails_with_page_line_and_both_outputs(project):
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(
         [
-            "*docs/page.md:9: the output differs from what the code prints (the site's default rtol/atol)*",
+            "*docs/page.md:9: the output differs from what the code prints (the project's default rtol/atol)*",
             "*line 2, column 1: expected '4.3', got '4.2' (beyond tolerance rtol=1e-06, atol=1e-08)*",
-            "--- shown on the page",
+            "--- shown in the document",
             "x is 42",
             "4.3",
             "--- printed now",
@@ -706,3 +706,105 @@ def test_under_xdist_each_page_stays_on_one_worker_and_is_recorded(project):
         "docs/b.md",
         "docs/c.md",
     }
+
+
+# --- >>> sessions, as doctest runs them ------------------------------------------------------------
+
+SESSIONS = """\
+# Sessions
+
+```pycon
+>>> import torch
+>>> x = torch.tensor([1.0, 2.0])
+>>> x * 2
+tensor([2., 4.])
+>>> print("a", end=",")
+a,
+>>> list(range(30))
+[0, 1, 2, ..., 29]
+>>> {"b": 1, "a": 2}
+{'b': 1, 'a': 2}
+>>> 1 / 0
+Traceback (most recent call last):
+  ...
+ZeroDivisionError: division by zero
+```
+
+A `python` fence that starts with `>>>` is a session too, in the same namespace:
+
+```python
+>>> x.sum()
+tensor(3.)
+>>> int("x")  # doctest: +IGNORE_EXCEPTION_DETAIL
+Traceback (most recent call last):
+ValueError: another message
+```
+"""
+
+
+def test_sessions_run_as_doctest_reads_them(project):
+    """pycon fences and python fences of >>> lines run example by example in the document's
+    process: values as repr shows them, ELLIPSIS, exceptions by their last line, the tolerant
+    and device-neutral comparison of floats."""
+    page(project, SESSIONS)
+    run(project).assert_outcomes(passed=2)
+
+
+def test_a_session_fails_once_at_its_first_difference(project):
+    page(project, "```pycon\n>>> y = 3\n>>> y\n4\n>>> y + 1\n5\n>>> 1 / 0\n2\n```\n")
+    result = run(project)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*docs/page.md:3: the session's example >>> y",
+            "*first difference: line 1, column 1: expected '4', got '3'*",
+        ]
+    )
+    assert "y + 1" not in result.stdout.str()  # one failure, at the first difference
+
+
+@pytest.mark.parametrize(
+    ("session", "message"),
+    [
+        (">>> 1 + 1\n3\n", ["*expected '3', got '2'*"]),
+        (
+            ">>> int('x')\n7\n",
+            ["*it raised, where the session shows no traceback:", "ValueError: invalid literal*"],
+        ),
+        (
+            ">>> 1 + 1\nTraceback (most recent call last):\nValueError: no\n",
+            ["*expected it to raise ValueError: no; it raised nothing and printed:", "2"],
+        ),
+        (
+            ">>> int('x')\nTraceback (most recent call last):\nValueError: no\n",
+            ["*expected it to raise:", "ValueError: no", "it raised:", "*invalid literal*"],
+        ),
+        (
+            ">>> print('abc')\na...d\n",
+            ["--- shown in the session", "a...d", "--- printed now", "abc"],
+        ),
+    ],
+    ids=["value", "unexpected-exception", "no-exception", "other-exception", "ellipsis"],
+)
+def test_a_session_that_prints_otherwise_fails(project, session, message):
+    page(project, f"```pycon\n{session}```\n")
+    result = run(project)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(message)
+
+
+def test_a_docstring_session_sees_its_module_and_fails_once(project):
+    """A docstring's >>> lines run as doctest runs them, with the module's names, and fail
+    once per docstring, at the first example that differs."""
+    project.makepyprojecttoml(PYPROJECT.replace('paths = ["docs"]', 'paths = ["docs", "mod.py"]'))
+    (project.path / "mod.py").write_text(
+        'def double(x):\n    """Twice x.\n\n    >>> double(2)\n    4\n    >>> double(2.5)\n'
+        '    5.0\n    """\n    return 2 * x\n\n\n'
+        'def half(x):\n    """Half x.\n\n    >>> half(4)\n    2.0\n    >>> half(1)\n    0.4\n'
+        '    >>> half(2)\n    9\n    """\n    return x / 2\n'
+    )
+    project.syspathinsert(project.path)
+    result = run(project)
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*mod.py:17: the session's example >>> half(1)*"])
+    assert "half(2)" not in result.stdout.str()

@@ -107,7 +107,7 @@ def test_notebook_tolerance_from_metadata_applies_on_its_device_only(tmp_path):
     path = tmp_path / "n.ipynb"
     path.write_text(nbformat.writes(notebook))
     failures = _evaluate(path, path.read_text(), "cpu")  # on the CPU the site's tolerance applies
-    assert len(failures) == 1 and "(the site's default rtol/atol)" in failures[0]
+    assert len(failures) == 1 and "(the project's default rtol/atol)" in failures[0]
     from convdocs.verify import tolerances
     from convdocs.verify.config import load_project
     from convdocs.verify.documents import read_source

@@ -141,7 +141,7 @@ def _not_as_shown(path: Path, text: str, fences: list[Fence]) -> list[Problem]:
     found = disagreements(text, [(f.line, f.body) for f in fences], project_root_of(path))
     if not found:
         return []
-    message = "the page's code blocks are not what the site shows:\n" + "\n".join(
+    message = "the document's code blocks are not what its Markdown renders:\n" + "\n".join(
         f"  line {line}: {message}" for line, message in found
     )
     return [Problem(message, len(text), len(text), found[0][0])]
@@ -231,7 +231,7 @@ def _docstring_source(path: str, text: str) -> Source:
     for start, end, value, _, _ in found:
         written = text[start:end]
         lines = text.count("\n", 0, start)
-        page = read_cells(written)
+        page = read_cells(written, sessions_outside_fences=True)
         if not page.cells and not page.problems and not page.claims:
             continue
         if written != value:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import difflib
+import doctest
 import os
 import re
 import traceback
@@ -150,6 +151,8 @@ class Ran:
     printed: str
     value: str | None
     drawn: Drawn
+    exception: str | None = None
+    """What a ``>>>`` example raised, as Python's last traceback line has it (sessions only)."""
 
     @property
     def output(self) -> str:
@@ -163,11 +166,18 @@ class Ran:
             "".join(text for _, text in reply["chunks"]),
             reply["value"],
             Drawn(int(figures["count"]), None if png is None else base64.b64decode(png)),
+            reply.get("exception"),
         )
 
 
 def run_twice(
-    session: Session, example: Any, code: str, first_line: int, tolerance: tolerances.Tolerance
+    session: Session,
+    example: Any,
+    code: str,
+    first_line: int,
+    tolerance: tolerances.Tolerance,
+    *,
+    doctest: bool = False,
 ) -> tuple[Ran | None, str | None]:
     """Run ``code`` in the document's process, and in its shadow process, whose random
     generators started from another hidden seed.
@@ -181,7 +191,13 @@ def run_twice(
     page = page_path(session, example)
     root = session.settings.project.root
     files_before = project_files(root)
-    request = {"op": "run", "code": code, "filename": page, "first_line": first_line}
+    request = {
+        "op": "run",
+        "code": code,
+        "filename": page,
+        "first_line": first_line,
+        "session": doctest,
+    }
     replies = run.request_both(request, session.settings.project.timeout)
     failure = None
     ran: Ran | None = None
@@ -204,20 +220,26 @@ def run_twice(
         if isinstance(shadow, ProcessEnded) or shadow["error"]:
             run.shadow_broken = True
             failure = (
-                f"{page}:{first_line}: the cell fails when the page runs a second time with its random "
+                f"{page}:{first_line}: the cell fails when the document runs a second time with its random "
                 "generators seeded differently (a hidden seed the reader does not know):\n"
                 f"{shadow if isinstance(shadow, ProcessEnded) else shadow['error']}"
             )
         else:
-            other = Ran.from_reply(shadow).output
-            result = compare_outputs(ran.output, other, rtol=tolerance.rtol, atol=tolerance.atol)
+            other = Ran.from_reply(shadow)
+            result = compare_outputs(
+                ran.output + (ran.exception or ""),
+                other.output + (other.exception or ""),
+                rtol=tolerance.rtol,
+                atol=tolerance.atol,
+            )
             if not result:
                 failure = (
-                    f"{page}:{first_line}: the cell prints something else when the page runs a second "
+                    f"{page}:{first_line}: the cell prints something else when the document runs a second "
                     "time with its random generators seeded differently: its output depends on a seed "
-                    "the reader cannot see (or on the time, or the machine). Seed visibly in the page "
+                    "the reader cannot see (or on the time, or the machine). Seed visibly in the document "
                     "(torch.manual_seed(0), or a torch.Generator), or print nothing that varies.\n"
-                    f"first difference: {result}\n--- first run\n{ran.output}--- second run\n{other}"
+                    f"first difference: {result}\n--- first run\n{ran.output}--- second run\n"
+                    f"{other.output}"
                 )
     touched = changed_files(files_before, project_files(root))
     if touched:
@@ -274,6 +296,8 @@ def evaluate_cell(session: Session, example: Any) -> str | None:
         return f"{page}:{cell.code.line}: this cell shows an output per device ({tabs}), but none for {settings.device}"
 
     tolerance = tolerances.for_cell(cell, settings.device_kind, settings.project)
+    if cell.session:
+        return _evaluate_session(session, example, cell, tolerance)
     ran, failure = run_twice(session, example, cell.code.body, cell.code.body_line, tolerance)
     if ran is None or failure:
         return failure
@@ -288,7 +312,7 @@ def evaluate_cell(session: Session, example: Any) -> str | None:
     elif ran.drawn.count:
         return (
             f"{page}:{cell.code.line}: the cell draws a figure, but no figure marker says which "
-            "image on the page shows it, so nothing compares the two: put "
+            "image the document shows, so nothing compares the two: put "
             "<!-- convdocs: figure figures/NAME.png --> before the cell"
         )
 
@@ -317,8 +341,92 @@ def evaluate_cell(session: Session, example: Any) -> str | None:
     return (
         f"{page}:{where}: the output{label} differs from what the code prints ({tolerance.origin})\n"
         f"first difference: {result}\n"
-        f"--- shown on the page\n{shown_text}"
+        f"--- shown in the document\n{shown_text}"
         f"--- printed now\n{actual}{hint}"
+    )
+
+
+def _evaluate_session(
+    session: Session, example: Any, cell: Cell, tolerance: tolerances.Tolerance
+) -> str | None:
+    """Run a ``>>>`` session example by example, as doctest reads it (sybil's doctest parser),
+    in the document's process; fail once, at the first example that prints otherwise."""
+    from sybil.parsers.abstract.doctest import DocTestStringParser
+
+    page = page_path(session, example)
+    if page.endswith(".py"):  # a docstring's session sees its module's names, as doctest's does
+        failure = _module_namespace(session, example, page)
+        if failure:
+            return failure
+    printed = []
+    for region in DocTestStringParser()(cell.code.body, page):
+        shown: doctest.Example = region.parsed
+        line = cell.code.body_line + shown.lineno
+        ran, failure = run_twice(session, example, shown.source, line, tolerance, doctest=True)
+        if ran is None or failure:
+            return failure
+        printed.append(ran.output + (ran.exception or ""))
+        difference = _doctest_difference(shown, ran, tolerance)
+        if difference:
+            source = shown.source.splitlines()[0]
+            return f"{page}:{line}: the session's example >>> {source}\n{difference}"
+    session.observe(example, "".join(printed))
+    return None
+
+
+def _module_namespace(session: Session, example: Any, page: str) -> str | None:
+    """Put the names of the docstring's module (``page``, a .py file of the project) into its
+    document's namespace, once: a docstring's doctest runs in a copy of its module's globals."""
+    run = session.document_run(example)
+    if run.module_loaded:
+        return None
+    run.module_loaded = True
+    name = page.removesuffix(".py").removesuffix("/__init__").removeprefix("src/").replace("/", ".")
+    code = (
+        f"import importlib as _m\nglobals().update({{k: v for k, v in vars(_m.import_module("
+        f"{name!r})).items() if not k.startswith('__')}})\ndel _m"
+    )
+    request = {"op": "run", "code": code, "filename": page, "first_line": 1}
+    for reply in run.request_both(request, session.settings.project.timeout):
+        error = str(reply) if isinstance(reply, ProcessEnded) else reply["error"]
+        if error:
+            return f"{page}:1: its module {name} cannot be imported: {error}"
+    return None
+
+
+DOCTEST_FLAGS = doctest.ELLIPSIS
+"""The doctest flags every session has (an example turns others on with ``# doctest: +FLAG``):
+``...`` in an expected output stands for any text, as most projects' doctests configure."""
+
+
+def _doctest_difference(shown: doctest.Example, ran: Ran, tolerance: tolerances.Tolerance) -> str:
+    """Why ``ran`` is not what ``shown`` expects, or "": its output within the tolerance
+    (device-neutral, as for cells), or as doctest's own checker accepts it (``ELLIPSIS``,
+    ``NORMALIZE_WHITESPACE`` and the other flags the example turns on); an expected exception
+    by its last traceback line (only its type with ``IGNORE_EXCEPTION_DETAIL``)."""
+    flags = DOCTEST_FLAGS
+    for flag, on in shown.options.items():
+        flags = flags | flag if on else flags & ~flag
+    checker = doctest.OutputChecker()
+    if shown.exc_msg is not None:
+        if ran.exception is None:
+            return f"expected it to raise {shown.exc_msg.strip()}; it raised nothing and printed:\n{ran.output}"
+        if flags & doctest.IGNORE_EXCEPTION_DETAIL:
+            same = (
+                ran.exception.split(":")[0].split(".")[-1]
+                == shown.exc_msg.split(":")[0].split(".")[-1]
+            )
+        else:
+            same = checker.check_output(shown.exc_msg, ran.exception, flags)
+        return "" if same else f"expected it to raise:\n{shown.exc_msg}it raised:\n{ran.exception}"
+    if ran.exception is not None:
+        return f"it raised, where the session shows no traceback:\n{ran.exception}"
+    result = compare_outputs(shown.want, ran.output, rtol=tolerance.rtol, atol=tolerance.atol)
+    if result or checker.check_output(shown.want, ran.output, flags):
+        return ""
+    return (
+        f"it prints otherwise ({tolerance.origin})\nfirst difference: {result}\n"
+        f"--- shown in the session\n{shown.want}--- printed now\n{ran.output}"
     )
 
 
@@ -391,7 +499,7 @@ def _queue_output(
     problem = _unwritable(example, actual)
     if any(isinstance(e, Problem) for e in example.document.source.examples):
         problem = (
-            "the update writes nothing into a page with problems (the site may not show this "
+            "the update writes nothing into a document with problems (its rendering may not show this "
             "block as the checker reads it): fix them first"
         )
     if problem:

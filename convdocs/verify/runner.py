@@ -251,6 +251,8 @@ class DocumentRun:
             zygote.fork(seed=HIDDEN_SEED, **options) if shadow else None
         )
         self.shadow_broken = False
+        self.module_loaded = False
+        """Whether a docstring's module names are in the namespace (``evaluate``)."""
         self.reads: set[str] = set()
         """The project files the document's process has read (data files, not sources)."""
 
