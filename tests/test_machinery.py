@@ -808,3 +808,111 @@ def test_a_docstring_session_sees_its_module_and_fails_once(project):
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(["*mod.py:17: the session's example >>> half(1)*"])
     assert "half(2)" not in result.stdout.str()
+
+
+# --- notebooks, as Jupyter runs them -------------------------------------------------------------
+
+
+def _notebook(project: pytest.Pytester, *cells: tuple[str, str, list[dict], list[str]]) -> Path:
+    """A notebook in docs/ of ``(cell_type, source, outputs, tags)`` cells, written by nbformat."""
+    import nbformat
+
+    notebook = nbformat.v4.new_notebook()
+    for kind, source, outputs, tags in cells:
+        if kind == "markdown":
+            notebook.cells.append(nbformat.v4.new_markdown_cell(source))
+            continue
+        cell = nbformat.v4.new_code_cell(source, metadata={"tags": tags} if tags else {})
+        cell.outputs = [nbformat.from_dict(o) for o in outputs]
+        notebook.cells.append(cell)
+    path = project.path / "docs" / "nb.ipynb"
+    nbformat.write(notebook, str(path))
+    return path
+
+
+def _out(text: str, name: str = "stdout") -> dict:
+    return {"output_type": "stream", "name": name, "text": text}
+
+
+def test_a_notebook_runs_as_jupyter_runs_it(project):
+    """Magics, a display formatter the notebook sets, the notebook's folder as the working
+    directory (a file beside it reads), stderr as a stream of its own, nbval's tags, and a skip
+    marker before a python fence of a markdown cell."""
+    (project.path / "docs" / "data.txt").write_text("beside the notebook\n")
+    _notebook(
+        project,
+        (
+            "code",
+            "%matplotlib inline\n%timeit -n 1 -r 1 sum(range(10))\nx = 1",
+            [],
+            ["nbval-ignore-output"],
+        ),
+        ("code", "print(open('data.txt').read(), end='')", [_out("beside the notebook\n")], []),
+        (
+            "code",
+            "import sys\nprint('warn', file=sys.stderr)\nprint('out')",
+            [_out("out\n"), _out("warn\n", "stderr")],
+            [],
+        ),
+        (
+            "code",
+            "ip = get_ipython()\nip.display_formatter.formatters['text/plain'].for_type(int, lambda n, p, c: p.text(f'int {n}'))\n7",
+            [
+                {
+                    "output_type": "execute_result",
+                    "data": {"text/plain": "int 7"},
+                    "metadata": {},
+                    "execution_count": 4,
+                }
+            ],
+            [],
+        ),
+        ("code", "raise ValueError('expected')", [], ["raises-exception"]),
+        ("code", "print('never')", [_out("ignored\n")], ["nbval-skip"]),
+        (
+            "markdown",
+            '<!-- convdocs: skip reason="shown for reading" -->\n```python\nimport this\n```\n\n```bash\nls\n```',
+            [],
+            [],
+        ),
+    )
+    result = run(project, "-rs")
+    result.assert_outcomes(passed=5, skipped=1)
+    result.stdout.fnmatch_lines(["*not run: the cell is tagged nbval-skip*"])
+
+
+def test_a_notebook_cell_cannot_write_beside_it(project):
+    _notebook(project, ("code", "open('new.txt', 'w').write('x')", [], []))
+    result = run(project)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*examples may not change files of the project (docs/new.txt)*"])
+    assert not (project.path / "docs" / "new.txt").exists()
+
+
+def test_after_a_failing_notebook_cell_the_rest_is_skipped_visibly(project):
+    _notebook(
+        project,
+        ("code", "y = undefined_name", [], []),
+        ("code", "print(y)", [_out("1\n")], []),
+        ("code", "print(2)", [_out("2\n")], []),
+    )
+    result = run(project, "-rs")
+    result.assert_outcomes(failed=1, skipped=2)
+    result.stdout.fnmatch_lines(
+        [
+            "*not run: the example at docs/nb.ipynb:* failed, and a notebook's later cells build on it*"
+        ]
+    )
+
+
+def test_the_update_keeps_stderr_a_stream_of_its_own(project):
+    import nbformat
+
+    path = _notebook(
+        project,
+        ("code", "import sys\nprint('a')\nprint('b', file=sys.stderr)", [_out("old\n")], []),
+    )
+    run(project, "--update-outputs").assert_outcomes(passed=1)
+    outputs = nbformat.read(str(path), as_version=4).cells[0].outputs
+    assert [(o.name, o.text) for o in outputs] == [("stdout", "a\n"), ("stderr", "b\n")]
+    run(project).assert_outcomes(passed=1)

@@ -300,8 +300,9 @@ def _only_blank_between(text: str, start: int, end: int) -> bool:
 class _Reader:
     """The state of one pass over a text's fences, markers and tabs, in order."""
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, reasons: bool = True) -> None:
         self.text = text
+        self.reasons = reasons  # whether a block shown and not run needs a skip marker
         self.page = Page()
         self.pending: list[Marker] = []
         self.open_cell: int | None = None  # index of the cell that may still take outputs
@@ -458,7 +459,7 @@ class _Reader:
         if not_run and [m.directive for m in self.pending] == ["skip"]:
             self.pending = []  # shown, not run, and the page says why
             session = False
-        elif not_run and not (session or right_after or after_output):
+        elif not_run and self.reasons and not (session or right_after or after_output):
             self.problem(
                 f"a `{fence.lang or 'plain'}` block is shown as code, but nothing runs it: put "
                 '<!-- convdocs: skip reason="..." --> before it, so that readers see why',
@@ -490,7 +491,9 @@ class _Reader:
             self.close_cell()
             self.last_end = self.last_output_end = fence.end
             return
-        if after_output and fence.kind not in ("python", "text"):
+        if not self.reasons:  # nothing runs here, so nothing can pass for an output
+            pass
+        elif after_output and fence.kind not in ("python", "text"):
             self.problem(
                 f"a `{fence.lang or 'plain'}` block right after an output block looks like more of the "
                 "output, but only the `text` block is compared: put prose between them",
@@ -561,10 +564,11 @@ def _sessions_outside_fences(text: str, fences: list[Fence], comments: list[tupl
     return cells
 
 
-def read_cells(text: str, sessions_outside_fences: bool = False) -> Page:
+def read_cells(text: str, sessions_outside_fences: bool = False, reasons: bool = True) -> Page:
     """Find the cells, page markers and problems of a Markdown text; with
     ``sessions_outside_fences`` (a docstring), also its doctest sessions written without a
-    fence."""
+    fence; without ``reasons`` (a notebook's markdown cell, where nothing is run), a block in
+    another language needs no skip marker."""
     fences = list(iter_fences(text))
     inside = [(f.start, f.end) for f in fences]
 
@@ -582,7 +586,7 @@ def read_cells(text: str, sessions_outside_fences: bool = False) -> Page:
         *fences,
     ]
     events.sort(key=lambda item: item.start)
-    reader = _Reader(text)
+    reader = _Reader(text, reasons)
     sessions = []
     if sessions_outside_fences:
         sessions = _sessions_outside_fences(text, fences, rules.comment_spans(text, inside))

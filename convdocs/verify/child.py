@@ -192,6 +192,9 @@ def make_shell() -> Any:
     config.InteractiveShell.colors = "nocolor"
     config.InteractiveShell.xmode = "Plain"
     shell: Any = InteractiveShell.instance(config=config, displayhook_class=KeptValue)
+    # %matplotlib (inline or any backend): figures are drawn off-screen with Agg here, and the
+    # checker collects each cell's figures itself
+    shell.enable_matplotlib = lambda gui=None: (gui, "agg")
     shell.showtraceback = lambda *args, **kwargs: None  # the child formats errors itself
     shell.showsyntaxerror = lambda *args, **kwargs: None
     offset = _LineOffset()

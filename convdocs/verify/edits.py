@@ -74,6 +74,7 @@ class NotebookOutput:
     printed: str
     value: str | None
     original_sha256: str
+    stderr: str = ""
 
 
 @dataclass(frozen=True)
@@ -140,7 +141,9 @@ class EditQueue:
                 raise ValueError(f"{path} changed while the tests ran; not rewriting it")
             text_edits = [e for e in edits if isinstance(e, TextEdit)]
             notebook_outputs = {
-                e.index: (e.printed, e.value) for e in edits if isinstance(e, NotebookOutput)
+                e.index: (e.printed, e.value, e.stderr)
+                for e in edits
+                if isinstance(e, NotebookOutput)
             }
             new_text = _apply_text_edits(path, text, text_edits)
             if notebook_outputs:

@@ -153,6 +153,10 @@ class Ran:
     drawn: Drawn
     exception: str | None = None
     """What a ``>>>`` example raised, as Python's last traceback line has it (sessions only)."""
+    stderr: str = ""
+    """What it wrote to stderr alone (``printed`` has it too, in order, as a page shows it)."""
+    stdout: str = ""
+    """What it wrote to stdout alone."""
 
     @property
     def output(self) -> str:
@@ -167,7 +171,15 @@ class Ran:
             reply["value"],
             Drawn(int(figures["count"]), None if png is None else base64.b64decode(png)),
             reply.get("exception"),
+            "".join(text for name, text in reply["chunks"] if name == "stderr"),
+            "".join(text for name, text in reply["chunks"] if name == "stdout"),
         )
+
+    @property
+    def results(self) -> str:
+        """What it wrote to stdout, and its value: a notebook cell's stdout and results, which
+        it stores apart from its stderr."""
+        return self.stdout if self.value is None else self.stdout + self.value + "\n"
 
 
 def run_twice(
@@ -178,6 +190,7 @@ def run_twice(
     tolerance: tolerances.Tolerance,
     *,
     doctest: bool = False,
+    compared: bool = True,
 ) -> tuple[Ran | None, str | None]:
     """Run ``code`` in the document's process, and in its shadow process, whose random
     generators started from another hidden seed.
@@ -216,7 +229,7 @@ def run_twice(
     else:
         ran = Ran.from_reply(visible)
     shadow = replies[1] if len(replies) > 1 else None
-    if ran is not None and shadow is not None:
+    if ran is not None and shadow is not None:  # (the shadow runs on, to keep in step)
         if isinstance(shadow, ProcessEnded) or shadow["error"]:
             run.shadow_broken = True
             failure = (
@@ -224,7 +237,7 @@ def run_twice(
                 "generators seeded differently (a hidden seed the reader does not know):\n"
                 f"{shadow if isinstance(shadow, ProcessEnded) else shadow['error']}"
             )
-        else:
+        elif compared:  # an output that is not compared may vary (a notebook's %timeit)
             other = Ran.from_reply(shadow)
             result = compare_outputs(
                 ran.output + (ran.exception or ""),
@@ -245,7 +258,7 @@ def run_twice(
     if touched:
         failure = (
             f"{page}:{first_line}: the cell changed files of the project ({', '.join(touched[:5])}): "
-            "examples run in a temporary folder and may not write into the project, by any means"
+            "examples may not write into the project, by any means"
         )
     return (None if failure else ran), failure
 
@@ -531,27 +544,49 @@ def evaluate_notebook_cell(session: Session, example: Any) -> str | None:
     tolerance = tolerances.for_notebook(
         example.document.source.tolerances, settings.device_kind, settings.project
     )
-    ran, failure = run_twice(session, example, cell.code, cell.line, tolerance)
-    if ran is None or failure:
+    if "nbval-skip" in cell.tags:
+        raise pytest.skip.Exception(
+            "not run: the cell is tagged nbval-skip", _use_item_location=True
+        )
+    raises = "raises-exception" in cell.tags
+    ran, failure = run_twice(
+        session,
+        example,
+        cell.code,
+        cell.line,
+        tolerance,
+        doctest=raises,
+        compared="nbval-ignore-output" not in cell.tags,
+    )
+    if ran is not None and raises and ran.exception is None:
+        failure = "the cell is tagged raises-exception, but it raised nothing"
+    if ran is None or failure:  # later cells build on this one: they are not run
+        session.end_document(example, "failed, and a notebook's later cells build on it")
         return f"{where}: {failure}"
-    session.observe(example, ran.output)
+    session.observe(example, ran.output + (ran.exception or ""))
     if ran.drawn.count:
         return f"{where}: the cell draws a figure, which a stored text output cannot check"
-    result = compare_outputs(cell.expected, ran.output, rtol=tolerance.rtol, atol=tolerance.atol)
-    if result and not cell.problem:
+    if "nbval-ignore-output" in cell.tags:
         return None
-    if settings.writes_shared_outputs:
-        session.queue.add(
-            NotebookOutput(
-                example.document.path,
-                cell.index,
-                ran.printed,
-                ran.value,
-                sha256(read_text(example.document.path)),
+    streams = [("output", cell.expected, ran.results), ("stderr", cell.expected_stderr, ran.stderr)]
+    for name, stored, printed in streams:
+        result = compare_outputs(stored, printed, rtol=tolerance.rtol, atol=tolerance.atol)
+        if result and not cell.problem:
+            continue
+        if settings.writes_shared_outputs:
+            session.queue.add(
+                NotebookOutput(
+                    example.document.path,
+                    cell.index,
+                    ran.stdout,
+                    ran.value,
+                    sha256(read_text(example.document.path)),
+                    ran.stderr,
+                )
             )
+            return None
+        return (
+            f"{where}: the stored {name} differs from what the cell prints ({tolerance.origin})\n"
+            f"first difference: {result}\n--- stored\n{stored}--- printed now\n{printed}"
         )
-        return None
-    return (
-        f"{where}: the stored output differs from what the cell prints ({tolerance.origin})\n"
-        f"first difference: {result}\n--- stored\n{cell.expected}--- printed now\n{ran.output}"
-    )
+    return None

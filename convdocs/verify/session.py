@@ -200,6 +200,12 @@ class Session:
                 device=self.settings.device,
                 timeout=project.timeout,
                 shadow=self.settings.shadow,
+                # a notebook runs in its folder, as Jupyter runs it (reads work, writes do not)
+                workdir=(
+                    os.path.dirname(os.path.abspath(example.path))
+                    if kind_of(example.path) == "notebook"
+                    else None
+                ),
             )
             self._runs[key] = run
             hello = run.hello
