@@ -49,11 +49,6 @@ def indent_lines(body: str, indent: str) -> str:
     return "".join((indent + line if line.strip() else "") + "\n" for line in lines)
 
 
-def fenced(body: str, indent: str, lang: str) -> str:
-    """A fence of ``lang`` around ``body``, every line indented by ``indent``."""
-    return f"{indent}```{lang}\n{indent_lines(body, indent)}{indent}```"
-
-
 @dataclass(frozen=True)
 class TextEdit:
     """Replace ``text[start:end]`` of a file with ``new``; ``original_sha256`` guards against stale edits."""

@@ -19,8 +19,6 @@ from typing import Any
 from convdocs.verify.cells import Problem
 from convdocs.verify.rules import tolerance_problems
 
-TEXT_OUTPUTS = ("stream", "execute_result")
-
 
 @dataclass(frozen=True)
 class NotebookCell:

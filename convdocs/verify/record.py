@@ -88,9 +88,9 @@ def save(path: Path, record_data: dict[str, Any]) -> None:
     write_atomically(path, text.encode("utf-8"))
 
 
-VERSIONED = ("torch", "numpy", "ipython")
+VERSIONED = {"torch": "torch", "numpy": "numpy", "ipython": "IPython"}
 """The packages whose versions change what examples print (torch computes, numpy and IPython
-format), recorded with each run beside Python's."""
+format), recorded with each run beside Python's: the name recorded, and the module."""
 
 
 def versions_here() -> dict[str, str]:
@@ -101,7 +101,7 @@ def versions_here() -> dict[str, str]:
     import platform
 
     found = {"python": platform.python_version()}
-    for name, module in (("torch", "torch"), ("numpy", "numpy"), ("ipython", "IPython")):
+    for name, module in VERSIONED.items():
         try:
             found[name] = str(importlib.import_module(module).__version__)
         except ImportError:
