@@ -491,7 +491,7 @@ class _Reader:
             self.close_cell()
             self.last_end = self.last_output_end = fence.end
             return
-        if not self.reasons:  # nothing runs here, so nothing can pass for an output
+        if not self.reasons or fence.kind == "console":  # nothing can pass for an output here
             pass
         elif after_output and fence.kind not in ("python", "text"):
             self.problem(
