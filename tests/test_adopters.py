@@ -65,3 +65,21 @@ def test_bad_parser_options_are_clear_errors(options, message):
     with pytest.raises(ValueError) as error:
         parsers(**options)
     assert fnmatchcase(str(error.value), message), str(error.value)
+
+
+def test_the_peer_comparison_covers_every_case_and_tool():
+    """``convdocs/data/checkers.json`` (``scripts/compare-peers.py``) holds a run of every tool on
+    every case of the corpus, and convdocs's own row says what this checker does now."""
+    import json
+
+    data = json.loads((ROOT / "convdocs" / "data" / "checkers.json").read_text())
+    cases = sorted(p.name for p in (ROOT / "benchmarks" / "peer-corpus").iterdir() if p.is_dir())
+    assert sorted(data["cases"]) == cases
+    tools = {"convdocs", "doctest", "sybil", "phmdoctest", "pytest-examples", "nbval"}
+    assert all(set(seen) == tools for seen in data["cases"].values())
+    outcomes = {"passes", "fails", "catches", "misses", "-"}
+    assert all(
+        set(result.values()) <= outcomes and set(result) == {"right", "changed"}
+        for seen in data["cases"].values()
+        for result in seen.values()
+    )
