@@ -36,7 +36,7 @@ import nbformat
 import yaml
 
 from convdocs.verify.cells import Cell, Marker, iter_fences, iter_markers
-from convdocs.verify.documents import Source, read_source
+from convdocs.verify.documents import Source, project_root_of, read_source
 from convdocs.verify.figures import image_reference
 from convdocs.verify.notebook import outputs_for
 from convdocs.verify.translations import language_of, original_of
@@ -71,6 +71,7 @@ TEXT: dict[str, dict[str, str]] = {
         "links": "This page as a notebook",
         "not_run": "Not run by the checks: {reason}",
         "source": "The source of `{name}` in the package (shown, not run).",
+        "docstrings": "The examples in the docstrings of `{name}`",
     },
     "zh": {
         "intro": "本笔记本由 convdocs 的页面[{title}]({url})生成：包含页面的文字、代码以及在 CPU "
@@ -81,6 +82,7 @@ TEXT: dict[str, dict[str, str]] = {
         "links": "本页的笔记本",
         "not_run": "检查不运行此代码：{reason}",
         "source": "包中 `{name}` 的源代码（仅展示，不运行）。",
+        "docstrings": "`{name}` 文档字符串中的示例",
     },
 }
 
@@ -129,11 +131,24 @@ def _read(path: str, mtime_ns: int) -> Source:
     return read_source(path)
 
 
+def examples_from(page: Path) -> list[Path]:
+    """The documents whose examples a page renders (its ``examples-from`` marker: the API
+    page's modules, whose docstrings hold checked cells)."""
+    root = project_root_of(page)
+    return [
+        root / word
+        for marker in page_source(page).page_markers
+        if marker.directive == "examples-from"
+        for word in marker.words
+    ]
+
+
 def has_notebook(page: Path) -> bool:
-    """Whether a document of docs/ gets a notebook: a notebook, or a page with checked cells."""
+    """Whether a document of docs/ gets a notebook: a notebook, or a page with checked cells
+    (its own, or those of the docstrings it renders)."""
     if page.suffix == ".ipynb":
         return True
-    return page.suffix == ".md" and bool(page_source(page).cells())
+    return page.suffix == ".md" and bool(run_cells(page))
 
 
 def pages(root: Path = ROOT) -> list[Path]:
@@ -161,6 +176,7 @@ def page_address(docs_relative: str, language: str | None) -> str:
 _ADMONITION = re.compile(
     r'^(?P<indent>[ \t]*)(?:!!!|\?\?\?\+?)[ \t]+(?P<kind>[\w-]+)(?:[ \t]+"(?P<title>[^"]*)")?[ \t]*$'
 )
+_AUTODOC = re.compile(r"^:::[ \t]+(?P<name>[\w.]+)[ \t]*$")
 _HEADING_ID = re.compile(r"^(#{1,6}[ \t].*?)[ \t]*\{[ \t]*#[\w-]+[ \t]*\}[ \t]*$")
 _LINK = re.compile(
     r"(?P<bang>!?)\[(?P<text>[^\]]*)\]\((?P<target>[^)\s]+)(?P<title>[ \t]+\"[^\"]*\")?\)"
@@ -193,9 +209,14 @@ def _outside_spans(text: str) -> Iterator[tuple[bool, str]]:
 def _prose(text: str, page: Path, base: str, language: str | None) -> str:
     """One stretch of a page's prose (admonitions already unfolded) as a notebook's Markdown:
     headings without their ``{#id}``, links and images to the published site, math as ``$``."""
-    text = "\n".join(
-        (m[1] if (m := _HEADING_ID.match(line)) else line) for line in text.split("\n")
-    )
+    lines = []
+    for line in text.split("\n"):
+        heading, autodoc = _HEADING_ID.match(line), _AUTODOC.match(line)
+        if autodoc:  # mkdocstrings renders a docstring there: a link to it on the site
+            name = autodoc["name"]
+            line = f"[`{name}`]({base}{page_address(page.name, language)}#{name})"
+        lines.append(heading[1] if heading else line)
+    text = "\n".join(lines)
 
     def link(m: re.Match[str]) -> str:
         target, title = m["target"], m["title"] or ""
@@ -303,7 +324,8 @@ def run_cells(page: Path) -> list[Cell]:
     checked cell but those shown only (a skip marker, or a source marker)."""
     return [
         cell
-        for cell in page_source(page).cells()
+        for document in (page, *examples_from(page))
+        for cell in page_source(document).cells()
         if isinstance(cell, Cell) and cell.marker("skip") is None and cell.marker("source") is None
     ]
 
@@ -354,11 +376,8 @@ def _page_cells(
                 line = replacement + "\n"
             prose.append(line[strip:])
 
-    for cell in page_source(page).cells():
-        assert isinstance(cell, Cell)
-        add_prose(position, cell.start)
-        position = cell.end
-        flush()
+    def add_cell(cell: Cell, document: Path, document_text: str) -> None:
+        nonlocal count, image_to_drop
         code = cell.code.body.rstrip("\n")
         skip, source = cell.marker("skip"), cell.marker("source")
         if skip is not None or source is not None:
@@ -368,7 +387,7 @@ def _page_cells(
                 else words["source"].format(name=source.words[0] if source else "")
             )
             found.append(nbformat.v4.new_markdown_cell(f"*{note}*\n\n```python\n{code}\n```"))
-            continue
+            return
         count += 1
         output = cell.output_for("cpu")
         outputs = [
@@ -377,8 +396,8 @@ def _page_cells(
         figure = cell.marker("figure")
         if figure is not None:
             target = figure.words[0]
-            png = (page.parent / target).read_bytes()
-            alt = image_reference(text, target) or target
+            png = (document.parent / target).read_bytes()
+            alt = image_reference(document_text, target) or target
             outputs.append(
                 nbformat.v4.new_output(
                     "display_data",
@@ -387,8 +406,25 @@ def _page_cells(
             )
             image_to_drop = target
         found.append(nbformat.v4.new_code_cell(code, execution_count=count, outputs=outputs))
+
+    for cell in page_source(page).cells():
+        assert isinstance(cell, Cell)
+        add_prose(position, cell.start)
+        position = cell.end
+        flush()
+        add_cell(cell, page, text)
     add_prose(position, len(text))
     flush()
+    root = project_root_of(page)
+    for document in examples_from(page):  # the API page: its modules' docstring examples
+        source = page_source(document)
+        if not source.cells():
+            continue
+        name = document.relative_to(root).with_suffix("").as_posix().replace("/", ".")
+        found.append(nbformat.v4.new_markdown_cell(f"## {words['docstrings'].format(name=name)}"))
+        for cell in source.cells():
+            assert isinstance(cell, Cell)
+            add_cell(cell, document, source.text)
     return found
 
 
