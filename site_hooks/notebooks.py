@@ -505,11 +505,14 @@ def _icon(name: str) -> str:
 
 def links_html(notebook: str, download_href: str, language: str | None) -> str:
     """The two links of a page: download its notebook (``download_href``, relative to the page),
-    and open ``notebook`` (its path in the repository) in Colab."""
+    and open ``notebook`` (its path in the repository) in Colab, in ``language`` (the reader's:
+    that of the edition, also where a page is shown untranslated)."""
     words = _words(language)
     download, colab = (_icon(name) for name in _ICONS)
+    lang = html.escape((language or "en").split("_")[0])
     return (
-        f'<nav class="convdocs-notebook" aria-label="{html.escape(words["links"])}" data-convdocs-notebook>'
+        f'<nav class="convdocs-notebook" lang="{lang}" aria-label="{html.escape(words["links"])}" '
+        "data-convdocs-notebook>"
         f'<a class="md-button convdocs-download" href="{html.escape(download_href)}" download>'
         f"{download}<span>{words['download']}</span></a>"
         f'<a class="md-button convdocs-colab" href="{html.escape(COLAB + notebook)}" '
@@ -529,8 +532,8 @@ def on_page_content(html_text: str, page: Page, config: MkDocsConfig, files: Fil
     relative = notebook_path(source)
     if not (root / relative).is_file():
         return html_text  # a page without checked cells (the tests fail for a missing one)
-    language = language_of(source)
-    links = links_html(relative, get_relative_url(relative, page.url), language)
+    edition = str(config["theme"].get("language") or "en")  # the edition being built
+    links = links_html(relative, get_relative_url(relative, page.url), edition)
     d2l = re.search(r"<p[^>]*\bdata-convdocs-d2l\b[^>]*>.*?</p>", html_text, re.S)
     stamp = re.search(r"<details[^>]*\bdata-convdocs-tolerance\b.*?</details>", html_text, re.S)
     title = re.search(r"</h1>", html_text)
