@@ -220,7 +220,9 @@ def _prose(text: str, page: Path, base: str, language: str | None) -> str:
 
     def link(m: re.Match[str]) -> str:
         target, title = m["target"], m["title"] or ""
-        if not re.match(r"^[a-z][a-z0-9+.-]*:", target) and not target.startswith("#"):
+        if target.startswith("#"):  # a section of the page: the notebook's headings have
+            target = base + page_address(page.name, language) + target  # no such anchors
+        elif not re.match(r"^[a-z][a-z0-9+.-]*:", target):
             resolved = posixpath.normpath(posixpath.join(posixpath.dirname(page.name), target))
             target = base + page_address(resolved, None if m["bang"] else language)
         return f"{m['bang']}[{m['text']}]({target}{title})"
