@@ -12,6 +12,7 @@ differs is run too.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import nbformat
@@ -70,17 +71,24 @@ def test_the_notebooks_are_valid_and_start_by_installing_convdocs():
         assert not list(notebooks._marker_lines(markdown)), f"{page.name}: markers left"
 
 
-def test_the_install_cell_runs_pip_only_where_convdocs_is_missing():
+def test_the_install_cell_runs_pip_only_where_convdocs_is_missing(monkeypatch):
     """The ``%pip`` line sits inside ``except ImportError``: IPython turns it into a magic call
     there (so it runs in Colab), and nothing runs it where convdocs imports."""
     from IPython.core.inputtransformer2 import TransformerManager
 
     python = TransformerManager().transform_cell(notebooks.INSTALL)
-    assert "get_ipython().run_line_magic('pip', 'install -q \"convdocs @ git+https" in python
-    calls: list[str] = []
-    namespace = {"get_ipython": lambda: type("Shell", (), {"run_line_magic": calls.append})()}
-    exec(compile(python, "install", "exec"), namespace)
+    calls: list[tuple[str, str]] = []
+
+    class Shell:
+        def run_line_magic(self, name: str, line: str) -> None:
+            calls.append((name, line))
+
+    code = compile(python, "install", "exec")
+    exec(code, {"get_ipython": Shell})
     assert calls == []  # convdocs is importable here: no install
+    monkeypatch.setitem(sys.modules, "convdocs", None)  # now `import convdocs` fails
+    exec(code, {"get_ipython": Shell})
+    assert calls == [("pip", 'install -q "convdocs @ git+https://github.com/convdocs/convdocs"')]
 
 
 def _text_outputs(cell: nbformat.NotebookNode) -> tuple[str, int]:
