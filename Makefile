@@ -23,11 +23,11 @@ serve: setup
 	$(BIN)/python -m pytest -q -p no:cacheprovider docs README.md
 	$(BIN)/mkdocs serve --strict --dev-addr 127.0.0.1:8000
 
-# Lint, offline: ruff (rules and format) and mypy over convdocs/, tests/, scripts/, i18n/ and site_hooks/ (their
+# Lint, offline: ruff (rules and format) over convdocs/, tests/, scripts/, i18n/, site_hooks/ and examples/, and mypy over the first five (their
 # settings are in pyproject.toml), and the workflows against GitHub's schema and zizmor.
 lint: setup
-	$(BIN)/ruff check convdocs tests scripts i18n site_hooks
-	$(BIN)/ruff format --check convdocs tests scripts i18n site_hooks
+	$(BIN)/ruff check convdocs tests scripts i18n site_hooks examples
+	$(BIN)/ruff format --check convdocs tests scripts i18n site_hooks examples
 	$(BIN)/mypy
 	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 	$(BIN)/zizmor --offline --persona pedantic .github/workflows

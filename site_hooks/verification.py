@@ -277,8 +277,13 @@ def stamp_html(
         raise plugin_error(
             f"{root}/pyproject.toml has no [tool.convdocs.verify] table: nothing to stamp"
         )
+    if project.record is None:
+        raise plugin_error(
+            f"{root}/pyproject.toml: [tool.convdocs.verify] names no record file (record = "
+            "'verification-record.json'): the stamps have nothing to show"
+        )
     try:
-        state = record.stamp(record.load(root), project, documents)
+        state = record.stamp(record.load(project.record), project, documents)
     except record.RecordError as error:
         raise plugin_error(str(error)) from None
     words = _text(language)

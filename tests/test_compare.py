@@ -62,7 +62,7 @@ H100_REPRS = [
     ),
 ]
 
-# docs/learning-a-kernel.md, last cell: shown on the page, and printed by the H100 (rtol=2e-3 there)
+# docs/learning-a-kernel.md, last cell: shown in the document, and printed by the H100 (rtol=2e-3 there)
 LEARNING_SHOWN = """\
 epoch 5, loss 6.4064
 epoch 10, loss 1.6444
@@ -127,34 +127,34 @@ def test_the_learning_page_on_the_h100_matches_within_its_tolerance():
             "(tensor([1.]), tensor([2.]))",
             "(tensor([1.]),\n tensor([2.]))",
             "line 1, column 16: expected 'tensor', got 'a line break' "
-            "(the code breaks the line here, the page does not; the line structure must match)",
+            "(the code breaks the line here, the document does not; the line structure must match)",
         ),
         (
             "(tensor([1.]),\n tensor([2.]))",
             "(tensor([1.]), tensor([2.]))",
             "line 1, column 15: expected 'a line break', got 'tensor' "
-            "(the page breaks the line here, the code does not; the line structure must match)",
+            "(the document breaks the line here, the code does not; the line structure must match)",
         ),
         # outside brackets, a device suffix excuses nothing
         (
             "a tensor([1.])\nb",
             "a tensor([1.], device='cuda:0') b",
             "line 1, column 15: expected 'a line break', got 'b' "
-            "(the page breaks the line here, the code does not; the line structure must match)",
+            "(the document breaks the line here, the code does not; the line structure must match)",
         ),
         # inside brackets but not after a comma
         (
             "(tensor([1.], device='cuda:0') x)",
             "(tensor([1.]\n) x)",
             "line 1, column 30: expected ')', got 'a line break' "
-            "(the code breaks the line here, the page does not; the line structure must match)",
+            "(the code breaks the line here, the document does not; the line structure must match)",
         ),
         # an extra blank line in the wrapped group
         (
             "[tensor([1.]), tensor([2.])]",
             "[tensor([1.], device='cuda:0'),\n\n tensor([2.], device='cuda:0')]",
             "line 1, column 16: expected 'tensor', got 'a line break' "
-            "(the code breaks the line here, the page does not; the line structure must match)",
+            "(the code breaks the line here, the document does not; the line structure must match)",
         ),
     ],
     ids=["no-suffix", "no-suffix-reversed", "outside-brackets", "not-after-comma", "blank-line"],

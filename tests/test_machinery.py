@@ -26,9 +26,11 @@ from tests.conftest import assert_refused, parse_problems, stamp_text
 
 pytest_plugins = ["pytester"]
 
-PYPROJECT = """\
+RECORD = "verification-record.json"
+PYPROJECT = f"""\
 [tool.convdocs.verify]
 paths = ["docs"]
+record = "{RECORD}"
 """
 
 GOOD_PAGE = """\
@@ -150,9 +152,9 @@ def test_wrong_number_fails_with_page_line_and_both_outputs(project):
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(
         [
-            "*docs/page.md:9: the output differs from what the code prints (the site's default rtol/atol)*",
+            "*docs/page.md:9: the output differs from what the code prints (the project's default rtol/atol)*",
             "*line 2, column 1: expected '4.3', got '4.2' (beyond tolerance rtol=1e-06, atol=1e-08)*",
-            "--- shown on the page",
+            "--- shown in the document",
             "x is 42",
             "4.3",
             "--- printed now",
@@ -442,7 +444,7 @@ def test_passing_pages_are_recorded_and_an_edit_unverifies_the_stamp(project):
     path = page(project, GOOD_PAGE)
     page(project, GOOD_PAGE.replace("4.2\n", "4.3\n"), "broken.md")
     run(project).assert_outcomes(passed=3, failed=1)
-    record_data = record.load(project.path)
+    record_data = record.load(project.path / RECORD)
     assert set(record_data["documents"]) == {"docs/page.md"}  # the failing page is not recorded
     entry = record_data["documents"]["docs/page.md"]["cpu"]
     assert (entry["examples"], entry["passed"], entry["skipped"]) == (2, 2, 0)
@@ -571,7 +573,28 @@ def test_a_project_without_the_table_gets_nothing_collected(pytester):
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     assert result.ret == pytest.ExitCode.NO_TESTS_COLLECTED
     result.stdout.fnmatch_lines(["*no tests ran*"])
-    assert not (pytester.path / record.RECORD_NAME).exists()
+    assert not (pytester.path / RECORD).exists()
+
+
+def test_without_the_table_pytest_imports_no_torch_ipython_or_numpy(pytester):
+    """Installed, the plugin costs a project without the table nothing heavy: pytest starts,
+    loads the entry point and collects, and neither torch, IPython nor numpy is imported."""
+    pytester.makepyprojecttoml("[tool.other]\nx = 1\n")
+    pytester.makepyfile(test_one="def test_one():\n    assert True\n")
+    result = pytester.runpython_c(
+        "import sys, pytest\n"
+        "code = pytest.main(['-q', '-p', 'no:cacheprovider'])\n"
+        "assert 'convdocs.verify.pytest_plugin' in sys.modules, 'the plugin was not loaded'\n"
+        "print('heavy:', [m for m in ('torch', 'IPython', 'numpy') if m in sys.modules], code)\n"
+    )
+    result.stdout.fnmatch_lines(["*1 passed*", "heavy: [] 0"])
+
+
+def test_a_table_without_a_record_file_writes_no_record(project):
+    project.makepyprojecttoml(PYPROJECT.replace(f'record = "{RECORD}"\n', ""))
+    page(project, GOOD_PAGE)
+    run(project).assert_outcomes(passed=2)
+    assert list(project.path.rglob("*.json")) == []
 
 
 def test_only_the_listed_paths_are_collected(project):
@@ -585,14 +608,18 @@ def test_only_the_listed_paths_are_collected(project):
     [
         (
             'paths = ["docs"]\nrtl = 1e-3\n',
-            "*accepts atol, paths, rtol, timeout; got unknown key(s) rtl*",
+            "*accepts atol, paths, record, rtol, timeout; got unknown key(s) rtl*",
         ),
         ('paths = ["nowhere"]\n', "*paths lists 'nowhere', which does not exist*"),
         ("paths = []\n", "*paths must be a non-empty list of file or folder names, got []*"),
         ('paths = ["docs"]\nrtol = "abc"\n', "*rtol must be a number, got 'abc'*"),
         ('paths = ["docs"]\natol = -1\n', "*atol must be a finite number >= 0, got -1*"),
+        (
+            'paths = ["docs"]\nrecord = "../record.json"\n',
+            "*record must name a .json file inside the project*got '../record.json'*",
+        ),
     ],
-    ids=["unknown-key", "missing-path", "no-paths", "text-rtol", "negative-atol"],
+    ids=["unknown-key", "missing-path", "no-paths", "text-rtol", "negative-atol", "outside-record"],
 )
 def test_a_bad_table_is_a_usage_error(pytester, table, message):
     pytester.makepyprojecttoml("[tool.convdocs.verify]\n" + table)
@@ -674,4 +701,218 @@ def test_under_xdist_each_page_stays_on_one_worker_and_is_recorded(project):
         timeout=120,
     )
     assert result.returncode == 0 and "18 passed" in result.stdout, result.stdout[-3000:]
-    assert set(record.load(project.path)["documents"]) == {"docs/a.md", "docs/b.md", "docs/c.md"}
+    assert set(record.load(project.path / RECORD)["documents"]) == {
+        "docs/a.md",
+        "docs/b.md",
+        "docs/c.md",
+    }
+
+
+# --- >>> sessions, as doctest runs them ------------------------------------------------------------
+
+SESSIONS = """\
+# Sessions
+
+```pycon
+>>> import torch
+>>> x = torch.tensor([1.0, 2.0])
+>>> x * 2
+tensor([2., 4.])
+>>> print("a", end=",")
+a,
+>>> list(range(30))
+[0, 1, 2, ..., 29]
+>>> {"b": 1, "a": 2}
+{'b': 1, 'a': 2}
+>>> 1 / 0
+Traceback (most recent call last):
+  ...
+ZeroDivisionError: division by zero
+```
+
+A `python` fence that starts with `>>>` is a session too, in the same namespace:
+
+```python
+>>> x.sum()
+tensor(3.)
+>>> int("x")  # doctest: +IGNORE_EXCEPTION_DETAIL
+Traceback (most recent call last):
+ValueError: another message
+```
+"""
+
+
+def test_sessions_run_as_doctest_reads_them(project):
+    """pycon fences and python fences of >>> lines run example by example in the document's
+    process: values as repr shows them, ELLIPSIS, exceptions by their last line, the tolerant
+    and device-neutral comparison of floats."""
+    page(project, SESSIONS)
+    run(project).assert_outcomes(passed=2)
+
+
+def test_a_session_fails_once_at_its_first_difference(project):
+    page(project, "```pycon\n>>> y = 3\n>>> y\n4\n>>> y + 1\n5\n>>> 1 / 0\n2\n```\n")
+    result = run(project)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*docs/page.md:3: the session's example >>> y",
+            "*first difference: line 1, column 1: expected '4', got '3'*",
+        ]
+    )
+    assert "y + 1" not in result.stdout.str()  # one failure, at the first difference
+
+
+@pytest.mark.parametrize(
+    ("session", "message"),
+    [
+        (">>> 1 + 1\n3\n", ["*expected '3', got '2'*"]),
+        (
+            ">>> int('x')\n7\n",
+            ["*it raised, where the session shows no traceback:", "ValueError: invalid literal*"],
+        ),
+        (
+            ">>> 1 + 1\nTraceback (most recent call last):\nValueError: no\n",
+            ["*expected it to raise ValueError: no; it raised nothing and printed:", "2"],
+        ),
+        (
+            ">>> int('x')\nTraceback (most recent call last):\nValueError: no\n",
+            ["*expected it to raise:", "ValueError: no", "it raised:", "*invalid literal*"],
+        ),
+        (
+            ">>> print('abc')\na...d\n",
+            ["--- shown in the session", "a...d", "--- printed now", "abc"],
+        ),
+    ],
+    ids=["value", "unexpected-exception", "no-exception", "other-exception", "ellipsis"],
+)
+def test_a_session_that_prints_otherwise_fails(project, session, message):
+    page(project, f"```pycon\n{session}```\n")
+    result = run(project)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(message)
+
+
+def test_a_docstring_session_sees_its_module_and_fails_once(project):
+    """A docstring's >>> lines run as doctest runs them, with the module's names, and fail
+    once per docstring, at the first example that differs."""
+    project.makepyprojecttoml(PYPROJECT.replace('paths = ["docs"]', 'paths = ["docs", "mod.py"]'))
+    (project.path / "mod.py").write_text(
+        'def double(x):\n    """Twice x.\n\n    >>> double(2)\n    4\n    >>> double(2.5)\n'
+        '    5.0\n    """\n    return 2 * x\n\n\n'
+        'def half(x):\n    """Half x.\n\n    >>> half(4)\n    2.0\n    >>> half(1)\n    0.4\n'
+        '    >>> half(2)\n    9\n    """\n    return x / 2\n'
+    )
+    project.syspathinsert(project.path)
+    result = run(project)
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*mod.py:17: the session's example >>> half(1)*"])
+    assert "half(2)" not in result.stdout.str()
+
+
+# --- notebooks, as Jupyter runs them -------------------------------------------------------------
+
+
+def _notebook(project: pytest.Pytester, *cells: tuple[str, str, list[dict], list[str]]) -> Path:
+    """A notebook in docs/ of ``(cell_type, source, outputs, tags)`` cells, written by nbformat."""
+    import nbformat
+
+    notebook = nbformat.v4.new_notebook()
+    for kind, source, outputs, tags in cells:
+        if kind == "markdown":
+            notebook.cells.append(nbformat.v4.new_markdown_cell(source))
+            continue
+        cell = nbformat.v4.new_code_cell(source, metadata={"tags": tags} if tags else {})
+        cell.outputs = [nbformat.from_dict(o) for o in outputs]
+        notebook.cells.append(cell)
+    path = project.path / "docs" / "nb.ipynb"
+    nbformat.write(notebook, str(path))
+    return path
+
+
+def _out(text: str, name: str = "stdout") -> dict:
+    return {"output_type": "stream", "name": name, "text": text}
+
+
+def test_a_notebook_runs_as_jupyter_runs_it(project):
+    """Magics, a display formatter the notebook sets, the notebook's folder as the working
+    directory (a file beside it reads), stderr as a stream of its own, nbval's tags, and a skip
+    marker before a python fence of a markdown cell."""
+    (project.path / "docs" / "data.txt").write_text("beside the notebook\n")
+    _notebook(
+        project,
+        (
+            "code",
+            "%matplotlib inline\n%timeit -n 1 -r 1 sum(range(10))\nx = 1",
+            [],
+            ["nbval-ignore-output"],
+        ),
+        ("code", "print(open('data.txt').read(), end='')", [_out("beside the notebook\n")], []),
+        (
+            "code",
+            "import sys\nprint('warn', file=sys.stderr)\nprint('out')",
+            [_out("out\n"), _out("warn\n", "stderr")],
+            [],
+        ),
+        (
+            "code",
+            "ip = get_ipython()\nip.display_formatter.formatters['text/plain'].for_type(int, lambda n, p, c: p.text(f'int {n}'))\n7",
+            [
+                {
+                    "output_type": "execute_result",
+                    "data": {"text/plain": "int 7"},
+                    "metadata": {},
+                    "execution_count": 4,
+                }
+            ],
+            [],
+        ),
+        ("code", "raise ValueError('expected')", [], ["raises-exception"]),
+        ("code", "print('never')", [_out("ignored\n")], ["nbval-skip"]),
+        (
+            "markdown",
+            '<!-- convdocs: skip reason="shown for reading" -->\n```python\nimport this\n```\n\n```bash\nls\n```',
+            [],
+            [],
+        ),
+    )
+    result = run(project, "-rs")
+    result.assert_outcomes(passed=5, skipped=1)
+    result.stdout.fnmatch_lines(["*not run: the cell is tagged nbval-skip*"])
+
+
+def test_a_notebook_cell_cannot_write_beside_it(project):
+    _notebook(project, ("code", "open('new.txt', 'w').write('x')", [], []))
+    result = run(project)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*examples may not change files of the project (docs/new.txt)*"])
+    assert not (project.path / "docs" / "new.txt").exists()
+
+
+def test_after_a_failing_notebook_cell_the_rest_is_skipped_visibly(project):
+    _notebook(
+        project,
+        ("code", "y = undefined_name", [], []),
+        ("code", "print(y)", [_out("1\n")], []),
+        ("code", "print(2)", [_out("2\n")], []),
+    )
+    result = run(project, "-rs")
+    result.assert_outcomes(failed=1, skipped=2)
+    result.stdout.fnmatch_lines(
+        [
+            "*not run: the example at docs/nb.ipynb:* failed, and a notebook's later cells build on it*"
+        ]
+    )
+
+
+def test_the_update_keeps_stderr_a_stream_of_its_own(project):
+    import nbformat
+
+    path = _notebook(
+        project,
+        ("code", "import sys\nprint('a')\nprint('b', file=sys.stderr)", [_out("old\n")], []),
+    )
+    run(project, "--update-outputs").assert_outcomes(passed=1)
+    outputs = nbformat.read(str(path), as_version=4).cells[0].outputs
+    assert [(o.name, o.text) for o in outputs] == [("stdout", "a\n"), ("stderr", "b\n")]
+    run(project).assert_outcomes(passed=1)

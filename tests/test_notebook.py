@@ -49,11 +49,12 @@ def test_a_real_kernel_prints_the_stored_outputs(device, monkeypatch):
     )
     rtol, atol = rule.rtol, rule.atol
     for number, (s, e) in enumerate(code_cells, start=1):
-        want, problem = expected_output(s.outputs)
-        got, _ = expected_output(e.outputs)
+        want, want_stderr, problem = expected_output(s.outputs)
+        got, got_stderr, _ = expected_output(e.outputs)
         assert not problem
         result = compare_outputs(want, got, rtol=rtol, atol=atol)
         assert result, f"code cell {number}: {result}"
+        assert want_stderr == got_stderr, f"code cell {number}: stderr"
 
 
 def test_the_stored_outputs_pass_as_they_are(device):
@@ -107,7 +108,7 @@ def test_notebook_tolerance_from_metadata_applies_on_its_device_only(tmp_path):
     path = tmp_path / "n.ipynb"
     path.write_text(nbformat.writes(notebook))
     failures = _evaluate(path, path.read_text(), "cpu")  # on the CPU the site's tolerance applies
-    assert len(failures) == 1 and "(the site's default rtol/atol)" in failures[0]
+    assert len(failures) == 1 and "(the project's default rtol/atol)" in failures[0]
     from convdocs.verify import tolerances
     from convdocs.verify.config import load_project
     from convdocs.verify.documents import read_source

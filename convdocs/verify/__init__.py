@@ -12,6 +12,19 @@ queue) and ``record`` (the verification record behind the stamps, which the site
 items.
 """
 
+from typing import Any
+
 from convdocs.verify.compare import Comparison, compare_outputs
 
-__all__ = ["Comparison", "compare_outputs"]
+
+def __getattr__(name: str) -> Any:
+    """``parsers`` (``session.parsers``, convdocs's readers for a Sybil of your own), imported
+    on first use, so that importing ``convdocs.verify`` stays light."""
+    if name == "parsers":
+        from convdocs.verify.session import parsers
+
+        return parsers
+    raise AttributeError(f"module 'convdocs.verify' has no attribute {name!r}")
+
+
+__all__ = ["Comparison", "compare_outputs", "parsers"]

@@ -97,12 +97,19 @@ class Cell:
     """
 
     code: Fence
+    """The code; a ``console`` fence for a ``>>>`` session (``pycon``, or ``python`` starting
+    with ``>>>``), which holds its own outputs, as doctest reads them."""
     output: Fence | None = None
     markers: tuple[Marker, ...] = ()
     page_markers: tuple[Marker, ...] = ()
     device_outputs: tuple[tuple[str, Fence], ...] = ()
     faults: tuple[tuple[int, str], ...] = ()
     """What is wrong with the cell's outputs (an incomplete device tab group), as (line, message)."""
+
+    @property
+    def session(self) -> bool:
+        """Whether the cell is a ``>>>`` session."""
+        return self.code.kind == "console"
 
     def marker(self, directive: str) -> Marker | None:
         """The cell's own marker with this directive, if any."""
@@ -293,8 +300,9 @@ def _only_blank_between(text: str, start: int, end: int) -> bool:
 class _Reader:
     """The state of one pass over a text's fences, markers and tabs, in order."""
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, reasons: bool = True) -> None:
         self.text = text
+        self.reasons = reasons  # whether a block shown and not run needs a skip marker
         self.page = Page()
         self.pending: list[Marker] = []
         self.open_cell: int | None = None  # index of the cell that may still take outputs
@@ -421,6 +429,8 @@ class _Reader:
         self.open_tab, self.last_end = tab, tab.end
 
     def fence(self, fence: Fence) -> None:
+        if fence.kind == "python" and fence.body.lstrip().startswith(">>>"):
+            fence = replace(fence, kind="console")  # a session, highlighted as Python
         if self.open_tab is not None and self.open_cell is not None:
             tab = self.open_tab
             if (
@@ -444,17 +454,18 @@ class _Reader:
         )
         session = fence.kind in ("python2", "console") or bool(
             re.search(r"^\s*>>>(?: |$)", fence.body, re.M)
-        )  # each of these is a problem of its own, below
-        not_run = fence.kind not in ("python", "text")
+        )  # a session, or a problem of its own, below
+        not_run = fence.kind not in ("python", "text", "console")
         if not_run and [m.directive for m in self.pending] == ["skip"]:
             self.pending = []  # shown, not run, and the page says why
-        elif not_run and not (session or right_after or after_output):
+            session = False
+        elif not_run and self.reasons and not (session or right_after or after_output):
             self.problem(
                 f"a `{fence.lang or 'plain'}` block is shown as code, but nothing runs it: put "
                 '<!-- convdocs: skip reason="..." --> before it, so that readers see why',
                 fence,
             )
-        if fence.kind != "python":
+        if fence.kind not in ("python", "console"):
             for marker in self.pending:
                 self.problem(
                     f"the marker '{marker.directive}' at line {marker.line} must come right "
@@ -480,7 +491,9 @@ class _Reader:
             self.close_cell()
             self.last_end = self.last_output_end = fence.end
             return
-        if after_output and fence.kind not in ("python", "text"):
+        if not self.reasons or fence.kind == "console":  # nothing can pass for an output here
+            pass
+        elif after_output and fence.kind not in ("python", "text"):
             self.problem(
                 f"a `{fence.lang or 'plain'}` block right after an output block looks like more of the "
                 "output, but only the `text` block is compared: put prose between them",
@@ -497,6 +510,8 @@ class _Reader:
         if fence.kind == "python":
             self.page.cells.append(Cell(fence, None, tuple(self.pending)))
             self.open_cell = len(self.page.cells) - 1
+        elif fence.kind == "console":  # a session holds its outputs: no output block follows
+            self.page.cells.append(Cell(fence, None, tuple(self.pending)))
         elif fence.kind == "python2":
             self.problem(
                 f"a `{fence.lang}` fence is shown as Python 2, which the checker cannot run: "
@@ -505,8 +520,8 @@ class _Reader:
             )
         elif session:
             self.problem(
-                "this block looks like a Python example but is not a `python` cell: "
-                "write the code in a python fence and its output in a text fence after it",
+                "this block looks like a Python example but is not a `python` cell: write it as "
+                "a `pycon` session, or the code in a python fence and its output in a text fence",
                 fence,
             )
         self.pending = []
@@ -525,8 +540,35 @@ class _Reader:
         return page
 
 
-def read_cells(text: str) -> Page:
-    """Find the cells, page markers and problems of a Markdown text."""
+def _sessions_outside_fences(text: str, fences: list[Fence], comments: list[tuple[int, int]]):
+    """The ``>>>`` sessions of a docstring written as doctest has them, outside any fence:
+    sybil's doctest parser finds the examples; those with no fence between them form one
+    session (a ``console`` cell), so that a docstring fails once, at its first difference."""
+    from sybil.parsers.abstract.doctest import DocTestStringParser
+
+    masked = list(text)
+    for start, end in [*((f.start, f.end) for f in fences), *comments]:
+        masked[start:end] = [c if c == "\n" else " " for c in text[start:end]]
+    groups: list[list[int]] = []
+    for region in DocTestStringParser()("".join(masked), "<docstring>"):
+        if groups and not any(groups[-1][1] <= f.start < region.start for f in fences):
+            groups[-1][1] = region.end
+        else:
+            groups.append([region.start, region.end])
+    cells = []
+    for start, end in groups:
+        line = text.count("\n", 0, start) + 1
+        body = text[start:end]
+        code = Fence("pycon", "console", "", "", "", body, start, end, start, end, line, line)
+        cells.append(Cell(code))
+    return cells
+
+
+def read_cells(text: str, sessions_outside_fences: bool = False, reasons: bool = True) -> Page:
+    """Find the cells, page markers and problems of a Markdown text; with
+    ``sessions_outside_fences`` (a docstring), also its doctest sessions written without a
+    fence; without ``reasons`` (a notebook's markdown cell, where nothing is run), a block in
+    another language needs no skip marker."""
     fences = list(iter_fences(text))
     inside = [(f.start, f.end) for f in fences]
 
@@ -544,7 +586,12 @@ def read_cells(text: str) -> Page:
         *fences,
     ]
     events.sort(key=lambda item: item.start)
-    reader = _Reader(text)
+    reader = _Reader(text, reasons)
+    sessions = []
+    if sessions_outside_fences:
+        sessions = _sessions_outside_fences(text, fences, rules.comment_spans(text, inside))
+        spans = [(c.code.start, c.code.end) for c in sessions]
+        findings = [f for f in findings if not any(s <= f.start < e for s, e in spans)]
     reader.page.problems += [Problem(f.message, f.start, f.end, f.line) for f in findings]
     for item in events:
         if isinstance(item, Problem):
@@ -556,6 +603,9 @@ def read_cells(text: str) -> Page:
         else:
             reader.fence(item)
     page = reader.finish()
+    if sessions:
+        sessions = [replace(c, page_markers=tuple(page.page_markers)) for c in sessions]
+        page.cells = sorted([*page.cells, *sessions], key=lambda c: c.start)
     page.fences = fences
     drawn = {
         m.words[0] for c in page.cells for m in c.markers if m.directive == "figure" and m.words

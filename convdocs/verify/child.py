@@ -192,6 +192,9 @@ def make_shell() -> Any:
     config.InteractiveShell.colors = "nocolor"
     config.InteractiveShell.xmode = "Plain"
     shell: Any = InteractiveShell.instance(config=config, displayhook_class=KeptValue)
+    # %matplotlib (inline or any backend): figures are drawn off-screen with Agg here, and the
+    # checker collects each cell's figures itself
+    shell.enable_matplotlib = lambda gui=None: (gui, "agg")
     shell.showtraceback = lambda *args, **kwargs: None  # the child formats errors itself
     shell.showsyntaxerror = lambda *args, **kwargs: None
     offset = _LineOffset()
@@ -294,12 +297,18 @@ class Document:
     def __init__(self, shell: Any, guard: Guard) -> None:
         self.shell, self.guard = shell, guard
 
-    def run(self, code: str, filename: str, first_line: int) -> dict[str, Any]:
+    def run(
+        self, code: str, filename: str, first_line: int, session: bool = False
+    ) -> dict[str, Any]:
         """Run a cell as Jupyter would: what it wrote to each stream, in order, its value as the
-        display formatter shows it, an error, the figure it drew and what else it changed."""
+        display formatter shows it, an error, the figure it drew and what else it changed.
+        ``session``: a ``>>>`` example, run as doctest does: its value as ``repr`` shows it, and
+        an exception it raises is data (``exception``, as Python's last traceback line has it),
+        not an error."""
         shell = self.shell
         chunks: list[list[str]] = []
         shell.displayhook.value = None
+        shell.display_formatter.formatters["text/plain"].pprint = not session
         shell.convdocs_offset.lines = first_line - 1
         shell.compile.get_code_name = lambda raw, transformed, number: filename
         before = _hooks()
@@ -309,6 +318,11 @@ class Document:
             result = shell.run_cell(code, store_history=True)
         finally:
             sys.stdout, sys.stderr = saved
+        raised = result.error_in_exec
+        exception = None
+        if session and raised is not None and not isinstance(raised, SystemExit):
+            exception = "".join(traceback.format_exception_only(type(raised), raised))
+            result.error_in_exec = None
         error = _describe(result, filename, code, first_line)
         changes = _hook_changes(before, _hooks())
         if self.guard.refused and error is None:
@@ -318,6 +332,7 @@ class Document:
             "chunks": chunks,
             "value": shell.displayhook.value,
             "error": error,
+            "exception": exception,
             "changes": changes,
             "figures": _figures(),
             "reads": sorted(self.guard.reads),
@@ -379,7 +394,12 @@ class Document:
                 return
             op = request.get("op")
             if op == "run":
-                reply = self.run(request["code"], request["filename"], request["first_line"])
+                reply = self.run(
+                    request["code"],
+                    request["filename"],
+                    request["first_line"],
+                    bool(request.get("session")),
+                )
             elif op == "eval":
                 reply = self.evaluate(request["expression"])
             elif op == "source":

@@ -171,9 +171,9 @@ class _Group:
 
 def _break_failure(expected: Token, actual: Token, break_expected: bool) -> Comparison:
     reason = (
-        "the page breaks the line here, the code does not"
+        "the document breaks the line here, the code does not"
         if break_expected
-        else "the code breaks the line here, the page does not"
+        else "the code breaks the line here, the document does not"
     )
     return Comparison(
         False,

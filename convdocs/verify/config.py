@@ -25,7 +25,7 @@ from convdocs.verify.compare import DEFAULT_ATOL, DEFAULT_RTOL
 from convdocs.verify.rules import ATOL_CEILING, RTOL_CEILING
 
 TABLE = "[tool.convdocs.verify]"
-KEYS = frozenset({"paths", "rtol", "atol", "timeout"})
+KEYS = frozenset({"paths", "rtol", "atol", "timeout", "record"})
 DEFAULT_TIMEOUT = 60.0
 
 
@@ -35,13 +35,15 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class ProjectConfig:
-    """A project's table: its root, the documents to check, and its default tolerance."""
+    """A project's table: its root, the documents to check, its default tolerance, and the
+    verification record's file, if it names one (a run writes a record only then)."""
 
     root: Path
     paths: tuple[Path, ...]
     rtol: float = DEFAULT_RTOL
     atol: float = DEFAULT_ATOL
     timeout: float = DEFAULT_TIMEOUT
+    record: Path | None = None
 
     def covers(self, path: Path) -> bool:
         """Whether ``path`` is one of the listed files or lies in one of the listed folders."""
@@ -102,6 +104,15 @@ def load_project(root: Path) -> ProjectConfig | None:
         if not path.exists():
             raise ConfigError(f"{TABLE} in {pyproject}: paths lists {name!r}, which does not exist")
         paths.append(path)
+    name = table.get("record")
+    record = None if name is None else (Path(root) / str(name)).resolve()
+    if record is not None and not (
+        isinstance(name, str) and name.endswith(".json") and Path(root).resolve() in record.parents
+    ):
+        raise ConfigError(
+            f"{TABLE} in {pyproject}: record must name a .json file inside the project, "
+            f"such as 'verification-record.json', got {name!r}"
+        )
     timeout = _number(pyproject, "timeout", table.get("timeout", DEFAULT_TIMEOUT), 24 * 3600)
     if timeout == 0:
         raise ConfigError(f"{TABLE} in {pyproject}: timeout must be more than 0 seconds, got 0")
@@ -111,6 +122,7 @@ def load_project(root: Path) -> ProjectConfig | None:
         _number(pyproject, "rtol", table.get("rtol", DEFAULT_RTOL), RTOL_CEILING),
         _number(pyproject, "atol", table.get("atol", DEFAULT_ATOL), ATOL_CEILING),
         timeout,
+        record,
     )
 
 
@@ -121,6 +133,10 @@ class Settings:
     project: ProjectConfig
     device: str = "cpu"
     update: bool = False
+    shadow: bool = True
+    """Whether each document also runs under the hidden seed (``runner.DocumentRun``). Only a
+    caller that checks something else than seeds turns it off (the mutation tests do); the
+    pytest plugin never does."""
 
     @property
     def device_kind(self) -> str:

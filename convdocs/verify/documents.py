@@ -93,6 +93,13 @@ def read_source(path: str | Path, text: str | None = None) -> Source:
         raise ValueError(f"{path} is not a document: expected one of {', '.join(sorted(SUFFIXES))}")
     if text is None:
         text = Path(path).read_text(encoding="utf-8")
+    return _read(str(path), kind, text)
+
+
+@functools.lru_cache(maxsize=256)
+def _read(path: str, kind: str, text: str) -> Source:
+    """``read_source`` of a text read before (the site's hook asks for a page several times, and
+    rendering it for the cross-check is most of the cost): a ``Source`` is immutable."""
     if kind == "notebook":
         return _notebook_source(str(path), text)
     if kind == "docstring":
@@ -134,7 +141,7 @@ def _not_as_shown(path: Path, text: str, fences: list[Fence]) -> list[Problem]:
     found = disagreements(text, [(f.line, f.body) for f in fences], project_root_of(path))
     if not found:
         return []
-    message = "the page's code blocks are not what the site shows:\n" + "\n".join(
+    message = "the document's code blocks are not what its Markdown renders:\n" + "\n".join(
         f"  line {line}: {message}" for line, message in found
     )
     return [Problem(message, len(text), len(text), found[0][0])]
@@ -224,7 +231,7 @@ def _docstring_source(path: str, text: str) -> Source:
     for start, end, value, _, _ in found:
         written = text[start:end]
         lines = text.count("\n", 0, start)
-        page = read_cells(written)
+        page = read_cells(written, sessions_outside_fences=True)
         if not page.cells and not page.problems and not page.claims:
             continue
         if written != value:

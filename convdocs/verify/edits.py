@@ -49,11 +49,6 @@ def indent_lines(body: str, indent: str) -> str:
     return "".join((indent + line if line.strip() else "") + "\n" for line in lines)
 
 
-def fenced(body: str, indent: str, lang: str) -> str:
-    """A fence of ``lang`` around ``body``, every line indented by ``indent``."""
-    return f"{indent}```{lang}\n{indent_lines(body, indent)}{indent}```"
-
-
 @dataclass(frozen=True)
 class TextEdit:
     """Replace ``text[start:end]`` of a file with ``new``; ``original_sha256`` guards against stale edits."""
@@ -74,6 +69,7 @@ class NotebookOutput:
     printed: str
     value: str | None
     original_sha256: str
+    stderr: str = ""
 
 
 @dataclass(frozen=True)
@@ -140,7 +136,9 @@ class EditQueue:
                 raise ValueError(f"{path} changed while the tests ran; not rewriting it")
             text_edits = [e for e in edits if isinstance(e, TextEdit)]
             notebook_outputs = {
-                e.index: (e.printed, e.value) for e in edits if isinstance(e, NotebookOutput)
+                e.index: (e.printed, e.value, e.stderr)
+                for e in edits
+                if isinstance(e, NotebookOutput)
             }
             new_text = _apply_text_edits(path, text, text_edits)
             if notebook_outputs:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import difflib
+import doctest
 import os
 import re
 import traceback
@@ -150,6 +151,12 @@ class Ran:
     printed: str
     value: str | None
     drawn: Drawn
+    exception: str | None = None
+    """What a ``>>>`` example raised, as Python's last traceback line has it (sessions only)."""
+    stderr: str = ""
+    """What it wrote to stderr alone (``printed`` has it too, in order, as a page shows it)."""
+    stdout: str = ""
+    """What it wrote to stdout alone."""
 
     @property
     def output(self) -> str:
@@ -163,11 +170,27 @@ class Ran:
             "".join(text for _, text in reply["chunks"]),
             reply["value"],
             Drawn(int(figures["count"]), None if png is None else base64.b64decode(png)),
+            reply.get("exception"),
+            "".join(text for name, text in reply["chunks"] if name == "stderr"),
+            "".join(text for name, text in reply["chunks"] if name == "stdout"),
         )
+
+    @property
+    def results(self) -> str:
+        """What it wrote to stdout, and its value: a notebook cell's stdout and results, which
+        it stores apart from its stderr."""
+        return self.stdout if self.value is None else self.stdout + self.value + "\n"
 
 
 def run_twice(
-    session: Session, example: Any, code: str, first_line: int, tolerance: tolerances.Tolerance
+    session: Session,
+    example: Any,
+    code: str,
+    first_line: int,
+    tolerance: tolerances.Tolerance,
+    *,
+    doctest: bool = False,
+    compared: bool = True,
 ) -> tuple[Ran | None, str | None]:
     """Run ``code`` in the document's process, and in its shadow process, whose random
     generators started from another hidden seed.
@@ -181,7 +204,13 @@ def run_twice(
     page = page_path(session, example)
     root = session.settings.project.root
     files_before = project_files(root)
-    request = {"op": "run", "code": code, "filename": page, "first_line": first_line}
+    request = {
+        "op": "run",
+        "code": code,
+        "filename": page,
+        "first_line": first_line,
+        "session": doctest,
+    }
     replies = run.request_both(request, session.settings.project.timeout)
     failure = None
     ran: Ran | None = None
@@ -200,30 +229,36 @@ def run_twice(
     else:
         ran = Ran.from_reply(visible)
     shadow = replies[1] if len(replies) > 1 else None
-    if ran is not None and shadow is not None:
+    if ran is not None and shadow is not None:  # (the shadow runs on, to keep in step)
         if isinstance(shadow, ProcessEnded) or shadow["error"]:
             run.shadow_broken = True
             failure = (
-                f"{page}:{first_line}: the cell fails when the page runs a second time with its random "
+                f"{page}:{first_line}: the cell fails when the document runs a second time with its random "
                 "generators seeded differently (a hidden seed the reader does not know):\n"
                 f"{shadow if isinstance(shadow, ProcessEnded) else shadow['error']}"
             )
-        else:
-            other = Ran.from_reply(shadow).output
-            result = compare_outputs(ran.output, other, rtol=tolerance.rtol, atol=tolerance.atol)
+        elif compared:  # an output that is not compared may vary (a notebook's %timeit)
+            other = Ran.from_reply(shadow)
+            result = compare_outputs(
+                ran.output + (ran.exception or ""),
+                other.output + (other.exception or ""),
+                rtol=tolerance.rtol,
+                atol=tolerance.atol,
+            )
             if not result:
                 failure = (
-                    f"{page}:{first_line}: the cell prints something else when the page runs a second "
+                    f"{page}:{first_line}: the cell prints something else when the document runs a second "
                     "time with its random generators seeded differently: its output depends on a seed "
-                    "the reader cannot see (or on the time, or the machine). Seed visibly in the page "
+                    "the reader cannot see (or on the time, or the machine). Seed visibly in the document "
                     "(torch.manual_seed(0), or a torch.Generator), or print nothing that varies.\n"
-                    f"first difference: {result}\n--- first run\n{ran.output}--- second run\n{other}"
+                    f"first difference: {result}\n--- first run\n{ran.output}--- second run\n"
+                    f"{other.output}"
                 )
     touched = changed_files(files_before, project_files(root))
     if touched:
         failure = (
             f"{page}:{first_line}: the cell changed files of the project ({', '.join(touched[:5])}): "
-            "examples run in a temporary folder and may not write into the project, by any means"
+            "examples may not write into the project, by any means"
         )
     return (None if failure else ran), failure
 
@@ -274,6 +309,8 @@ def evaluate_cell(session: Session, example: Any) -> str | None:
         return f"{page}:{cell.code.line}: this cell shows an output per device ({tabs}), but none for {settings.device}"
 
     tolerance = tolerances.for_cell(cell, settings.device_kind, settings.project)
+    if cell.session:
+        return _evaluate_session(session, example, cell, tolerance)
     ran, failure = run_twice(session, example, cell.code.body, cell.code.body_line, tolerance)
     if ran is None or failure:
         return failure
@@ -288,7 +325,7 @@ def evaluate_cell(session: Session, example: Any) -> str | None:
     elif ran.drawn.count:
         return (
             f"{page}:{cell.code.line}: the cell draws a figure, but no figure marker says which "
-            "image on the page shows it, so nothing compares the two: put "
+            "image the document shows, so nothing compares the two: put "
             "<!-- convdocs: figure figures/NAME.png --> before the cell"
         )
 
@@ -317,8 +354,92 @@ def evaluate_cell(session: Session, example: Any) -> str | None:
     return (
         f"{page}:{where}: the output{label} differs from what the code prints ({tolerance.origin})\n"
         f"first difference: {result}\n"
-        f"--- shown on the page\n{shown_text}"
+        f"--- shown in the document\n{shown_text}"
         f"--- printed now\n{actual}{hint}"
+    )
+
+
+def _evaluate_session(
+    session: Session, example: Any, cell: Cell, tolerance: tolerances.Tolerance
+) -> str | None:
+    """Run a ``>>>`` session example by example, as doctest reads it (sybil's doctest parser),
+    in the document's process; fail once, at the first example that prints otherwise."""
+    from sybil.parsers.abstract.doctest import DocTestStringParser
+
+    page = page_path(session, example)
+    if page.endswith(".py"):  # a docstring's session sees its module's names, as doctest's does
+        failure = _module_namespace(session, example, page)
+        if failure:
+            return failure
+    printed = []
+    for region in DocTestStringParser()(cell.code.body, page):
+        shown: doctest.Example = region.parsed
+        line = cell.code.body_line + shown.lineno
+        ran, failure = run_twice(session, example, shown.source, line, tolerance, doctest=True)
+        if ran is None or failure:
+            return failure
+        printed.append(ran.output + (ran.exception or ""))
+        difference = _doctest_difference(shown, ran, tolerance)
+        if difference:
+            source = shown.source.splitlines()[0]
+            return f"{page}:{line}: the session's example >>> {source}\n{difference}"
+    session.observe(example, "".join(printed))
+    return None
+
+
+def _module_namespace(session: Session, example: Any, page: str) -> str | None:
+    """Put the names of the docstring's module (``page``, a .py file of the project) into its
+    document's namespace, once: a docstring's doctest runs in a copy of its module's globals."""
+    run = session.document_run(example)
+    if run.module_loaded:
+        return None
+    run.module_loaded = True
+    name = page.removesuffix(".py").removesuffix("/__init__").removeprefix("src/").replace("/", ".")
+    code = (
+        f"import importlib as _m\nglobals().update({{k: v for k, v in vars(_m.import_module("
+        f"{name!r})).items() if not k.startswith('__')}})\ndel _m"
+    )
+    request = {"op": "run", "code": code, "filename": page, "first_line": 1}
+    for reply in run.request_both(request, session.settings.project.timeout):
+        error = str(reply) if isinstance(reply, ProcessEnded) else reply["error"]
+        if error:
+            return f"{page}:1: its module {name} cannot be imported: {error}"
+    return None
+
+
+DOCTEST_FLAGS = doctest.ELLIPSIS
+"""The doctest flags every session has (an example turns others on with ``# doctest: +FLAG``):
+``...`` in an expected output stands for any text, as most projects' doctests configure."""
+
+
+def _doctest_difference(shown: doctest.Example, ran: Ran, tolerance: tolerances.Tolerance) -> str:
+    """Why ``ran`` is not what ``shown`` expects, or "": its output within the tolerance
+    (device-neutral, as for cells), or as doctest's own checker accepts it (``ELLIPSIS``,
+    ``NORMALIZE_WHITESPACE`` and the other flags the example turns on); an expected exception
+    by its last traceback line (only its type with ``IGNORE_EXCEPTION_DETAIL``)."""
+    flags = DOCTEST_FLAGS
+    for flag, on in shown.options.items():
+        flags = flags | flag if on else flags & ~flag
+    checker = doctest.OutputChecker()
+    if shown.exc_msg is not None:
+        if ran.exception is None:
+            return f"expected it to raise {shown.exc_msg.strip()}; it raised nothing and printed:\n{ran.output}"
+        if flags & doctest.IGNORE_EXCEPTION_DETAIL:
+            same = (
+                ran.exception.split(":")[0].split(".")[-1]
+                == shown.exc_msg.split(":")[0].split(".")[-1]
+            )
+        else:
+            same = checker.check_output(shown.exc_msg, ran.exception, flags)
+        return "" if same else f"expected it to raise:\n{shown.exc_msg}it raised:\n{ran.exception}"
+    if ran.exception is not None:
+        return f"it raised, where the session shows no traceback:\n{ran.exception}"
+    result = compare_outputs(shown.want, ran.output, rtol=tolerance.rtol, atol=tolerance.atol)
+    if result or checker.check_output(shown.want, ran.output, flags):
+        return ""
+    return (
+        f"it prints otherwise ({tolerance.origin})\nfirst difference: {result}\n"
+        f"--- shown in the session\n{shown.want}--- printed now\n{ran.output}"
     )
 
 
@@ -391,7 +512,7 @@ def _queue_output(
     problem = _unwritable(example, actual)
     if any(isinstance(e, Problem) for e in example.document.source.examples):
         problem = (
-            "the update writes nothing into a page with problems (the site may not show this "
+            "the update writes nothing into a document with problems (its rendering may not show this "
             "block as the checker reads it): fix them first"
         )
     if problem:
@@ -423,27 +544,49 @@ def evaluate_notebook_cell(session: Session, example: Any) -> str | None:
     tolerance = tolerances.for_notebook(
         example.document.source.tolerances, settings.device_kind, settings.project
     )
-    ran, failure = run_twice(session, example, cell.code, cell.line, tolerance)
-    if ran is None or failure:
+    if "nbval-skip" in cell.tags:
+        raise pytest.skip.Exception(
+            "not run: the cell is tagged nbval-skip", _use_item_location=True
+        )
+    raises = "raises-exception" in cell.tags
+    ran, failure = run_twice(
+        session,
+        example,
+        cell.code,
+        cell.line,
+        tolerance,
+        doctest=raises,
+        compared="nbval-ignore-output" not in cell.tags,
+    )
+    if ran is not None and raises and ran.exception is None:
+        failure = "the cell is tagged raises-exception, but it raised nothing"
+    if ran is None or failure:  # later cells build on this one: they are not run
+        session.end_document(example, "failed, and a notebook's later cells build on it")
         return f"{where}: {failure}"
-    session.observe(example, ran.output)
+    session.observe(example, ran.output + (ran.exception or ""))
     if ran.drawn.count:
         return f"{where}: the cell draws a figure, which a stored text output cannot check"
-    result = compare_outputs(cell.expected, ran.output, rtol=tolerance.rtol, atol=tolerance.atol)
-    if result and not cell.problem:
+    if "nbval-ignore-output" in cell.tags:
         return None
-    if settings.writes_shared_outputs:
-        session.queue.add(
-            NotebookOutput(
-                example.document.path,
-                cell.index,
-                ran.printed,
-                ran.value,
-                sha256(read_text(example.document.path)),
+    streams = [("output", cell.expected, ran.results), ("stderr", cell.expected_stderr, ran.stderr)]
+    for name, stored, printed in streams:
+        result = compare_outputs(stored, printed, rtol=tolerance.rtol, atol=tolerance.atol)
+        if result and not cell.problem:
+            continue
+        if settings.writes_shared_outputs:
+            session.queue.add(
+                NotebookOutput(
+                    example.document.path,
+                    cell.index,
+                    ran.stdout,
+                    ran.value,
+                    sha256(read_text(example.document.path)),
+                    ran.stderr,
+                )
             )
+            return None
+        return (
+            f"{where}: the stored {name} differs from what the cell prints ({tolerance.origin})\n"
+            f"first difference: {result}\n--- stored\n{stored}--- printed now\n{printed}"
         )
-        return None
-    return (
-        f"{where}: the stored output differs from what the cell prints ({tolerance.origin})\n"
-        f"first difference: {result}\n--- stored\n{cell.expected}--- printed now\n{ran.output}"
-    )
+    return None

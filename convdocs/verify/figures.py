@@ -16,7 +16,6 @@ from pathlib import Path
 
 DEFAULT_TOL = 2.0
 """RMS difference (0-255) above which a committed figure no longer matches its code."""
-DPI = 100
 STRONG = 64
 """A pixel whose colour moved by more than this (0-255, in any channel) has changed, not
 shifted by anti-aliasing."""

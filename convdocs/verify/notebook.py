@@ -19,8 +19,6 @@ from typing import Any
 from convdocs.verify.cells import Problem
 from convdocs.verify.rules import tolerance_problems
 
-TEXT_OUTPUTS = ("stream", "execute_result")
-
 
 @dataclass(frozen=True)
 class NotebookCell:
@@ -37,6 +35,11 @@ class NotebookCell:
     """What is wrong with the stored outputs (the update mode may write them anew)."""
     fault: str = ""
     """What is wrong with the cell itself (nothing the update mode can fix)."""
+    expected_stderr: str = ""
+    """The stored stderr stream, compared as a stream of its own."""
+    tags: tuple[str, ...] = ()
+    """The cell's tags; nbval's are honoured: ``nbval-skip`` (not run, said so),
+    ``nbval-ignore-output`` (run, outputs not compared), ``raises-exception`` (must raise)."""
 
 
 @dataclass(frozen=True)
@@ -53,23 +56,28 @@ def _text(value: str | list[str]) -> str:
     return "".join(value) if isinstance(value, list) else value
 
 
-def expected_output(outputs: list[dict]) -> tuple[str, str]:
-    """The text a cell's stored outputs show, and a problem when some output is not plain text."""
-    text, problem = [], ""
+def expected_output(outputs: list[dict], raises: bool = False) -> tuple[str, str, str]:
+    """The text a cell's stored outputs show on stdout (and as values), on stderr, and a
+    problem when some output is not plain text (a stored error, unless the cell ``raises``)."""
+    text: list[str] = []
+    stderr: list[str] = []
+    problem = ""
     for output in outputs:
         kind = output.get("output_type")
-        if kind == "stream" and output.get("name") == "stdout":
-            text.append(_text(output.get("text", "")))
+        if kind == "stream" and output.get("name") in ("stdout", "stderr"):
+            (text if output["name"] == "stdout" else stderr).append(_text(output.get("text", "")))
         elif kind == "execute_result" and "text/plain" in output.get("data", {}):
             value = _text(output["data"]["text/plain"])
             text.append(value if value.endswith("\n") else value + "\n")
+        elif kind == "error" and raises:
+            pass  # its traceback: the cell must raise, which is checked when it runs
         elif kind == "error":
             problem = (
                 f"the stored outputs hold an error ({output.get('ename')}: {output.get('evalue')})"
             )
         else:
             problem = f"a stored output of type {kind!r} cannot be verified as text"
-    return "".join(text), problem
+    return "".join(text), "".join(stderr), problem
 
 
 def _cell_offsets(text: str) -> list[int]:
@@ -121,7 +129,12 @@ def read_notebook(text: str, path: str = "notebook") -> Notebook:
             continue
         if cell.get("cell_type") != "code":
             continue
-        expected, problem = expected_output(cell.get("outputs", []))
+        metadata = cell.get("metadata", {})
+        tags = metadata.get("tags", []) if isinstance(metadata, Mapping) else []
+        tags = tuple(t for t in tags if isinstance(t, str)) if isinstance(tags, list) else ()
+        expected, stderr, problem = expected_output(
+            cell.get("outputs", []), "raises-exception" in tags
+        )
         hidden = _hidden_source(cell.get("metadata", {}))
         fault = (
             f"the cell's metadata hides its code from readers ({hidden}), yet it runs"
@@ -140,6 +153,8 @@ def read_notebook(text: str, path: str = "notebook") -> Notebook:
                 line,
                 problem,
                 fault,
+                stderr,
+                tags,
             )
         )
     return Notebook(tuple(found), tuple(tolerances), tuple(problems))
@@ -182,22 +197,26 @@ def _markdown_cell_problems(source: str, text: str, start: int, end: int) -> lis
     """A markdown cell's Python fences and ``>>>`` lines are shown but never run: each is a problem."""
     from convdocs.verify.cells import read_cells
 
-    page = read_cells(source)
+    page = read_cells(source, reasons=False)
     line = text.count("\n", 0, text.find('"source":', start)) + 2
     messages = [
         f"a python fence at line {c.code.line} of this markdown cell is shown but never run: "
-        "put the code in a code cell"
+        'put the code in a code cell, or a <!-- convdocs: skip reason="..." --> before it'
         for c in page.cells
+        if c.marker("skip") is None
     ]
     messages += [f"line {p.line} of this markdown cell: {p.message}" for p in page.problems]
     return [Problem("; ".join(messages), start, end, line)] if messages else []
 
 
-def outputs_for(printed: str, value: str | None, execution_count: int) -> list[dict]:
-    """Jupyter-style outputs: the printed text as a stream, the final value as an execute_result."""
-    outputs: list[dict] = (
-        [{"name": "stdout", "output_type": "stream", "text": printed}] if printed else []
-    )
+def outputs_for(printed: str, value: str | None, stderr: str, execution_count: int) -> list[dict]:
+    """Jupyter-style outputs: the printed text as a stream, stderr as its own stream, the final
+    value as an execute_result."""
+    outputs: list[dict] = [
+        {"name": name, "output_type": "stream", "text": text}
+        for name, text in (("stdout", printed), ("stderr", stderr))
+        if text
+    ]
     if value is not None:
         outputs.append(
             {
@@ -210,7 +229,7 @@ def outputs_for(printed: str, value: str | None, execution_count: int) -> list[d
     return outputs
 
 
-def with_outputs(text: str, new_outputs: Mapping[int, tuple[str, str | None]]) -> str:
+def with_outputs(text: str, new_outputs: Mapping[int, tuple[str, str | None, str]]) -> str:
     """The notebook ``text`` with the outputs of the cells in ``new_outputs`` (by cell index)
     replaced, written as nbformat writes it with the file's own indentation and final newline.
     A rewritten cell without an execution count gets the one its place among the code cells
@@ -228,7 +247,7 @@ def with_outputs(text: str, new_outputs: Mapping[int, tuple[str, str | None]]) -
                 cell.execution_count = count
             cell.outputs = [
                 nbformat.from_dict(o)
-                for o in outputs_for(*new_outputs[index], cell.execution_count)
+                for o in outputs_for(*new_outputs[index], execution_count=cell.execution_count)
             ]
     second = text.split("\n", 2)[1] if text.count("\n") >= 2 else ""
     indent = len(second) - len(second.lstrip(" ")) or 1

@@ -49,10 +49,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def requested_device(config: pytest.Config) -> str:
     """The device this run asks for: ``--device``, else $CONVDOCS_DEVICE, else ``cpu``, checked
     against this torch (a ``UsageError`` names what is wrong); ``cuda`` comes back with its
-    index (``cuda:0``), as a tensor's ``.device`` reports it."""
+    index (``cuda:0``), as a tensor's ``.device`` reports it. The CPU needs no torch here: this
+    process never imports it for documents that do not (their own processes do, if they use it)."""
+    wanted = config.getoption("device") or os.environ.get(DEVICE_ENV) or "cpu"
+    if wanted == "cpu":
+        return wanted
     import torch
 
-    wanted = config.getoption("device") or os.environ.get(DEVICE_ENV) or "cpu"
     try:
         device = torch.device(wanted)
     except (RuntimeError, TypeError):
@@ -85,8 +88,9 @@ def _share_the_cores(workers: int) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # Only the table's reader before the table is found: without one, the plugin imports
+    # nothing heavy (no torch, IPython or numpy), whatever project pytest runs in.
     from convdocs.verify.config import ConfigError, Settings, load_project
-    from convdocs.verify.session import Session
 
     # pytest-xdist registers it too; registered here, the mark also works without xdist
     config.addinivalue_line(
@@ -113,9 +117,10 @@ def pytest_configure(config: pytest.Config) -> None:
             "--update-outputs rewrites files, so it refuses to run when CI is set"
         )
     from convdocs.verify import record
+    from convdocs.verify.session import Session
 
     try:
-        record.load(project.root)  # a broken record is a clear error now, not at the end
+        record.load(project.record)  # a broken record is a clear error now, not at the end
     except record.RecordError as error:
         raise pytest.UsageError(str(error)) from None
     session = Session(Settings(project, requested_device(config), update))
@@ -191,13 +196,17 @@ def pytest_report_header(config: pytest.Config) -> str | None:
     session = config.stash.get(SESSION, None)
     if session is None:
         return None
-    import torch
+    from importlib.metadata import PackageNotFoundError, version
 
+    try:
+        torch = version("torch")  # read without importing torch
+    except PackageNotFoundError:
+        torch = "not installed"
     settings = session.settings
     root = settings.project.root
     paths = ", ".join(os.path.relpath(p, root) for p in settings.project.paths)
     return (
-        f"convdocs: device {settings.device}, torch {torch.__version__}, "
+        f"convdocs: device {settings.device}, torch {torch}, "
         f"tolerance rtol={settings.project.rtol:g} atol={settings.project.atol:g}, paths {paths}"
         + (", UPDATING OUTPUTS" if settings.update else "")
     )

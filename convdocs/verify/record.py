@@ -1,7 +1,8 @@
 """The verification record: which exact version of each document passed, on which device and torch.
 
-Test runs write it (``verification-record.json`` at the project root); the site's build reads
-it to stamp every page. Each device kind has its own entry per document:
+Test runs write it to the file the table's ``record`` names (this project's is
+``verification-record.json``; a table without ``record`` gets none); the site's build reads it
+to stamp every page. Each device kind has its own entry per document:
 
 * ``fingerprint``: ``documents.fingerprint`` of what that run checked: the code, markers and
   outputs compared on that device, the page's tolerances, the torch version, the project files
@@ -33,7 +34,6 @@ from convdocs.verify.documents import Source, fingerprint, read_source
 from convdocs.verify.edits import write_atomically
 from convdocs.verify.translations import drift, original_of
 
-RECORD_NAME = "verification-record.json"
 FORMAT = 3
 DEVICE_KINDS = ("cpu", "cuda")
 
@@ -46,14 +46,14 @@ def empty() -> dict[str, Any]:
     return {"format": FORMAT, "documents": {}}
 
 
-def load(root: Path) -> dict[str, Any]:
-    """The record under ``root``, or an empty one (also for a record of an older format).
+def load(path: Path | None) -> dict[str, Any]:
+    """The record in the file ``path`` (the table's ``record``), or an empty one: for no file,
+    and for a record of an older format.
 
     Raises:
         RecordError: if the file is not JSON or not a record.
     """
-    path = Path(root) / RECORD_NAME
-    if not path.is_file():
+    if path is None or not Path(path).is_file():
         return empty()
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -78,18 +78,19 @@ def load(root: Path) -> dict[str, Any]:
     return data
 
 
-def save(root: Path, record_data: dict[str, Any]) -> None:
-    """Write the record atomically, with sorted keys so that diffs stay small."""
-    path = Path(root) / RECORD_NAME
+def save(path: Path, record_data: dict[str, Any]) -> None:
+    """Write the record to the file ``path`` atomically, with sorted keys so that diffs stay
+    small."""
+    path = Path(path)
     text = json.dumps(record_data, indent=2, sort_keys=True) + "\n"
     if path.is_file() and path.read_text(encoding="utf-8") == text:
         return
     write_atomically(path, text.encode("utf-8"))
 
 
-VERSIONED = ("torch", "numpy", "ipython")
+VERSIONED = {"torch": "torch", "numpy": "numpy", "ipython": "IPython"}
 """The packages whose versions change what examples print (torch computes, numpy and IPython
-format), recorded with each run beside Python's."""
+format), recorded with each run beside Python's: the name recorded, and the module."""
 
 
 def versions_here() -> dict[str, str]:
@@ -100,7 +101,7 @@ def versions_here() -> dict[str, str]:
     import platform
 
     found = {"python": platform.python_version()}
-    for name, module in (("torch", "torch"), ("numpy", "numpy"), ("ipython", "IPython")):
+    for name, module in VERSIONED.items():
         try:
             found[name] = str(importlib.import_module(module).__version__)
         except ImportError:

@@ -115,7 +115,7 @@ def disagreements(text: str, fences: list[tuple[int, str]], root: Path) -> list[
             found.append(
                 (
                     line,
-                    f"the checker reads a block {_quote(body)} here that the site does not show as "
+                    f"the checker reads a block {_quote(body)} here that the rendered document does not show as "
                     "this code (inside a comment or raw HTML, closed or indented otherwise than "
                     "SuperFences reads it): write it as a plain fence, closed by the same fence, "
                     "indented with spaces",
@@ -126,7 +126,7 @@ def disagreements(text: str, fences: list[tuple[int, str]], root: Path) -> list[
                 found.append(
                     (
                         line_before,
-                        f"the site shows a code block {_quote(block)} after line {line_before} that "
+                        f"the rendered document shows a code block {_quote(block)} after line {line_before} that "
                         "the checker does not read, so nothing checks it: write it as a fenced block "
                         "(and a skip marker with a reason, if it is not Python that runs)",
                     )

@@ -182,8 +182,8 @@ def hidden_markers(
         if _outside(fences, m.start()) and _outside(comments, m.start()):
             end = text.find("\n", m.start())
             message = (
-                "a `>>>` example outside a python cell is shown as Python but never run: write "
-                "the code in a python fence and its output in a text fence after it"
+                "a `>>>` example outside a fence is shown but never run: put the session in a "
+                "`pycon` fence, which the checker runs as doctest does"
             )
             found.append(
                 Finding(

@@ -68,11 +68,20 @@ class Zygote:
         return self._process is None or self._process.poll() is None
 
     def fork(
-        self, *, root: Path, device: str, seed: int, environment: dict[str, str], timeout: float
+        self,
+        *,
+        root: Path,
+        device: str,
+        seed: int,
+        environment: dict[str, str],
+        timeout: float,
+        workdir: str | None = None,
     ) -> DocumentProcess:
-        """A new child for one document (its working folder is a new, empty temporary folder)."""
+        """A new child for one document, working in ``workdir`` (a notebook's folder), else in
+        a new, empty temporary folder, removed with the child."""
         control = self._start()
-        workdir = tempfile.mkdtemp(prefix="convdocs-document-")
+        temporary = workdir is None
+        workdir = tempfile.mkdtemp(prefix="convdocs-document-") if workdir is None else workdir
         ours, theirs = socket.socketpair()
         start = {
             "root": str(root),
@@ -94,7 +103,9 @@ class Zygote:
             ours.close()
             self.close()
             raise ProcessEnded("could not start: the checker's zygote process did not answer")
-        return DocumentProcess(ours, int(json.loads(reply)["pid"]), workdir, timeout)
+        return DocumentProcess(
+            ours, int(json.loads(reply)["pid"]), workdir if temporary else None, timeout
+        )
 
     def close(self) -> None:
         """End the zygote (closing its control socket ends it; its children end with their
@@ -137,7 +148,7 @@ def zygote_for(preload: Iterable[str]) -> Zygote:
 class DocumentProcess:
     """One document's child: ``request`` sends a request and returns the child's answer."""
 
-    def __init__(self, sock: socket.socket, pid: int, workdir: str, timeout: float) -> None:
+    def __init__(self, sock: socket.socket, pid: int, workdir: str | None, timeout: float) -> None:
         self.sock, self.pid, self.workdir, self.timeout = sock, pid, workdir, timeout
         self._hello: dict[str, Any] | None = None
         self.ended: str | None = None
@@ -194,7 +205,8 @@ class DocumentProcess:
 
     def close(self) -> None:
         self.kill()
-        shutil.rmtree(self.workdir, ignore_errors=True)
+        if self.workdir is not None:  # the temporary folder it worked in
+            shutil.rmtree(self.workdir, ignore_errors=True)
 
 
 def project_files(root: Path) -> dict[str, tuple[int, int]]:
@@ -239,14 +251,27 @@ class DocumentRun:
     """A document's two processes: the one whose outputs are compared with the page, and its
     shadow, seeded with ``HIDDEN_SEED``, which must print the same."""
 
-    def __init__(self, zygote: Zygote, *, root: Path, device: str, timeout: float) -> None:
+    def __init__(
+        self,
+        zygote: Zygote,
+        *,
+        root: Path,
+        device: str,
+        timeout: float,
+        shadow: bool = True,
+        workdir: str | None = None,
+    ) -> None:
         environment = {"CONVDOCS_DEVICE": device}
         options: dict[str, Any] = dict(
-            root=root, device=device, environment=environment, timeout=timeout
+            root=root, device=device, environment=environment, timeout=timeout, workdir=workdir
         )
         self.visible = zygote.fork(seed=VISIBLE_SEED, **options)
-        self.shadow: DocumentProcess | None = zygote.fork(seed=HIDDEN_SEED, **options)
+        self.shadow: DocumentProcess | None = (
+            zygote.fork(seed=HIDDEN_SEED, **options) if shadow else None
+        )
         self.shadow_broken = False
+        self.module_loaded = False
+        """Whether a docstring's module names are in the namespace (``evaluate``)."""
         self.reads: set[str] = set()
         """The project files the document's process has read (data files, not sources)."""
 

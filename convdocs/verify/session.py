@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -22,10 +23,12 @@ from sybil import Document, Region, Sybil
 
 from convdocs.verify import evaluate, record
 from convdocs.verify.cells import Claim, Problem
-from convdocs.verify.config import Settings
+from convdocs.verify.compare import DEFAULT_ATOL, DEFAULT_RTOL
+from convdocs.verify.config import DEFAULT_TIMEOUT, ProjectConfig, Settings
 from convdocs.verify.documents import SUFFIXES, Source, kind_of, read_source, third_party_imports
 from convdocs.verify.edits import EditQueue, read_text
 from convdocs.verify.notebook import NotebookCell
+from convdocs.verify.rules import ATOL_CEILING, RTOL_CEILING
 from convdocs.verify.runner import DocumentRun, ProcessEnded, zygote_for
 from convdocs.verify.translations import drift, original_of
 
@@ -193,12 +196,21 @@ class Session:
             raise pytest.skip.Exception(f"not run: {self._ended[key]}", _use_item_location=True)
         run = self._runs.get(key)
         if run is None:
+            for other in list(self._runs):  # a Sybil of a project's own has no teardown for us
+                self._runs.pop(other).close()
             project = self.settings.project
             run = DocumentRun(
                 zygote_for(self.preload),
                 root=project.root,
                 device=self.settings.device,
                 timeout=project.timeout,
+                shadow=self.settings.shadow,
+                # a notebook runs in its folder, as Jupyter runs it (reads work, writes do not)
+                workdir=(
+                    os.path.dirname(os.path.abspath(example.path))
+                    if kind_of(example.path) == "notebook"
+                    else None
+                ),
             )
             self._runs[key] = run
             hello = run.hello
@@ -278,9 +290,12 @@ class Session:
 
     def write_record(self) -> None:
         """Record each document whose examples all ran in this session and none failed, from
-        the text they were collected from and the device their processes reported."""
+        the text they were collected from and the device their processes reported. Nothing is
+        written unless the project's table names a record file."""
         root = self.settings.project.root
-        record_data = record.load(root)
+        if self.settings.project.record is None:
+            return
+        record_data = record.load(self.settings.project.record)
         for path, counts in sorted(self.outcomes.items()):
             if counts["skipped"] and not counts["passed"] and original_of(path) is not None:
                 record_data["documents"].pop(path, None)  # its original's run vouches for it
@@ -303,7 +318,7 @@ class Session:
                 device_name=next(iter(names)),
                 versions=self.versions[path],
             )
-        record.save(root, record_data)
+        record.save(self.settings.project.record, record_data)
 
     def listed_documents(self) -> list[Path]:
         """Every document under the project's ``paths`` (but in dot-folders and caches)."""
@@ -325,3 +340,38 @@ class Session:
     def apply_edits(self) -> list[str]:
         """Write the queued edits (update mode); return the paths that changed."""
         return self.queue.apply()
+
+
+def parsers(
+    root: str | Path = ".",
+    *,
+    rtol: float = DEFAULT_RTOL,
+    atol: float = DEFAULT_ATOL,
+    device: str = "cpu",
+    timeout: float = DEFAULT_TIMEOUT,
+) -> list[Callable[[Document], Iterator[Region]]]:
+    """convdocs's readers as sybil parsers, for a ``Sybil`` in a project's own conftest.py:
+    each Markdown page, notebook or module a Sybil hands them is read and checked as the table's
+    plugin checks it (each document in its own process, outputs compared within ``rtol`` and
+    ``atol`` on ``device``), without the table's record or update mode.
+
+    Raises:
+        ValueError: for a tolerance or timeout that is not a number in its range, or a device
+            that is not cpu or cuda[:N].
+    """
+    for name, value, ceiling in (("rtol", rtol, RTOL_CEILING), ("atol", atol, ATOL_CEILING)):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not 0 <= value <= ceiling
+        ):
+            raise ValueError(
+                f"parsers() expects {name} a number from 0 to {ceiling:g}, got {value!r}"
+            )
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
+        raise ValueError(f"parsers() expects timeout a number of seconds above 0, got {timeout!r}")
+    if not re.fullmatch(r"cpu|cuda(:\d+)?", str(device)):
+        raise ValueError(f"parsers() expects device cpu, cuda or cuda:N, got {device!r}")
+    folder = Path(root).resolve()
+    project = ProjectConfig(folder, (folder,), float(rtol), float(atol), float(timeout))
+    return [Session(Settings(project, device)).regions]

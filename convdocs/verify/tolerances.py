@@ -38,7 +38,7 @@ def first_applicable(
                 f"rtol/atol from {origin}",
                 str(options.get("reason", "")),
             )
-    return Tolerance(project.rtol, project.atol, "the site's default rtol/atol")
+    return Tolerance(project.rtol, project.atol, "the project's default rtol/atol")
 
 
 def for_cell(cell: Cell, device_kind: str, project: ProjectConfig) -> Tolerance:

@@ -14,6 +14,7 @@ import http.server
 import json
 import multiprocessing
 import os
+import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -244,3 +245,52 @@ def computed_once(
         f"{urlsplit(url).scheme}://{urlsplit(url).netloc}/" for url in (found["site_url"], site_url)
     )
     return json.loads(json.dumps(found["value"]).replace(old, new))
+
+
+@pytest.fixture(scope="session")
+def tour(browser, site_url, tmp_path_factory) -> Callable[[str], dict]:
+    """``tour(path)``: everything the per-page browser checks need from one page, from one load
+    of it, computed once per run and shared by the xdist workers (a lock per page, so that the
+    workers tour different pages side by side). Loading a page (MathJax typesetting, fonts,
+    images) is most of what a check of it costs, so the page is loaded once, at 1280 px in the
+    light scheme, and then, in this order:
+
+    - what the site checks read (``test_site_in_browser``): its requests and problems, images,
+      links and anchors, language menu, and whether every code block is visible;
+    - the accessibility scan (``test_accessibility``): light, then dark after the header's
+      toggle on the default language's pages;
+    - the phone checks (``test_readers``): the same page resized to 390 px.
+    """
+
+    def visit(path: str) -> dict:
+        slug = re.sub(r"[^A-Za-z0-9]+", "-", path).strip("-") or "home"
+        return computed_once(
+            tmp_path_factory, site_url, f"tour-{slug}", lambda: _tour(browser, site_url, path)
+        )
+
+    return visit
+
+
+def _tour(browser, site_url: str, path: str) -> dict:
+    from tests.browser import test_accessibility as accessibility
+    from tests.browser import test_readers as readers
+    from tests.browser import test_site_in_browser as site
+
+    context = browser.new_context(
+        base_url=site_url, viewport={"width": 1280, "height": 900}, color_scheme="light"
+    )
+    context.set_default_timeout(TIMEOUT_MS)
+    try:
+        page = context.new_page()
+        traffic = watch(page)
+        page.goto(path)
+        page.wait_for_load_state("networkidle")
+        settle(page)
+        seen: dict[str, Any] = {"path": path, **site.what_the_site_checks_see(page, path)}
+        seen["accessibility"] = accessibility.scan_both_schemes(page, path)
+        page.set_viewport_size(readers.PHONE)
+        seen["phone"] = readers.what_a_phone_shows(page, path)
+        seen["requests"], seen["problems"] = traffic.requests, traffic.problems
+    finally:
+        context.close()
+    return seen

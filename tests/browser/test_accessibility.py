@@ -9,11 +9,12 @@ fixed in the theme (``docs/stylesheets/convdocs.css``, ``overrides/``) or in the
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import pytest
 
-from tests.browser.conftest import LANGUAGES, TIMEOUT_MS, page_addresses, settle
+from tests.browser.conftest import LANGUAGES, page_addresses, settle
 from tests.browser.test_site_in_browser import site_pages
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -178,40 +179,48 @@ def test_every_built_page_is_scanned(built_site):
 
 @pytest.fixture(scope="module")
 def axe_source() -> str:
+    return _axe_source()
+
+
+@functools.cache
+def _axe_source() -> str:
     from axe_playwright_python.sync_playwright import Axe
 
     return Axe().axe_script  # axe-core, bundled with the package: nothing is downloaded
 
 
+def _palette(page) -> str:
+    return page.evaluate("document.body.getAttribute('data-md-color-scheme')")
+
+
+def scan_both_schemes(page, path: str) -> dict:
+    """The serious findings on ``page`` (loaded at ``path`` in a browser that prefers the light
+    scheme, by the ``tour`` of every page): every rule in the light scheme, then, on the default
+    language's pages, the colour rules after the reader switches to the dark scheme with the
+    header's toggle. Also the palettes seen, so that the test can tell that both were scanned."""
+    page.evaluate(_SHOW_TAB, 0)  # the first tab of each group, as the page opens
+    page.evaluate(_axe_source())
+    page.evaluate(_SKIP_MARKED, SAME_STYLE)
+    palettes = [_palette(page)]
+    findings = _scan(page, f"light {path}")
+    if not _translated(path):  # another edition's theme is the default's, scanned dark there
+        page.locator('label[for="__palette_1"]').click()  # the header's toggle
+        palettes.append(_palette(page))
+        findings += _scan(page, f"dark {path}", colour_only=True)
+    return {"palettes": palettes, "findings": findings}
+
+
 @pytest.mark.parametrize("path", PAGES)
-def test_no_serious_accessibility_finding(browser, site_url, axe_source, path):
+def test_no_serious_accessibility_finding(tour, path):
     """The page as it opens in a browser that prefers the light scheme (every rule), then, on the
     default language's pages, after the reader switches to the dark one with the header's toggle
     (the colour rules)."""
-    context = browser.new_context(
-        base_url=site_url, viewport={"width": 1280, "height": 900}, color_scheme="light"
+    seen = tour(path)["accessibility"]
+    expected = [SCHEMES["light"]] + ([] if _translated(path) else [SCHEMES["dark"]])
+    assert seen["palettes"] == expected, f"{path}: scanned in {seen['palettes']}"
+    assert not seen["findings"], "serious or critical axe-core findings:\n  " + "\n  ".join(
+        seen["findings"]
     )
-    context.set_default_timeout(TIMEOUT_MS)
-    findings = []
-
-    def palette() -> str:
-        return page.evaluate("document.body.getAttribute('data-md-color-scheme')")
-
-    try:
-        page = context.new_page()
-        page.goto(path)
-        settle(page)
-        page.evaluate(axe_source)
-        page.evaluate(_SKIP_MARKED, SAME_STYLE)
-        assert palette() == SCHEMES["light"], f"{path} opens in {palette()}"
-        findings += _scan(page, f"light {path}")
-        if not _translated(path):  # another edition's theme is the default's, scanned dark there
-            page.locator('label[for="__palette_1"]').click()  # the header's toggle
-            assert palette() == SCHEMES["dark"], f"{path}: the toggle shows {palette()}"
-            findings += _scan(page, f"dark {path}", colour_only=True)
-    finally:
-        context.close()
-    assert not findings, "serious or critical axe-core findings:\n  " + "\n  ".join(findings)
 
 
 # Ways to give code spans too little contrast, each where measuring only the first span of each

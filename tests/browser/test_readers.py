@@ -19,7 +19,6 @@ from tests.browser.conftest import (
     LANGUAGES,
     TIMEOUT_MS,
     address_of,
-    computed_once,
     page_addresses,
     settle,
     watch,
@@ -29,7 +28,6 @@ ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
 EDITIONS = [None, *LANGUAGES]
 PHONE = {"width": 390, "height": 844}
-TABS_AT_ONCE = 4
 
 
 def _nav_pages(nav: list) -> list[str]:
@@ -49,22 +47,6 @@ def _address(page: str, edition: str | None) -> str:
 
 def _plain(url: str) -> str:
     return urlunsplit(urlsplit(url)._replace(query="", fragment=""))
-
-
-def _each_page(context, addresses, check) -> list[str]:
-    """Load ``addresses`` a few tabs at a time and collect what ``check(address, page)`` finds."""
-    found: list[str] = []
-    for start in range(0, len(addresses), TABS_AT_ONCE):
-        tabs = []
-        for address in addresses[start : start + TABS_AT_ONCE]:
-            page = context.new_page()
-            page.goto(address, wait_until="commit")
-            tabs.append((address, page))
-        for address, page in tabs:
-            page.wait_for_load_state("load")
-            found += check(address, page)
-            page.close()
-    return found
 
 
 # --- the home page and the navigation ---------------------------------------------------------
@@ -247,40 +229,27 @@ def _notebook_button(page) -> dict:
     }
 
 
-def _phone_pass(browser, site_url: str) -> dict[str, dict]:
-    """Every page at 390 px, loaded once: how wide it is, and what the phone checks of the wide
-    blocks (loop to fast) and of the notebook's download button need from their pages."""
-    context = browser.new_context(base_url=site_url, viewport=PHONE)
-    context.set_default_timeout(TIMEOUT_MS)
-    found: dict[str, dict] = {}
-
-    def check(address, page):
-        settle(page)
-        page.wait_for_timeout(150)  # the wide-formula and wide-code marks (after typesetting)
-        seen: dict = {"width": page.evaluate(_WIDTH)}
-        if address in _WIDE_BLOCKS_PAGES:
-            page.wait_for_timeout(150)  # as long as the desktop check waits (300 ms in all)
-            seen["blocks"] = page.evaluate(_BLOCKS)
-            seen["table_fits"] = page.evaluate(_TABLE_FITS)
-        if address in _NOTEBOOK_PAGES:
-            seen["notebook"] = _notebook_button(page)
-        found[address] = seen
-        return []
-
-    try:
-        _each_page(context, page_addresses(), check)
-    finally:
-        context.close()
-    return found
+def what_a_phone_shows(page, address: str) -> dict:
+    """``page`` (loaded at ``address`` by the ``tour`` of every page, then resized to 390 px):
+    how wide it is, and what the phone checks of the wide blocks (loop to fast) and of the
+    notebook's download button need from their pages."""
+    page.wait_for_timeout(150)  # the resize marks wide formulas and code again
+    settle(page)
+    page.wait_for_timeout(150)  # the wide-formula and wide-code marks (after typesetting)
+    seen: dict = {"width": page.evaluate(_WIDTH)}
+    if address in _WIDE_BLOCKS_PAGES:
+        seen["blocks"] = page.evaluate(_BLOCKS)
+        seen["table_fits"] = page.evaluate(_TABLE_FITS)
+    if address in _NOTEBOOK_PAGES:
+        seen["notebook"] = _notebook_button(page)
+    return seen
 
 
 @pytest.fixture(scope="module")
-def on_a_phone(browser, site_url, tmp_path_factory) -> dict[str, dict]:
-    """What every page shows at 390 px: one pass for all the phone checks of this module, shared
-    by the xdist workers."""
-    return computed_once(
-        tmp_path_factory, site_url, "on-a-phone", lambda: _phone_pass(browser, site_url)
-    )
+def on_a_phone(tour) -> dict[str, dict]:
+    """What every page shows at 390 px (from its ``tour``, one load per page shared with the
+    other browser checks and by the xdist workers)."""
+    return {address: tour(address)["phone"] for address in page_addresses()}
 
 
 def test_no_page_scrolls_sideways_on_a_phone(on_a_phone):

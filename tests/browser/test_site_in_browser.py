@@ -26,20 +26,15 @@ from tests.browser.conftest import (
     TIMEOUT_MS,
     Traffic,
     address_of,
-    computed_once,
     is_local,
     page_addresses,
     settle,
     watch,
 )
 
-# One worker runs this module: its tests share the `visits` of every page (module-scoped).
-pytestmark = pytest.mark.xdist_group("site-in-browser")
-
 ROOT = Path(__file__).resolve().parents[2]
 CROSS_CORRELATION = "cross-correlation/"
 CROSS_CORRELATION_MD = ROOT / "docs" / "cross-correlation.md"
-TABS_AT_ONCE = 4  # pages load side by side: about half the time of one by one on 2 cores
 
 _JUPYTER_WRAPPER = re.compile(r"""<div[^>]*\bclass=["'][^"']*\bjupyter-wrapper\b""")
 
@@ -128,62 +123,33 @@ class Visit:
     languages: list[list[str]]
 
 
-def _visit_every_page(browser, site_url: str, built_site: Path) -> list[dict]:
-    """Load every page of the site once, a few tabs at a time in one context, and record each
-    (as JSON, so that the xdist workers can share one pass)."""
+def what_the_site_checks_see(page, path: str) -> dict:
+    """What this module's checks need from ``page``, loaded and settled at ``path`` (by the
+    ``tour`` of every page): its images, links and anchors, language menu and code blocks."""
     shots = os.environ.get("CONVDOCS_SHOTS")
+    images = page.evaluate(_IMAGES)
+    links = page.evaluate(_LINKS)
+    languages = page.evaluate(_LANGUAGE_MENU)
     if shots:
         Path(shots).mkdir(parents=True, exist_ok=True)
-    paths = site_pages(built_site)
-    context = browser.new_context(base_url=site_url, viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(TIMEOUT_MS)
-    result = []
-    try:
-        for start in range(0, len(paths), TABS_AT_ONCE):
-            tabs = []
-            for path in paths[start : start + TABS_AT_ONCE]:
-                page = context.new_page()
-                tabs.append((path, page, watch(page)))
-                page.goto(path, wait_until="commit")
-            for path, page, traffic in tabs:
-                page.wait_for_load_state("networkidle")
-                settle(page)
-                images = page.evaluate(_IMAGES)
-                links = page.evaluate(_LINKS)
-                languages = page.evaluate(_LANGUAGE_MENU)
-                if shots:
-                    name = path.strip("/").replace("/", "-").removesuffix(".html") or "index"
-                    page.screenshot(path=str(Path(shots) / f"{name}.png"), full_page=True)
-                code = page.evaluate(_HIDDEN_CODE)
-                result.append(
-                    {
-                        "path": path,
-                        "requests": traffic.requests,
-                        "problems": traffic.problems,
-                        "images": images,
-                        "hrefs": links["hrefs"],
-                        "ids": links["ids"],
-                        "code_blocks": code["count"],
-                        "hidden_code": code["hidden"],
-                        "languages": languages,
-                    }
-                )
-            for _, page, _ in tabs:
-                page.close()
-    finally:
-        context.close()
-    return result
+        name = path.strip("/").replace("/", "-").removesuffix(".html") or "index"
+        page.screenshot(path=str(Path(shots) / f"{name}.png"), full_page=True)
+    code = page.evaluate(_HIDDEN_CODE)
+    return {
+        "images": images,
+        "hrefs": links["hrefs"],
+        "ids": links["ids"],
+        "code_blocks": code["count"],
+        "hidden_code": code["hidden"],
+        "languages": languages,
+    }
 
 
 @pytest.fixture(scope="module")
-def visits(browser, site_url, built_site, tmp_path_factory) -> list[Visit]:
-    """Every page of the site, loaded once per run (shared by the xdist workers) and recorded."""
-    found = computed_once(
-        tmp_path_factory,
-        site_url,
-        "visits",
-        lambda: _visit_every_page(browser, site_url, built_site),
-    )
+def visits(tour, built_site) -> list[Visit]:
+    """Every page of the site as its ``tour`` saw it (one load per page, shared with the
+    accessibility scan and the phone checks, and by the xdist workers)."""
+    found = [tour(path) for path in site_pages(built_site)]
     return [
         Visit(
             v["path"],
@@ -368,28 +334,10 @@ def test_search_in_chinese_finds_the_chinese_page(context, site_url, query, expe
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_the_language_switch_leads_to_the_same_page(context, site_url, language):
-    """From a page in one edition, the header's language menu leads to the same page in the
-    other; the anchors of its sections are the same in both (a link into a section works in
-    either language)."""
-    pairs = [(CROSS_CORRELATION, f"{language}/{CROSS_CORRELATION}"), ("./", f"{language}/")]
-    for english, translated in pairs:
-        for here, there in ((english, translated), (translated, english)):
-            page = context.new_page()
-            traffic = watch(page)
-            page.goto(here)
-            menu = page.locator(".md-header__option .md-select__link")
-            targets = menu.evaluate_all("links => links.map(a => [a.hreflang, a.href])")
-            wanted = "en" if there == english else language
-            hrefs = [
-                urlunsplit(urlsplit(h)._replace(fragment=""))
-                for lang, h in targets
-                if lang == wanted
-            ]
-            assert hrefs == [urljoin(site_url, there)], f"from {here}: {targets}"
-            traffic.assert_clean(here)
-            page.close()
-    # One real click (the hrefs of every page are checked above and in ..._everywhere): the
-    # menu opens on hover and its entry takes the reader to the same page in the other edition.
+    """From a page in one edition, a click on the header's language menu leads to the same page
+    in the other (the menu's links of every page, both ways, are checked by
+    ``test_the_language_switch_leads_to_the_same_page_everywhere``): the menu opens on hover and
+    its entry takes the reader there."""
     page = context.new_page()
     traffic = watch(page)
     page.goto(CROSS_CORRELATION)

@@ -1,0 +1,67 @@
+"""Another project adopts the checker through a Sybil of its own (``examples/sybil-conftest``):
+its conftest.py adds convdocs's parsers beside sybil's own, with no [tool.convdocs.verify] table.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from convdocs.verify.cells import Cell
+from convdocs.verify.documents import read_source
+
+pytest_plugins = ["pytester"]
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "examples" / "sybil-conftest"
+
+
+@pytest.fixture
+def adopter(pytester: pytest.Pytester) -> pytest.Pytester:
+    shutil.copytree(EXAMPLE, pytester.path, dirs_exist_ok=True)
+    return pytester
+
+
+def test_the_example_project_passes_with_both_sybils(adopter):
+    result = adopter.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=3)  # the page's cell and session, and README.rst's doctest
+    assert not list(adopter.path.rglob("*.json"))  # no table: no record
+
+
+def test_the_example_project_finds_a_changed_output(adopter):
+    page = adopter.path / "docs" / "page.md"
+    page.write_text(page.read_text().replace("0.6000000000000001", "0.7"))
+    result = adopter.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines(["*docs/page.md:8: the output differs from what the code prints*"])
+
+
+def test_the_docs_show_the_example_conftest_as_it_is():
+    """The guide's conftest.py is a cell of its page (so it runs), and it is the example's file."""
+    bodies = [
+        cell.code.body
+        for cell in read_source(ROOT / "docs" / "verification.md").cells()
+        if isinstance(cell, Cell) and "pytest_collect_file" in cell.code.body
+    ]
+    assert bodies == [(EXAMPLE / "conftest.py").read_text()]
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"rtol": 1.0}, "parsers() expects rtol a number from 0 to 0.01, got 1.0"),
+        ({"atol": "0"}, "parsers() expects atol a number from 0 to *, got '0'"),
+        ({"timeout": 0}, "parsers() expects timeout a number of seconds above 0, got 0"),
+        ({"device": "tpu"}, "parsers() expects device cpu, cuda or cuda:N, got 'tpu'"),
+    ],
+)
+def test_bad_parser_options_are_clear_errors(options, message):
+    from fnmatch import fnmatchcase
+
+    from convdocs.verify import parsers
+
+    with pytest.raises(ValueError) as error:
+        parsers(**options)
+    assert fnmatchcase(str(error.value), message), str(error.value)
