@@ -38,7 +38,6 @@ import yaml
 from convdocs.verify.cells import Cell, Marker, iter_fences, iter_markers
 from convdocs.verify.documents import Source, project_root_of, read_source
 from convdocs.verify.figures import image_reference
-from convdocs.verify.notebook import outputs_for
 from convdocs.verify.translations import language_of, original_of
 
 if TYPE_CHECKING:
@@ -392,9 +391,13 @@ def _page_cells(
             return
         count += 1
         output = cell.output_for("cpu")
-        outputs = [
-            nbformat.from_dict(o) for o in outputs_for(output.body if output else "", None, count)
-        ]
+        # the page's output block as one stream: what the cell printed, its value and any
+        # warning, in the order the page shows them
+        outputs = (
+            [nbformat.v4.new_output("stream", name="stdout", text=output.body)]
+            if output is not None and output.body
+            else []
+        )
         figure = cell.marker("figure")
         if figure is not None:
             target = figure.words[0]

@@ -21,7 +21,6 @@ from nbclient import NotebookClient
 
 from convdocs.verify import compare_outputs, tolerances
 from convdocs.verify.config import load_project
-from convdocs.verify.notebook import expected_output
 from convdocs.verify.translations import code_tokens, language_of, original_of
 from site_hooks import notebooks
 
@@ -92,13 +91,23 @@ def test_the_install_cell_runs_pip_only_where_convdocs_is_missing(monkeypatch):
 
 
 def _text_outputs(cell: nbformat.NotebookNode) -> tuple[str, int]:
-    """A code cell's text (stdout and the value shown) and how many images it displays."""
-    images = [o for o in cell.outputs if "image/png" in o.get("data", {})]
-    text, problem = expected_output(
-        [o for o in cell.outputs if o.output_type in ("stream", "execute_result", "error")]
-    )
-    assert not problem, problem
-    return text, len(images)
+    """What a code cell shows as text, as a page's output block holds it (its streams, stdout
+    and stderr in their order, and the value it shows), and how many figures it displays."""
+    text, images = [], 0
+    for output in cell.outputs:
+        data = output.get("data", {})
+        if output.output_type == "stream":
+            text.append(output.text)
+        elif output.output_type == "execute_result":
+            value = data.get("text/plain", "")
+            text.append(value if value.endswith("\n") else value + "\n")
+        elif output.output_type == "display_data" and "image/png" in data:
+            images += 1
+        elif output.output_type == "error":
+            pytest.fail(f"the cell raised {output.ename}: {output.evalue}", pytrace=False)
+        else:
+            pytest.fail(f"an output that a page cannot show: {dict(output)}", pytrace=False)
+    return "".join(text), images
 
 
 def _run(notebook: nbformat.NotebookNode, workdir: Path) -> nbformat.NotebookNode:
