@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.convdocs-installed
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: setup serve lint test build clean
+.PHONY: setup serve lint test build notebooks clean
 
 # (Re)create the virtual environment when the pinned requirements change.
 $(STAMP): requirements.lock pyproject.toml
@@ -40,6 +40,12 @@ test: setup lint
 
 build: setup
 	$(BIN)/mkdocs build --strict
+
+# Each page as a notebook under notebooks/ (English) and notebooks/zh/ (Chinese), made from the
+# pages by site_hooks/notebooks.py. They are committed, because Colab opens them from the
+# repository; tests/test_page_notebooks.py fails, naming the page, when one is out of date.
+notebooks: setup
+	$(BIN)/python -m site_hooks.notebooks
 
 clean:
 	rm -rf $(VENV) site .cache .pytest_cache

@@ -51,9 +51,11 @@ def test_math_is_rendered_from_the_bundled_mathjax(built_site):
 
 
 def test_notebook_page_has_a_download_button_and_its_file(built_site):
+    """The lecture notebook's page links its notebook as every page does (site_hooks/notebooks.py):
+    the committed one under notebooks/, which installs convdocs where it is missing."""
     html = (built_site / "notebook" / "index.html").read_text()
-    assert 'href="notebook.ipynb" download' in html
-    assert (built_site / "notebook" / "notebook.ipynb").is_file()
+    assert 'href="../notebooks/notebook.ipynb" download' in html
+    assert (built_site / "notebooks" / "notebook.ipynb").is_file()
 
 
 @pytest.mark.parametrize("language", [None, *LANGUAGES])
