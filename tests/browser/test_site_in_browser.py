@@ -460,7 +460,7 @@ def test_notebook_download_link_serves_the_notebook(context, built_site):
     for path in notebook_pages:
         page = context.new_page()
         page.goto(path)
-        hrefs = page.locator("a[href]").evaluate_all(
+        hrefs = page.locator("a[href][download]").evaluate_all(
             "links => links.map(a => a.href).filter(h => new URL(h).pathname.endsWith('.ipynb'))"
         )
         assert hrefs, (
