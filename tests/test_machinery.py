@@ -916,3 +916,25 @@ def test_the_update_keeps_stderr_a_stream_of_its_own(project):
     outputs = nbformat.read(str(path), as_version=4).cells[0].outputs
     assert [(o.name, o.text) for o in outputs] == [("stdout", "a\n"), ("stderr", "b\n")]
     run(project).assert_outcomes(passed=1)
+
+
+# --- output blocks in the forms other projects write them ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "output",
+    [
+        "```\n42\n```\n",
+        "```output\n42\n```\n",
+        "Output:\n\n```text\n42\n```\n",
+        "**Output:**\n```\n42\n```\n",
+    ],
+    ids=["bare-fence", "output-fence", "label-line", "bold-label"],
+)
+def test_an_output_block_in_another_form_is_compared_and_updated_in_place(project, output):
+    path = page(project, "```python\nprint(6 * 7)\n```\n\n" + output)
+    run(project).assert_outcomes(passed=1)
+    path.write_text(path.read_text().replace("42", "41"))
+    run(project).assert_outcomes(failed=1)
+    run(project, "--update-outputs").assert_outcomes(passed=1)
+    assert path.read_text() == "```python\nprint(6 * 7)\n```\n\n" + output  # rewritten in place

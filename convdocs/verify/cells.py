@@ -37,6 +37,12 @@ from convdocs.verify.rules import fence_language, language_kind
 CELL_DIRECTIVES = frozenset({"skip", "source", "tolerance", "figure"})
 PAGE_DIRECTIVES = frozenset({"page-tolerance", "examples-from"})
 CLAIM_DIRECTIVES = frozenset({"prose"})
+OUTPUT_LANGUAGES = ("", "output")
+"""Fences that are a cell's output block when they follow it, besides ``text``."""
+_LABEL = re.compile(
+    r"(?:[ \t]*\n)*[ \t]*[*_]{0,2}(?:Output|Out|Result|输出|结果)[*_]{0,2}[:：]?[*_]{0,2}[ \t]*\n(?:[ \t]*\n)*"
+)
+"""A label line between a cell and its output block (``Output:``, ``**Output**``), with blank lines."""
 DEVICE_TABS = {"CPU": "cpu", "GPU": "cuda"}
 """Tab labels of a device output group, and the device kind each one is checked on."""
 
@@ -449,6 +455,17 @@ class _Reader:
         index = self.open_cell
         before = self.page.cells[index] if index is not None else None
         right_after = before is not None and self.adjacent(fence.start)
+        labelled = before is not None and bool(
+            _LABEL.fullmatch(self.text, self.last_end, fence.start)
+        )
+        if (
+            (fence.kind == "text" or (fence.kind == "other" and fence.lang in OUTPUT_LANGUAGES))
+            and (right_after or labelled)
+            and before is not None
+            and before.output is None
+            and not before.device_outputs
+        ):  # an output block, also as a bare or `output` fence, or under an Output: label
+            fence, right_after = replace(fence, kind="text"), True
         after_output = self.last_output_end is not None and _only_blank_between(
             self.text, self.last_output_end, fence.start
         )
