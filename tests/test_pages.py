@@ -38,7 +38,7 @@ EXPECTED_EXAMPLES = {
     "get-started.md": 1,
     "index.md": 1,
     "learning-a-kernel.md": 13,
-    "lenet.md": 55,
+    "lenet.md": 59,
     "loop-to-fast.md": 36,
     "padding-and-stride.md": 40,
     "pooling.md": 41,
