@@ -868,7 +868,7 @@ def test_a_notebook_runs_as_jupyter_runs_it(project):
             [],
         ),
         ("code", "raise ValueError('expected')", [], ["raises-exception"]),
-        ("code", "print('never')", [_out("ignored\n")], ["nbval-skip"]),
+        ("code", "print('never')", [], ["nbval-skip"]),
         (
             "markdown",
             '<!-- convdocs: skip reason="shown for reading" -->\n```python\nimport this\n```\n\n```bash\nls\n```',
@@ -877,7 +877,7 @@ def test_a_notebook_runs_as_jupyter_runs_it(project):
         ),
     )
     result = run(project, "-rs")
-    result.assert_outcomes(passed=5, skipped=1)
+    result.assert_outcomes(passed=4, skipped=2)
     result.stdout.fnmatch_lines(["*not run: the cell is tagged nbval-skip*"])
 
 
@@ -938,3 +938,142 @@ def test_an_output_block_in_another_form_is_compared_and_updated_in_place(projec
     run(project).assert_outcomes(failed=1)
     run(project, "--update-outputs").assert_outcomes(passed=1)
     assert path.read_text() == "```python\nprint(6 * 7)\n```\n\n" + output  # rewritten in place
+
+
+# --- what a second look at sessions and notebooks found (each once let shown text through) ---------
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "```pycon\n>>> 1 + 1\n2\n\nthis is fake output 99\n>>> 2\n2\n```\n",
+            "*docs/page.md:5: this line of the session is neither*fake output 99*",
+        ),
+        (
+            "```python\n>>> x = 1\n\nprint('never run')\n```\n",
+            "*docs/page.md:4: this line of the session is neither*never run*",
+        ),
+        (
+            "```pycon\nPython 3.12 banner, result 42\n>>> 1 + 1\n2\n```\n",
+            "*docs/page.md:2: this line of the session is neither*banner*",
+        ),
+        (
+            "```pycon\naccuracy: 0.99\n```\n",
+            "*docs/page.md:2: this line of the session is neither*accuracy*",
+        ),
+        (
+            "```pycon\n>>> # train the model\nfinal accuracy 0.99\n>>> 1 + 1\n2\n```\n",
+            "*docs/page.md:3: this line of the session is neither*final accuracy*",
+        ),
+        (
+            "```python\n# a score\n>>> def f():\n...     return 12\n>>> f()\n99\n```\n",
+            "*this python fence has*prompts after its first line*",
+        ),
+        (
+            "```python\nIn [1]: f = 12\n\nIn [2]: f\nOut[2]: 99\n```\n",
+            "*this python fence has*prompts after its first line*",
+        ),
+        (
+            "<!-- convdocs: figure figures/x.png -->\n```pycon\n>>> 1\n1\n```\n\n![x](figures/x.png)\n",
+            "*a figure marker applies to a python cell, not to a session*",
+        ),
+        (
+            "```pycon\n>>> import matplotlib.pyplot as plt\n>>> _ = plt.plot([1, 2])\n```\n",
+            "*draws a figure: draw it in a python cell with a figure marker*",
+        ),
+        ("```pycon\n>>>print(1)\n1\n```\n", "*doctest cannot read this session*"),
+    ],
+    ids=[
+        "blank-then-text",
+        "python-session-then-code",
+        "banner",
+        "no-example",
+        "comment-example",
+        "prompt-on-line-2",
+        "ipython-prompts",
+        "figure-marker",
+        "figure-drawn",
+        "no-space",
+    ],
+)
+def test_session_text_that_nothing_checks_fails(project, text, message):
+    page(project, text)
+    result = run(project)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED, result.stdout.str()
+    result.stdout.fnmatch_lines([message])
+
+
+def test_a_session_skips_what_doctest_skips_and_ellipsis_covers_both_runs(project):
+    page(
+        project,
+        "```pycon\n>>> print(2)  # doctest: +SKIP\n999\n>>> import torch\n"
+        ">>> torch.Generator()\n<torch._C.Generator object at 0x...>\n```\n",
+    )
+    run(project).assert_outcomes(passed=1)
+
+
+def test_two_prompts_on_a_line_of_prose_are_one_problem(project):
+    page(project, "Type a >>> b or 3 >>> 2 in prose.\n")
+    result = run(project)
+    result.assert_outcomes(failed=1)
+
+
+@pytest.mark.parametrize(
+    ("cell", "message"),
+    [
+        (
+            ("code", "print(1)", [_out("accuracy 0.99\n")], ["nbval-skip"]),
+            "*tagged nbval-skip, yet it shows stored outputs*",
+        ),
+        (
+            (
+                "code",
+                "int('x')",
+                [{"output_type": "error", "ename": "KeyError", "evalue": "99%", "traceback": []}],
+                ["raises-exception"],
+            ),
+            "*the cell raised ValueError: invalid literal*; its stored error is KeyError: 99%*",
+        ),
+        (
+            (
+                "code",
+                "1",
+                [
+                    {
+                        "output_type": "execute_result",
+                        "data": {"text/plain": "1", "text/html": "<b>0.99</b>"},
+                        "metadata": {},
+                        "execution_count": 1,
+                    }
+                ],
+                [],
+            ),
+            "*a stored result holds text/html, which a notebook shows instead of its text*",
+        ),
+        (
+            (
+                "markdown",
+                '<!-- convdocs: skip reason="shown" -->\n```python\nprint(1)\n```\n\n```text\naccuracy 0.99\n```',
+                [],
+                [],
+            ),
+            "*a skipped cell cannot show an output block*",
+        ),
+    ],
+    ids=["skip-with-outputs", "other-error", "html-result", "markdown-skip-with-output"],
+)
+def test_notebook_outputs_that_nothing_checks_fail(project, cell, message):
+    _notebook(project, cell, ("code", "2", [], []))
+    result = run(project)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED, result.stdout.str()
+    result.stdout.fnmatch_lines([message])
+
+
+def test_an_ignored_output_is_reported_as_not_compared(project):
+    _notebook(project, ("code", "print(1)", [_out("accuracy 0.99\n")], ["nbval-ignore-output"]))
+    result = run(project, "-rs")
+    result.assert_outcomes(skipped=1)
+    result.stdout.fnmatch_lines(
+        ["*ran, outputs not compared: the cell is tagged nbval-ignore-output*"]
+    )

@@ -44,7 +44,7 @@ EXPECTED_EXAMPLES = {
     "pooling.md": 41,
     "receptive-field.md": 11,
     "summary.md": 1,
-    "verification.md": 2,
+    "verification.md": 4,
 }
 
 

@@ -37,6 +37,7 @@ from convdocs.verify.rules import fence_language, language_kind
 CELL_DIRECTIVES = frozenset({"skip", "source", "tolerance", "figure"})
 PAGE_DIRECTIVES = frozenset({"page-tolerance", "examples-from"})
 CLAIM_DIRECTIVES = frozenset({"prose"})
+_PROMPTS = re.compile(r"^[ \t]*(?:>>>|In \[\d*\]:)(?: |$)", re.M)
 OUTPUT_LANGUAGES = ("", "output")
 """Fences that are a cell's output block when they follow it, besides ``text``."""
 _LABEL = re.compile(
@@ -437,6 +438,16 @@ class _Reader:
     def fence(self, fence: Fence) -> None:
         if fence.kind == "python" and fence.body.lstrip().startswith(">>>"):
             fence = replace(fence, kind="console")  # a session, highlighted as Python
+        elif fence.kind == "python" and _PROMPTS.search(fence.body) and not self.pending:
+            self.close_cell()  # IPython would strip the prompts and run the lines shown as output
+            self.problem(
+                "this python fence has `>>>` or `In [n]:` prompts after its first line, which "
+                "IPython strips, running the lines shown as their output: write the session in "
+                "a `pycon` fence that starts with `>>>`, or the code without prompts",
+                fence,
+            )
+            self.last_end = fence.end
+            return
         if self.open_tab is not None and self.open_cell is not None:
             tab = self.open_tab
             if (

@@ -18,7 +18,7 @@ import doctest
 import os
 import re
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -157,6 +157,8 @@ class Ran:
     """What it wrote to stderr alone (``printed`` has it too, in order, as a page shows it)."""
     stdout: str = ""
     """What it wrote to stdout alone."""
+    shadow: Ran | None = None
+    """The shadow run, when the caller judges it itself (``run_twice(compared=False)``)."""
 
     @property
     def output(self) -> str:
@@ -237,7 +239,9 @@ def run_twice(
                 "generators seeded differently (a hidden seed the reader does not know):\n"
                 f"{shadow if isinstance(shadow, ProcessEnded) else shadow['error']}"
             )
-        elif compared:  # an output that is not compared may vary (a notebook's %timeit)
+        elif not compared:  # the caller judges it (a session), or ignores it (%timeit)
+            ran = replace(ran, shadow=Ran.from_reply(shadow))
+        else:
             other = Ran.from_reply(shadow)
             result = compare_outputs(
                 ran.output + (ran.exception or ""),
@@ -366,25 +370,60 @@ def _evaluate_session(
     in the document's process; fail once, at the first example that prints otherwise."""
     from sybil.parsers.abstract.doctest import DocTestStringParser
 
-    page = page_path(session, example)
+    page, body = page_path(session, example), cell.code.body
+    try:
+        regions = list(DocTestStringParser()(body, page))
+    except ValueError as error:  # doctest's own words: a prompt without its space, an indent
+        return f"{page}:{cell.code.body_line}: doctest cannot read this session: {error}"
+    covered = {
+        n
+        for r in regions
+        for n in range(body.count("\n", 0, r.start), body.count("\n", 0, r.end - 1) + 1)
+    }
+    lines = body.splitlines()
+    stray = [
+        n for n, text in enumerate(lines) if n not in covered and not _PROMPT_ONLY.fullmatch(text)
+    ]
+    if stray or not regions:  # shown in the block, yet no example runs or compares it
+        n = stray[0] if stray else 0
+        return (
+            f"{page}:{cell.code.body_line + n}: this line of the session is neither a `>>>` example "
+            f"nor its output, so nothing runs or compares it: {lines[n] if lines else ''!r}"
+        )
+    if cell.marker("figure") is not None:
+        return f"{page}:{cell.line}: a figure marker applies to a python cell, not to a session"
     if page.endswith(".py"):  # a docstring's session sees its module's names, as doctest's does
         failure = _module_namespace(session, example, page)
         if failure:
             return failure
     printed = []
-    for region in DocTestStringParser()(cell.code.body, page):
+    for region in regions:
         shown: doctest.Example = region.parsed
         line = cell.code.body_line + shown.lineno
-        ran, failure = run_twice(session, example, shown.source, line, tolerance, doctest=True)
+        if shown.options.get(doctest.SKIP):  # shown with its `# doctest: +SKIP`, as doctest does
+            continue
+        ran, failure = run_twice(
+            session, example, shown.source, line, tolerance, doctest=True, compared=False
+        )
         if ran is None or failure:
             return failure
         printed.append(ran.output + (ran.exception or ""))
-        difference = _doctest_difference(shown, ran, tolerance)
-        if difference:
-            source = shown.source.splitlines()[0]
-            return f"{page}:{line}: the session's example >>> {source}\n{difference}"
+        source = f"{page}:{line}: the session's example >>> {shown.source.splitlines()[0]}"
+        if ran.drawn.count:
+            return f"{source} draws a figure: draw it in a python cell with a figure marker"
+        for run, when in (
+            (ran, ""),
+            (ran.shadow, " when the document runs again under a hidden seed"),
+        ):
+            difference = "" if run is None else _doctest_difference(shown, run, tolerance)
+            if difference:
+                return f"{source}{when}\n{difference}"
     session.observe(example, "".join(printed))
     return None
+
+
+_PROMPT_ONLY = re.compile(r"[ \t]*(?:(?:>>>|\.\.\.)(?:[ \t]+#.*)?)?[ \t]*")
+"""A session line that need not be covered by an example: blank, or a prompt with a comment."""
 
 
 def _module_namespace(session: Session, example: Any, page: str) -> str | None:
@@ -544,11 +583,13 @@ def evaluate_notebook_cell(session: Session, example: Any) -> str | None:
     tolerance = tolerances.for_notebook(
         example.document.source.tolerances, settings.device_kind, settings.project
     )
+    if "nbval-skip" in cell.tags and (cell.expected or cell.expected_stderr):
+        return f"{where}: the cell is tagged nbval-skip, yet it shows stored outputs nothing checks"
     if "nbval-skip" in cell.tags:
         raise pytest.skip.Exception(
             "not run: the cell is tagged nbval-skip", _use_item_location=True
         )
-    raises = "raises-exception" in cell.tags
+    raises = cell.raises
     ran, failure = run_twice(
         session,
         example,
@@ -560,14 +601,21 @@ def evaluate_notebook_cell(session: Session, example: Any) -> str | None:
     )
     if ran is not None and raises and ran.exception is None:
         failure = "the cell is tagged raises-exception, but it raised nothing"
+    elif ran and ran.exception and cell.expected_error.strip() not in ("", ran.exception.strip()):
+        failure = (
+            f"the cell raised {ran.exception.strip()}; its stored error is {cell.expected_error}"
+        )
     if ran is None or failure:  # later cells build on this one: they are not run
         session.end_document(example, "failed, and a notebook's later cells build on it")
         return f"{where}: {failure}"
     session.observe(example, ran.output + (ran.exception or ""))
     if ran.drawn.count:
         return f"{where}: the cell draws a figure, which a stored text output cannot check"
-    if "nbval-ignore-output" in cell.tags:
-        return None
+    if "nbval-ignore-output" in cell.tags:  # it ran; its outputs are shown unchecked: say so
+        raise pytest.skip.Exception(
+            "ran, outputs not compared: the cell is tagged nbval-ignore-output",
+            _use_item_location=True,
+        )
     streams = [("output", cell.expected, ran.results), ("stderr", cell.expected_stderr, ran.stderr)]
     for name, stored, printed in streams:
         result = compare_outputs(stored, printed, rtol=tolerance.rtol, atol=tolerance.atol)

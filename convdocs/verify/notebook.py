@@ -39,7 +39,14 @@ class NotebookCell:
     """The stored stderr stream, compared as a stream of its own."""
     tags: tuple[str, ...] = ()
     """The cell's tags; nbval's are honoured: ``nbval-skip`` (not run, said so),
-    ``nbval-ignore-output`` (run, outputs not compared), ``raises-exception`` (must raise)."""
+    ``nbval-ignore-output`` (run, outputs not compared, said so), ``raises-exception`` or
+    ``nbval-raises-exception`` (must raise the stored error)."""
+    expected_error: str = ""
+    """The stored error of a cell that must raise, as ``ename: evalue``."""
+
+    @property
+    def raises(self) -> bool:
+        return bool({"raises-exception", "nbval-raises-exception"} & set(self.tags))
 
 
 @dataclass(frozen=True)
@@ -66,6 +73,9 @@ def expected_output(outputs: list[dict], raises: bool = False) -> tuple[str, str
         kind = output.get("output_type")
         if kind == "stream" and output.get("name") in ("stdout", "stderr"):
             (text if output["name"] == "stdout" else stderr).append(_text(output.get("text", "")))
+        elif kind == "execute_result" and set(output.get("data", {})) - {"text/plain"}:
+            rich = ", ".join(sorted(set(output["data"]) - {"text/plain"}))
+            problem = f"a stored result holds {rich}, which a notebook shows instead of its text"
         elif kind == "execute_result" and "text/plain" in output.get("data", {}):
             value = _text(output["data"]["text/plain"])
             text.append(value if value.endswith("\n") else value + "\n")
@@ -132,9 +142,10 @@ def read_notebook(text: str, path: str = "notebook") -> Notebook:
         metadata = cell.get("metadata", {})
         tags = metadata.get("tags", []) if isinstance(metadata, Mapping) else []
         tags = tuple(t for t in tags if isinstance(t, str)) if isinstance(tags, list) else ()
-        expected, stderr, problem = expected_output(
-            cell.get("outputs", []), "raises-exception" in tags
-        )
+        raises = bool({"raises-exception", "nbval-raises-exception"} & set(tags))
+        expected, stderr, problem = expected_output(cell.get("outputs", []), raises)
+        errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+        stored_error = f"{errors[0].get('ename')}: {errors[0].get('evalue')}" if errors else ""
         hidden = _hidden_source(cell.get("metadata", {}))
         fault = (
             f"the cell's metadata hides its code from readers ({hidden}), yet it runs"
@@ -155,6 +166,7 @@ def read_notebook(text: str, path: str = "notebook") -> Notebook:
                 fault,
                 stderr,
                 tags,
+                stored_error,
             )
         )
     return Notebook(tuple(found), tuple(tolerances), tuple(problems))
@@ -204,6 +216,9 @@ def _markdown_cell_problems(source: str, text: str, start: int, end: int) -> lis
         'put the code in a code cell, or a <!-- convdocs: skip reason="..." --> before it'
         for c in page.cells
         if c.marker("skip") is None
+    ]
+    messages += [
+        f"line {n} of this markdown cell: {fault}" for c in page.cells for n, fault in c.faults
     ]
     messages += [f"line {p.line} of this markdown cell: {p.message}" for p in page.problems]
     return [Problem("; ".join(messages), start, end, line)] if messages else []

@@ -178,8 +178,11 @@ def hidden_markers(
         for start, end in markers
         if any(s <= start < e and (s, e) != (start, end) for s, e in comments)
     }
+    lines_seen = set()
     for m in _DOCTEST_LINE.finditer(text):
-        if _outside(fences, m.start()) and _outside(comments, m.start()):
+        line = text.count("\n", 0, m.start())
+        if _outside(fences, m.start()) and _outside(comments, m.start()) and line not in lines_seen:
+            lines_seen.add(line)
             end = text.find("\n", m.start())
             message = (
                 "a `>>>` example outside a fence is shown but never run: put the session in a "
