@@ -1,4 +1,4 @@
-"""Time every way of computing a 2-D cross-correlation, in one process, and save the medians.
+"""Time every way of computing a 2-D cross-correlation, in one process, and save the timings.
 
 Run ``python -m convdocs.bench [--device cpu|cuda] [--quick] [--out PATH]``. For each case
 (an image size and a kernel, or a batch of multi-channel images) it calls every method once
@@ -7,8 +7,13 @@ the machine and none always follows the same neighbour:
 
 * ``loop``: the book's double loop ``corr2d`` (small images only: it is slow);
 * ``shift_add``, ``unfold_matmul``, ``conv2d``: ``corr2d_fast`` with the method forced;
+* ``compiled``: ``corr2d_fast(method="compiled")``, for one input and one output channel
+  where ``torch.compile`` has a compiler here; each case compiles it afresh, for its size,
+  before anything is timed, and records how long that took as ``compile_s``, apart from the
+  timings;
 * ``shift_add_whole``: shift and add without strips, where ``shift_add`` uses them;
-* ``auto``: ``corr2d_fast`` choosing for itself;
+* ``auto``: ``corr2d_fast`` choosing for itself (once the case's pass is compiled: what
+  ``auto`` runs after its first calls, without the wait before it compiles);
 * ``F.conv2d``: PyTorch's convolution called directly, the reference for the ratios;
 * ``copy`` and ``sum``: one pass over the image, the memory-bandwidth floor.
 
@@ -20,7 +25,8 @@ then with freed memory kept, and writes ``convdocs/data/peers-DEVICE.json``.
 
 Each sample times enough calls in a row to last about ``SAMPLE_S`` (one for the slow ones).
 It checks every result against ``F.conv2d`` before timing and writes a JSON file with the
-machine it ran on and every median. The page "From loop to fast" reads that file.
+machine it ran on and, for each method, the fastest sample (``min_s``, what the tables show)
+and the median. The page "From loop to fast" reads that file.
 """
 
 from __future__ import annotations
@@ -49,7 +55,7 @@ import torch.nn.functional as F
 from convdocs import _memory, fast
 from convdocs.correlation import corr2d
 from convdocs.devices import device_name
-from convdocs.fast import METHODS, STRIPS_ABOVE, add_shifted, choose_method, corr2d_fast
+from convdocs.fast import COMPILED, METHODS, STRIPS_ABOVE, add_shifted, choose_method, corr2d_fast
 
 IMAGE_SIZES = (64, 128, 256, 512, 1024, 2048, 4096)
 KERNELS = ((1, 2), (3, 3), (5, 5), (7, 7))
@@ -200,6 +206,8 @@ def callables(case: dict, X: torch.Tensor, K: torch.Tensor, device: torch.device
             continue
         fns[method] = functools.partial(corr2d_fast, X, K, method=method)
     (N, C, H, W), (O, _, kh, kw) = X4.shape, K4.shape
+    if C == O == 1 and fast.compiler_problem(device) is None:
+        fns[COMPILED] = functools.partial(corr2d_fast, X, K, method=COMPILED)
     out_shape = (N, O, H - kh + 1, W - kw + 1)
     if C == 1 and math.prod(out_shape) > STRIPS_ABOVE:  # what the strips gain
         fns["shift_add_whole"] = lambda: add_shifted(X4.new_empty(out_shape), X4, K4, (1, 1))
@@ -216,13 +224,29 @@ def unfold_bytes(X: torch.Tensor, K: torch.Tensor) -> int:
     return N * C * kh * kw * (H - kh + 1) * (W - kw + 1) * X.element_size()
 
 
+def compile_afresh(fn: Callable[[], object], device: torch.device) -> float:
+    """Forget every compiled pass, call ``fn`` (a compiled method) once and return how long
+    that first call took: compiling the pass for this size, as in a program that filters
+    images of one size, and running it once."""
+    torch._dynamo.reset()
+    fast._compiled_families.clear()
+    started = time.perf_counter()
+    fn()
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return time.perf_counter() - started
+
+
 def time_case(case: dict, device: torch.device, budget_s: float, max_reps: int) -> dict:
-    """Check every method against ``F.conv2d``, then time them interleaved; return the record."""
+    """Compile the pass for this case, check every method against ``F.conv2d``, then time them
+    interleaved; return the record."""
     generator = torch.Generator().manual_seed(0)
     X = torch.randn(case["input"], generator=generator).to(device)
     K = torch.randn(case["kernel"], generator=generator).to(device)
     fns = callables(case, X, K, device)
     timer = make_timer(device)
+    # first, so that auto finds the pass compiled for this size; never part of a timing
+    compile_s = compile_afresh(fns[COMPILED], device) if COMPILED in fns else None
     reference = fns[REFERENCE]()
     # cuDNN may use TF32 for float32 convolutions on recent GPUs: about 1e-3 relative
     tolerance = (1e-4 if device.type == "cpu" else 1e-2) * max(1.0, reference.abs().max().item())
@@ -265,7 +289,7 @@ def time_case(case: dict, device: torch.device, budget_s: float, max_reps: int) 
     others = None  # how many CPUs other processes kept busy, on average, while this case ran
     if busy_before is not None and busy_after is not None:
         others = max(0.0, (busy_after - busy_before) - (own_after - own_before)) / wall
-    medians = {name: statistics.median(ts) for name, ts in times.items()}
+    fastest = {name: min(ts) for name, ts in times.items()}
     X4, K4 = (X[None, None], K[None, None]) if X.dim() == 2 else (X, K)
     return {
         "name": case_name(case),
@@ -274,11 +298,12 @@ def time_case(case: dict, device: torch.device, budget_s: float, max_reps: int) 
         "kernel": list(case["kernel"]),
         "pixels": case["input"][-1] * case["input"][-2],
         "auto_method": choose_method(X4, K4),
+        "compile_s": None if compile_s is None else round(compile_s, 2),
         "reps": {name: len(ts) for name, ts in times.items()},
-        "median_s": medians,
-        "min_s": {name: min(ts) for name, ts in times.items()},
+        "min_s": fastest,
+        "median_s": {name: statistics.median(ts) for name, ts in times.items()},
         "max_s": {name: max(ts) for name, ts in times.items()},
-        "ratio_to_conv2d": {name: m / medians[REFERENCE] for name, m in medians.items()},
+        "ratio_to_conv2d": {name: t / fastest[REFERENCE] for name, t in fastest.items()},
         "max_abs_diff": max_abs_diff,
         "calls_per_sample": number,
         "page_faults_per_call": {
@@ -344,14 +369,7 @@ def time_peers(size: int, k: int, device: torch.device, reps: int) -> dict:
     K = torch.randn((k, k), generator=generator).to(device)
     timer = make_timer(device)
     fns = peer_callables(X, K)
-    # as a program that filters images of one size: the pass is compiled for this size
-    torch._dynamo.reset()
-    fast._compiled_families.clear()
-    started = time.perf_counter()
-    fns["compiled"]()
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    compile_s = time.perf_counter() - started  # the first call of this family compiles
+    compile_s = compile_afresh(fns["compiled"], device)  # for this size, as a program would
     reference = F.conv2d(X[None, None], K[None, None])[0, 0]
     ho, wo = reference.shape
     tolerance = (1e-4 if device.type == "cpu" else 1e-2) * max(1.0, reference.abs().max().item())
@@ -532,6 +550,10 @@ def run(device: torch.device, quick: bool = False, keep_memory: bool = True) -> 
         "reference": REFERENCE,
         "timing": "cuda events" if device.type == "cuda" else "time.perf_counter",
         "order": "every method once per repetition, in a new random order each repetition (seeded)",
+        "statistic": "min_s, the fastest sample of each method (what the tables show); "
+        "median_s and max_s too; ratio_to_conv2d divides the fastest samples",
+        "compiling": "each case compiles the pass afresh (torch._dynamo.reset()), for its size, "
+        "before anything is timed; compile_s is that first call, apart from the timings",
         "sample_s": SAMPLE_S,
         "sample": "calls_per_sample calls in a row, timed together, divided by their number",
         "freed_memory_kept": kept,
@@ -574,30 +596,32 @@ def short_name(r: dict) -> str:
 
 
 def format_table(data: dict, key: str = "results") -> str:
-    """The results as a text table of median milliseconds, one row per case.
+    """The results as a text table of the fastest milliseconds, one row per case.
 
     Columns: the loop; ``corr2d_fast`` forced to each method (``unfold`` is
-    ``unfold_matmul``, ``conv2d`` is ``F.conv2d`` through ``corr2d_fast``) and left to
-    choose (``auto``, with the method it picks); ``F.conv2d`` called directly; ``auto/F``,
-    auto's median over F.conv2d's; ``others``, how many CPUs other processes kept busy.
+    ``unfold_matmul``, ``conv2d`` is ``F.conv2d`` through ``corr2d_fast``, ``compiled`` the
+    compiled pass, once compiled) and left to choose (``auto``, with the method it picks);
+    ``F.conv2d`` called directly; ``auto/F``, auto's time over F.conv2d's; ``others``, how
+    many CPUs other processes kept busy.
     """
     columns = {
         "loop": "loop",
         "shift_add": "shift_add",
         "unfold_matmul": "unfold",
         "conv2d": "conv2d",
+        COMPILED: COMPILED,
         "auto": "auto",
         REFERENCE: REFERENCE,
     }
     header = ["case", *columns.values(), "picks", "auto/F", "others"]
     rows = [header]
     for r in data[key]:
-        med = r["median_s"]
+        fastest = r["min_s"]
         others = r.get("other_processes_cpus")
         rows.append(
             [
                 short_name(r),
-                *(_ms(med.get(c)) for c in columns),
+                *(_ms(fastest.get(c)) for c in columns),
                 r["auto_method"],
                 f"{r['ratio_to_conv2d']['auto']:.3f}",
                 "-" if others is None else f"{others:.2f}",
