@@ -650,25 +650,23 @@ def read_cells(text: str, sessions_outside_fences: bool = False, reasons: bool =
 def shift(item, chars: int, lines: int):
     """A copy of a fence, marker, cell or problem moved ``chars`` characters and ``lines`` lines
     further into a bigger text (a docstring's examples inside its module)."""
-    if isinstance(item, Fence):
+    if isinstance(item, Cell):
+        moved = [shift(m, chars, lines) for m in (*item.markers, *item.page_markers)]
         return replace(
             item,
-            start=item.start + chars,
-            end=item.end + chars,
-            body_start=item.body_start + chars,
-            body_end=item.body_end + chars,
-            line=item.line + lines,
-            body_line=item.body_line + lines,
+            code=shift(item.code, chars, lines),
+            output=item.output and shift(item.output, chars, lines),
+            markers=tuple(moved[: len(item.markers)]),
+            page_markers=tuple(moved[len(item.markers) :]),
+            device_outputs=tuple((kind, shift(f, chars, lines)) for kind, f in item.device_outputs),
+            faults=tuple((line + lines, message) for line, message in item.faults),
         )
-    if isinstance(item, (Marker, Problem, Claim)):
-        return replace(item, start=item.start + chars, end=item.end + chars, line=item.line + lines)
-    if isinstance(item, Cell):
-        return Cell(
-            shift(item.code, chars, lines),
-            None if item.output is None else shift(item.output, chars, lines),
-            tuple(shift(m, chars, lines) for m in item.markers),
-            tuple(shift(m, chars, lines) for m in item.page_markers),
-            tuple((kind, shift(f, chars, lines)) for kind, f in item.device_outputs),
-            tuple((line + lines, message) for line, message in item.faults),
-        )
-    raise TypeError(f"shift expects a Fence, Marker, Cell or Problem, got {type(item).__name__}")
+    places = ("start", "end", "body_start", "body_end", "line", "body_line")
+    return replace(
+        item,
+        **{
+            name: getattr(item, name) + (lines if "line" in name else chars)
+            for name in places
+            if hasattr(item, name)
+        },
+    )
