@@ -51,9 +51,9 @@ def test_the_docs_show_the_example_conftest_as_it_is():
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        ({"rtol": 1.0}, "parsers() expects rtol a number from 0 to 0.01, got 1.0"),
-        ({"atol": "0"}, "parsers() expects atol a number from 0 to *, got '0'"),
-        ({"timeout": 0}, "parsers() expects timeout a number of seconds above 0, got 0"),
+        ({"rtol": 1.0}, "parsers(): rtol must be at most 0.01, got 1.0"),
+        ({"atol": "0"}, "parsers(): atol must be a number, got '0'"),
+        ({"timeout": 0}, "parsers(): timeout must be more than 0 seconds, got 0"),
         ({"device": "tpu"}, "parsers() expects device cpu, cuda or cuda:N, got 'tpu'"),
     ],
 )

@@ -39,7 +39,7 @@ EXPECTED_EXAMPLES = {
     "index.md": 1,
     "learning-a-kernel.md": 13,
     "lenet.md": 59,
-    "loop-to-fast.md": 36,
+    "loop-to-fast.md": 38,
     "padding-and-stride.md": 40,
     "pooling.md": 41,
     "receptive-field.md": 11,

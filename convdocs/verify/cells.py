@@ -469,13 +469,14 @@ class _Reader:
         labelled = before is not None and bool(
             _LABEL.fullmatch(self.text, self.last_end, fence.start)
         )
-        if (
+        output = (
             (fence.kind == "text" or (fence.kind == "other" and fence.lang in OUTPUT_LANGUAGES))
             and (right_after or labelled)
             and before is not None
             and before.output is None
             and not before.device_outputs
-        ):  # an output block, also as a bare or `output` fence, or under an Output: label
+        )  # an output block, also as a bare or `output` fence, or under an Output: label
+        if output:
             fence, right_after = replace(fence, kind="text"), True
         after_output = self.last_output_end is not None and _only_blank_between(
             self.text, self.last_output_end, fence.start
@@ -502,13 +503,7 @@ class _Reader:
                 )
             self.pending = []
         if fence.kind == "text":
-            if (
-                index is not None
-                and before is not None
-                and before.output is None
-                and not before.device_outputs
-                and right_after
-            ):
+            if output and index is not None and before is not None:
                 self.page.cells[index] = replace(before, output=fence)
             else:
                 self.problem(
@@ -519,15 +514,15 @@ class _Reader:
             self.close_cell()
             self.last_end = self.last_output_end = fence.end
             return
-        if not self.reasons or fence.kind == "console":  # nothing can pass for an output here
+        if not self.reasons or fence.kind in ("console", "python"):  # nothing passes for output
             pass
-        elif after_output and fence.kind not in ("python", "text"):
+        elif after_output:
             self.problem(
                 f"a `{fence.lang or 'plain'}` block right after an output block looks like more of the "
                 "output, but only the `text` block is compared: put prose between them",
                 fence,
             )
-        elif right_after and before is not None and fence.kind != "python":
+        elif right_after and before is not None:
             self.problem(
                 f"a `{fence.lang or 'plain'}` block right after the cell at line {before.code.line} "
                 "looks like its output, but only a `text` block is compared with what the cell "

@@ -27,6 +27,7 @@ from convdocs.verify.rules import ATOL_CEILING, RTOL_CEILING
 TABLE = "[tool.convdocs.verify]"
 KEYS = frozenset({"paths", "rtol", "atol", "timeout", "record"})
 DEFAULT_TIMEOUT = 60.0
+TIMEOUT_CEILING = 24 * 3600.0
 
 
 class ConfigError(ValueError):
@@ -51,17 +52,20 @@ class ProjectConfig:
         return any(path == p or p in path.parents for p in self.paths)
 
 
-def _number(pyproject: Path, name: str, value: Any, ceiling: float) -> float:
+def number(where: str, name: str, value: Any, ceiling: float) -> float:
+    """``value`` as a float from 0 (above 0 for a ``timeout``) to ``ceiling``.
+
+    Raises:
+        ConfigError: naming ``where`` (the table, or ``parsers()``), ``name`` and the value.
+    """
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ConfigError(f"{TABLE} in {pyproject}: {name} must be a number, got {value!r}")
+        raise ConfigError(f"{where}: {name} must be a number, got {value!r}")
     if not (math.isfinite(value) and value >= 0):
-        raise ConfigError(
-            f"{TABLE} in {pyproject}: {name} must be a finite number >= 0, got {value!r}"
-        )
+        raise ConfigError(f"{where}: {name} must be a finite number >= 0, got {value!r}")
     if value > ceiling:
-        raise ConfigError(
-            f"{TABLE} in {pyproject}: {name} must be at most {ceiling:g}, got {value!r}"
-        )
+        raise ConfigError(f"{where}: {name} must be at most {ceiling:g}, got {value!r}")
+    if name == "timeout" and value == 0:
+        raise ConfigError(f"{where}: timeout must be more than 0 seconds, got 0")
     return float(value)
 
 
@@ -113,15 +117,13 @@ def load_project(root: Path) -> ProjectConfig | None:
             f"{TABLE} in {pyproject}: record must name a .json file inside the project, "
             f"such as 'verification-record.json', got {name!r}"
         )
-    timeout = _number(pyproject, "timeout", table.get("timeout", DEFAULT_TIMEOUT), 24 * 3600)
-    if timeout == 0:
-        raise ConfigError(f"{TABLE} in {pyproject}: timeout must be more than 0 seconds, got 0")
+    where = f"{TABLE} in {pyproject}"
     return ProjectConfig(
         Path(root).resolve(),
         tuple(paths),
-        _number(pyproject, "rtol", table.get("rtol", DEFAULT_RTOL), RTOL_CEILING),
-        _number(pyproject, "atol", table.get("atol", DEFAULT_ATOL), ATOL_CEILING),
-        timeout,
+        number(where, "rtol", table.get("rtol", DEFAULT_RTOL), RTOL_CEILING),
+        number(where, "atol", table.get("atol", DEFAULT_ATOL), ATOL_CEILING),
+        number(where, "timeout", table.get("timeout", DEFAULT_TIMEOUT), TIMEOUT_CEILING),
         record,
     )
 

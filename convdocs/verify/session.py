@@ -24,7 +24,7 @@ from sybil import Document, Region, Sybil
 from convdocs.verify import evaluate, record
 from convdocs.verify.cells import Claim, Problem
 from convdocs.verify.compare import DEFAULT_ATOL, DEFAULT_RTOL
-from convdocs.verify.config import DEFAULT_TIMEOUT, ProjectConfig, Settings
+from convdocs.verify.config import DEFAULT_TIMEOUT, TIMEOUT_CEILING, ProjectConfig, Settings, number
 from convdocs.verify.documents import SUFFIXES, Source, kind_of, read_source, third_party_imports
 from convdocs.verify.edits import EditQueue, read_text
 from convdocs.verify.notebook import NotebookCell
@@ -356,22 +356,17 @@ def parsers(
     ``atol`` on ``device``), without the table's record or update mode.
 
     Raises:
-        ValueError: for a tolerance or timeout that is not a number in its range, or a device
-            that is not cpu or cuda[:N].
+        ConfigError (a ValueError): for a tolerance or timeout that is not a number in its
+            range; ValueError: for a device that is not cpu or cuda[:N].
     """
-    for name, value, ceiling in (("rtol", rtol, RTOL_CEILING), ("atol", atol, ATOL_CEILING)):
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, (int, float))
-            or not 0 <= value <= ceiling
-        ):
-            raise ValueError(
-                f"parsers() expects {name} a number from 0 to {ceiling:g}, got {value!r}"
-            )
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
-        raise ValueError(f"parsers() expects timeout a number of seconds above 0, got {timeout!r}")
     if not re.fullmatch(r"cpu|cuda(:\d+)?", str(device)):
         raise ValueError(f"parsers() expects device cpu, cuda or cuda:N, got {device!r}")
-    folder = Path(root).resolve()
-    project = ProjectConfig(folder, (folder,), float(rtol), float(atol), float(timeout))
+    folder, where = Path(root).resolve(), "parsers()"
+    rtol, atol = (
+        number(where, "rtol", rtol, RTOL_CEILING),
+        number(where, "atol", atol, ATOL_CEILING),
+    )
+    project = ProjectConfig(
+        folder, (folder,), rtol, atol, number(where, "timeout", timeout, TIMEOUT_CEILING)
+    )
     return [Session(Settings(project, device)).regions]
