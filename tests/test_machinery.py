@@ -518,7 +518,7 @@ def test_a_gpu_run_checks_and_updates_only_its_own_tabs(project):
 
     updating = session(project.path, "cuda:0", update=True)
     assert updating.evaluate(path) == []
-    assert updating.apply_edits() == [str(path)]
+    assert updating.queue.apply() == [str(path)]
     assert path.read_text() == TABS_PAGE.replace("running on the moon", "running on cuda:0")
     assert session(project.path, "cuda:0").evaluate(path) == []
     assert session(project.path, "cpu").evaluate(path) == []
@@ -531,7 +531,7 @@ def test_a_gpu_update_does_not_rewrite_shared_outputs(project):
     failures = updating.evaluate(path)
     assert len(failures) == 1  # the shared block; the GPU tab is rewritten
     assert "a run on cuda:0 rewrites only the blocks of its own device tab" in failures[0]
-    updating.apply_edits()
+    updating.queue.apply()
     assert "shown wrong" in path.read_text() and "running on cuda:0" in path.read_text()
 
 
@@ -1077,3 +1077,19 @@ def test_an_ignored_output_is_reported_as_not_compared(project):
     result.stdout.fnmatch_lines(
         ["*ran, outputs not compared: the cell is tagged nbval-ignore-output*"]
     )
+
+
+def test_a_recorded_session_and_an_uncompared_notebook_cell_vouch_for_their_documents(project):
+    """The record holds what a session printed and what a nbval-ignore-output cell printed; the
+    stamp reads neither against an output block (a session has none; the other is not compared)."""
+    page(project, "```pycon\n>>> 6 * 7\n42\n```\n")
+    _notebook(
+        project,
+        ("code", "print(1)", [_out("varies\n")], ["nbval-ignore-output"]),
+        ("code", "print(2)", [_out("2\n")], []),
+    )
+    run(project).assert_outcomes(passed=2, skipped=1)
+    data, table = record.load(project.path / RECORD), load_project(project.path)
+    assert table is not None
+    for document in ("docs/page.md", "docs/nb.ipynb"):
+        assert set(record.valid_runs(data, table, document)) == {"cpu"}, document

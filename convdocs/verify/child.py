@@ -344,17 +344,12 @@ class Document:
             value = eval(compile(expression, "<prose>", "eval"), dict(self.shell.user_ns))
         except Exception as error:
             return {"error": f"{type(error).__name__}: {error}"}
-        number = None
-        value_: Any = value
-        if isinstance(value_, bool):
-            pass
-        elif isinstance(value_, (int, float)):
-            number = float(value_)
-        elif callable(getattr(value_, "item", None)):
-            size = getattr(value_, "numel", lambda: getattr(value_, "size", 0))()
-            item = value_.item() if size == 1 else None
-            if isinstance(item, (int, float)) and not isinstance(item, bool):
-                number = float(item)
+        size: Any = getattr(value, "numel", lambda: getattr(value, "size", 0))
+        one = callable(getattr(value, "item", None)) and (size() if callable(size) else size) == 1
+        item = value.item() if one else value  # a tensor or array of one element: its number
+        number = (
+            float(item) if isinstance(item, (int, float)) and not isinstance(item, bool) else None
+        )
         return {"number": number, "repr": repr(value)}
 
     def source(self, dotted: str) -> dict[str, Any]:
@@ -377,14 +372,11 @@ class Document:
             }
         node = ast.parse(source).body[0]
         lines = source.splitlines(keepends=True)
-        body = getattr(node, "body", None)
-        first = body[0] if body else None
         if (
-            isinstance(first, ast.Expr)
-            and isinstance(first.value, ast.Constant)
-            and isinstance(first.value.value, str)
+            isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+            and ast.get_docstring(node) is not None
         ):
-            del lines[first.lineno - 1 : first.end_lineno]
+            del lines[node.body[0].lineno - 1 : node.body[0].end_lineno]
         return {"source": "".join(lines), "reads": sorted(self.guard.reads)}
 
     def serve(self, sock: socket.socket) -> None:

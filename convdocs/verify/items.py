@@ -3,6 +3,7 @@ xdist worker (a document's examples share its processes)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -16,11 +17,7 @@ class VerifiedFile(SybilFile):
         for sybil in self.sybils:
             document = sybil.parse(self.path)
             self.documents.append(document)
-            try:
-                name = self.path.relative_to(self.config.rootpath).as_posix()
-            except ValueError:
-                name = self.path.as_posix()
-            group = pytest.mark.xdist_group(name=name)
+            group = pytest.mark.xdist_group(name=os.path.relpath(self.path, self.config.rootpath))
             for example in document.examples():
                 item = SybilItem.from_parent(self, sybil=sybil, example=example)
                 item.add_marker(group)

@@ -173,17 +173,9 @@ def read_notebook(text: str, path: str = "notebook") -> Notebook:
 
 
 _HIDING_TAGS = frozenset(
-    {
-        "remove-input",
-        "remove_input",
-        "hide-input",
-        "hide_input",
-        "remove-cell",
-        "remove_cell",
-        "hide-cell",
-        "hide_cell",
-    }
+    f"{a}{sep}{b}" for a in ("remove", "hide") for b in ("input", "cell") for sep in "-_"
 )
+"""remove-input, hide_cell and the like: tags with which a rendered notebook hides a cell's code."""
 
 
 def _hidden_source(metadata: Mapping[str, Any]) -> str:

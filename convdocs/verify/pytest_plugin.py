@@ -226,7 +226,8 @@ class _Hooks:
         report = yield
         example = getattr(item, "example", None)
         if call.when == "call" and example is not None:
-            observation = self.session.take_observation(example.path, example.line)
+            key = (os.path.abspath(example.path), example.line)
+            observation = self.session.observed.pop(key, None)
             if observation is not None:
                 report.user_properties.append(("convdocs", observation))
         return report
@@ -249,7 +250,7 @@ class _Hooks:
         settings = self.session.settings
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")
         if settings.update:
-            changed = self.session.apply_edits()
+            changed = self.session.queue.apply()  # the update mode's edits
             if reporter is not None:
                 reporter.line("")
                 reporter.write_sep(

@@ -172,16 +172,7 @@ def why_invalid(
     run: dict[str, Any], source: Source, kind: str, project: ProjectConfig
 ) -> str | None:
     """Why a stored run does not vouch for ``source`` as it is now (None when it does)."""
-    needed = {
-        "fingerprint",
-        "signature",
-        "torch",
-        "versions",
-        "device_name",
-        "date",
-        "outputs",
-        "data_files",
-    }
+    needed = set("fingerprint signature torch versions device_name date outputs data_files".split())
     if not needed <= set(run):
         return f"the entry lacks {', '.join(sorted(needed - set(run)))}"
     if run["signature"] != signature(run):
@@ -212,11 +203,13 @@ def why_invalid(
         if isinstance(example, Claim):
             continue
         if isinstance(example, Cell):
-            if example.marker("skip") or example.marker("source"):
-                continue
+            if example.marker("skip") or example.marker("source") or example.session:
+                continue  # not run, a source, or a session (its outputs are its code's text)
             shown = example.output_for(kind)
             tolerance = tolerances.for_cell(example, kind, project)
             expected = "" if shown is None else shown.body
+        elif {"nbval-skip", "nbval-ignore-output"} & set(example.tags):
+            continue  # not run, or its outputs not compared (reported so)
         else:
             tolerance = tolerances.for_notebook(source.tolerances, kind, project)
             expected = example.expected

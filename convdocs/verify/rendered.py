@@ -18,13 +18,8 @@ from typing import Any
 
 MKDOCS_BUILTINS = ("toc", "tables", "fenced_code")
 """The extensions MkDocs adds to every site's own."""
-WITHOUT_MKDOCS = (
-    "admonition",
-    "attr_list",
-    "md_in_html",
-    "pymdownx.details",
-    "pymdownx.superfences",
-    "pymdownx.tabbed",
+WITHOUT_MKDOCS = tuple(
+    "admonition attr_list md_in_html pymdownx.details pymdownx.superfences pymdownx.tabbed".split()
 )
 """What a project without mkdocs.yml is read with, beside ``MKDOCS_BUILTINS``: the extensions
 whose syntax the checker's own page format uses (device tabs, notes)."""

@@ -256,9 +256,6 @@ class Session:
 
     # --- outcomes and the end of the run ----------------------------------------------------
 
-    def take_observation(self, path: str, line: int) -> dict[str, Any] | None:
-        return self.observed.pop((os.path.abspath(path), line), None)
-
     def note_outcome(
         self,
         nodeid: str,
@@ -336,10 +333,6 @@ class Session:
                 ):
                     found.append(path.resolve())
         return sorted(found)
-
-    def apply_edits(self) -> list[str]:
-        """Write the queued edits (update mode); return the paths that changed."""
-        return self.queue.apply()
 
 
 def parsers(
