@@ -341,6 +341,9 @@ def test_the_language_switch_leads_to_the_same_page(context, site_url, language)
     page = context.new_page()
     traffic = watch(page)
     page.goto(CROSS_CORRELATION)
+    # the page's own requests done first (the search index's scripts among them): a click that
+    # leaves it earlier aborts them, which the traffic check would count as failed requests
+    page.wait_for_load_state("networkidle")
     page.locator(".md-header__option .md-select").hover()
     page.locator(f'.md-header__option .md-select__link[hreflang="{language}"]').click()
     there = urljoin(site_url, f"{language}/{CROSS_CORRELATION}")
