@@ -178,6 +178,11 @@ class Ran:
         )
 
     @property
+    def transcript(self) -> str:
+        """Its output and then what it raised: all a session or a must-raise cell shows."""
+        return self.output + (self.exception or "")
+
+    @property
     def results(self) -> str:
         """What it wrote to stdout, and its value: a notebook cell's stdout and results, which
         it stores apart from its stderr."""
@@ -244,8 +249,8 @@ def run_twice(
         else:
             other = Ran.from_reply(shadow)
             result = compare_outputs(
-                ran.output + (ran.exception or ""),
-                other.output + (other.exception or ""),
+                ran.transcript,
+                other.transcript,
                 rtol=tolerance.rtol,
                 atol=tolerance.atol,
             )
@@ -407,7 +412,7 @@ def _evaluate_session(
         )
         if ran is None or failure:
             return failure
-        printed.append(ran.output + (ran.exception or ""))
+        printed.append(ran.transcript)
         source = f"{page}:{line}: the session's example >>> {shown.source.splitlines()[0]}"
         if ran.drawn.count:
             return f"{source} draws a figure: draw it in a python cell with a figure marker"
@@ -608,7 +613,7 @@ def evaluate_notebook_cell(session: Session, example: Any) -> str | None:
     if ran is None or failure:  # later cells build on this one: they are not run
         session.end_document(example, "failed, and a notebook's later cells build on it")
         return f"{where}: {failure}"
-    session.observe(example, ran.output + (ran.exception or ""))
+    session.observe(example, ran.transcript)
     if ran.drawn.count:
         return f"{where}: the cell draws a figure, which a stored text output cannot check"
     if "nbval-ignore-output" in cell.tags:  # it ran; its outputs are shown unchecked: say so

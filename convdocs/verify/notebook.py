@@ -19,6 +19,9 @@ from typing import Any
 from convdocs.verify.cells import Problem
 from convdocs.verify.rules import tolerance_problems
 
+RAISES = frozenset({"raises-exception", "nbval-raises-exception"})
+"""The cell tags (ours and nbval's) of a cell that must raise its stored error."""
+
 
 @dataclass(frozen=True)
 class NotebookCell:
@@ -46,7 +49,7 @@ class NotebookCell:
 
     @property
     def raises(self) -> bool:
-        return bool({"raises-exception", "nbval-raises-exception"} & set(self.tags))
+        return bool(RAISES & set(self.tags))
 
 
 @dataclass(frozen=True)
@@ -142,8 +145,9 @@ def read_notebook(text: str, path: str = "notebook") -> Notebook:
         metadata = cell.get("metadata", {})
         tags = metadata.get("tags", []) if isinstance(metadata, Mapping) else []
         tags = tuple(t for t in tags if isinstance(t, str)) if isinstance(tags, list) else ()
-        raises = bool({"raises-exception", "nbval-raises-exception"} & set(tags))
-        expected, stderr, problem = expected_output(cell.get("outputs", []), raises)
+        expected, stderr, problem = expected_output(
+            cell.get("outputs", []), bool(RAISES & set(tags))
+        )
         errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
         stored_error = f"{errors[0].get('ename')}: {errors[0].get('evalue')}" if errors else ""
         hidden = _hidden_source(cell.get("metadata", {}))
