@@ -640,28 +640,3 @@ def read_cells(text: str, sessions_outside_fences: bool = False, reasons: bool =
     ]
     page.problems.sort(key=lambda p: p.start)
     return page
-
-
-def shift(item, chars: int, lines: int):
-    """A copy of a fence, marker, cell or problem moved ``chars`` characters and ``lines`` lines
-    further into a bigger text (a docstring's examples inside its module)."""
-    if isinstance(item, Cell):
-        moved = [shift(m, chars, lines) for m in (*item.markers, *item.page_markers)]
-        return replace(
-            item,
-            code=shift(item.code, chars, lines),
-            output=item.output and shift(item.output, chars, lines),
-            markers=tuple(moved[: len(item.markers)]),
-            page_markers=tuple(moved[len(item.markers) :]),
-            device_outputs=tuple((kind, shift(f, chars, lines)) for kind, f in item.device_outputs),
-            faults=tuple((line + lines, message) for line, message in item.faults),
-        )
-    places = ("start", "end", "body_start", "body_end", "line", "body_line")
-    return replace(
-        item,
-        **{
-            name: getattr(item, name) + (lines if "line" in name else chars)
-            for name in places
-            if hasattr(item, name)
-        },
-    )

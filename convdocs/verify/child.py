@@ -204,37 +204,21 @@ def make_shell() -> Any:
 
 
 def _hooks() -> dict[str, Any]:
-    """What a cell could leave behind in its process: a profiler or tracer, signal handlers.
-    (Exit handlers never run: the process ends with ``os._exit``, and libraries register them
-    on import.)"""
-    handlers = {}
-    for number in signal.valid_signals():
+    """What a cell could leave behind in its process, by what setting it is called: a profiler or
+    tracer, signal handlers. (Exit handlers never run: the process ends with ``os._exit``, and
+    libraries register them on import.)"""
+    hooks: dict[str, Any] = {
+        "set a profile function": sys.getprofile(),
+        "set a trace function": sys.gettrace(),
+        "set a threading profile function": threading.getprofile(),
+        "set a threading trace function": threading.gettrace(),
+    }
+    for number in signal.Signals:
         try:
-            handlers[int(number)] = signal.getsignal(number)
+            hooks[f"changed the handler of {number.name}"] = signal.getsignal(number)
         except (ValueError, OSError):
             pass
-    return {
-        "profile": sys.getprofile(),
-        "trace": sys.gettrace(),
-        "threading profile": threading.getprofile(),
-        "threading trace": threading.gettrace(),
-        "signals": handlers,
-    }
-
-
-def _hook_changes(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
-    changes = []
-    for name in ("profile", "trace", "threading profile", "threading trace"):
-        if after[name] is not before[name]:
-            changes.append(f"set a {name} function")
-    changed = [
-        signal.Signals(n).name
-        for n, handler in after["signals"].items()
-        if before["signals"].get(n) is not handler and n in signal.Signals._value2member_map_
-    ]
-    if changed:
-        changes.append(f"changed the handler of {', '.join(changed)}")
-    return changes
+    return hooks
 
 
 def _traceback(error: BaseException, filename: str, code: str, first_line: int) -> str:
@@ -324,7 +308,7 @@ class Document:
             exception = "".join(traceback.format_exception_only(type(raised), raised))
             result.error_in_exec = None
         error = _describe(result, filename, code, first_line)
-        changes = _hook_changes(before, _hooks())
+        changes = [name for name, hook in _hooks().items() if hook is not before.get(name)]
         if self.guard.refused and error is None:
             error = f"tried to change a file and caught the refusal: {self.guard.refused[0]}"
         self.guard.refused.clear()

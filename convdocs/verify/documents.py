@@ -27,7 +27,6 @@ from convdocs.verify.cells import (
     Marker,
     Problem,
     read_cells,
-    shift,
     split_lines,
 )
 from convdocs.verify.notebook import NotebookCell, read_notebook
@@ -73,13 +72,12 @@ class Source:
 def kind_of(path: str | Path) -> str | None:
     """The kind of document a path names (``page``, ``notebook``, ``docstring``), or None."""
     suffix = Path(path).suffix
-    if suffix in MARKDOWN_SUFFIXES:
-        return "page"
-    if suffix in NOTEBOOK_SUFFIXES:
-        return "notebook"
-    if suffix in DOCSTRING_SUFFIXES:
-        return "docstring"
-    return None
+    kinds = {
+        "page": MARKDOWN_SUFFIXES,
+        "notebook": NOTEBOOK_SUFFIXES,
+        "docstring": DOCSTRING_SUFFIXES,
+    }
+    return next((kind for kind, suffixes in kinds.items() if suffix in suffixes), None)
 
 
 def read_source(path: str | Path, text: str | None = None) -> Source:
@@ -163,22 +161,16 @@ def _docstring_nodes(tree: ast.Module) -> Iterator[ast.Constant]:
     for node in ast.walk(tree):
         if not isinstance(node, (ast.AsyncFunctionDef, ast.FunctionDef, ast.ClassDef, ast.Module)):
             continue
-        body = node.body
-        for index, statement in enumerate(body):
-            is_first = index == 0
-            after_assignment = index > 0 and isinstance(
-                body[index - 1], (ast.Assign, ast.AnnAssign)
+        previous = None
+        for statement in node.body:
+            attribute = isinstance(node, (ast.Module, ast.ClassDef)) and isinstance(
+                previous, (ast.Assign, ast.AnnAssign)
             )
-            if not (
-                is_first or (after_assignment and isinstance(node, (ast.Module, ast.ClassDef)))
-            ):
-                continue
-            if (
-                isinstance(statement, ast.Expr)
-                and isinstance(statement.value, ast.Constant)
-                and isinstance(statement.value.value, str)
-            ):
-                yield statement.value
+            value = getattr(statement, "value", None)
+            if (previous is None or attribute) and isinstance(statement, ast.Expr):
+                if isinstance(value, ast.Constant) and isinstance(value.value, str):
+                    yield value
+            previous = statement
 
 
 def docstrings(text: str) -> Iterator[tuple[int, int, str, bool, str]]:
@@ -230,8 +222,8 @@ def _docstring_source(path: str, text: str) -> Source:
     spans = tuple((start, end, raw, quote) for start, end, _, raw, quote in found)
     for start, end, value, _, _ in found:
         written = text[start:end]
-        lines = text.count("\n", 0, start)
-        page = read_cells(written, sessions_outside_fences=True)
+        # the module's text up to the docstring blanked (lines kept): positions are the module's
+        page = read_cells(re.sub(r"[^\r\n]", " ", text[:start]) + written, True)
         if not page.cells and not page.problems and not page.claims:
             continue
         if written != value:
@@ -241,14 +233,12 @@ def _docstring_source(path: str, text: str) -> Source:
                     'the API page shows; make it a raw docstring (r"""...""") or drop the escapes',
                     start,
                     end,
-                    lines + 1,
+                    text.count("\n", 0, start) + 1,
                 )
             )
             continue
-        examples += [
-            shift(item, start, lines) for item in (*page.cells, *page.problems, *page.claims)
-        ]
-        markers += [shift(marker, start, lines) for marker in page.page_markers]
+        examples += [*page.cells, *page.problems, *page.claims]
+        markers += page.page_markers
     examples.sort(key=lambda e: e.start)
     return Source(path, "docstring", text, tuple(examples), tuple(markers), docstrings=spans)
 

@@ -208,16 +208,31 @@ def hidden_markers(
 # --- markers ----------------------------------------------------------------------------------
 
 
-def _number(options: Mapping[str, str], key: str) -> float | str:
-    """The option as a finite number >= 0, or the reason it is not one."""
+def _bound_problems(
+    options: Mapping[str, str], key: str, ceiling: float, limit: float, where: str
+) -> list[str]:
+    """What is wrong with a tolerance option: not a finite number >= 0, above ``limit``, or
+    above ``ceiling`` without a reason."""
+    if key not in options:
+        return []
     raw = options[key]
     try:
         value = float(raw)
     except ValueError:
-        return f"{key} must be a number, got {raw!r}"
+        return [f"{where}: {key} must be a number, got {raw!r}"]
     if not math.isfinite(value) or value < 0:
-        return f"{key} must be a finite number >= 0, got {raw!r}"
-    return value
+        return [f"{where}: {key} must be a finite number >= 0, got {raw!r}"]
+    if value > limit:
+        return [
+            f"{where}: {key}={raw} is above the limit of {limit:g}, where a comparison can no "
+            "longer tell a right output from a wrong one"
+        ]
+    if value > ceiling and not options.get("reason", "").strip():
+        return [
+            f"{where}: {key}={raw} is above {ceiling:g}, which needs a "
+            'reason="..." that the page shows to readers'
+        ]
+    return []
 
 
 def tolerance_problems(options: Mapping[str, object], where: str) -> list[str]:
@@ -231,26 +246,11 @@ def tolerance_problems(options: Mapping[str, object], where: str) -> list[str]:
         problems.append(f"{where} sets neither rtol nor atol")
     if "device" in text and text["device"].split(":")[0] not in DEVICE_KINDS:
         problems.append(f"{where}: device must be cpu or cuda, got {text['device']!r}")
-    reason = text.get("reason", "").strip()
     for key, ceiling, limit in (
         ("rtol", RTOL_CEILING, RTOL_LIMIT),
         ("atol", ATOL_CEILING, ATOL_LIMIT),
     ):
-        if key not in text:
-            continue
-        value = _number(text, key)
-        if isinstance(value, str):
-            problems.append(f"{where}: {value}")
-        elif value > limit:
-            problems.append(
-                f"{where}: {key}={text[key]} is above the limit of {limit:g}, where a "
-                "comparison can no longer tell a right output from a wrong one"
-            )
-        elif value > ceiling and not reason:
-            problems.append(
-                f"{where}: {key}={text[key]} is above {ceiling:g}, which needs a "
-                'reason="..." that the page shows to readers'
-            )
+        problems += _bound_problems(text, key, ceiling, limit, where)
     return problems
 
 
@@ -275,18 +275,7 @@ def marker_problems(
     if directive == "skip" and not options.get("reason", "").strip():
         problems.append('a skip marker needs a reason: <!-- convdocs: skip reason="..." -->')
     if directive == "figure" and "tol" in options:
-        value = _number(options, "tol")
-        if isinstance(value, str):
-            problems.append(f"{where}: {value}")
-        elif value > FIGURE_TOL_LIMIT:
-            problems.append(
-                f"{where}: tol={options['tol']} is above the limit of {FIGURE_TOL_LIMIT:g}"
-            )
-        elif value > FIGURE_TOL_CEILING and not options.get("reason", "").strip():
-            problems.append(
-                f"{where}: tol={options['tol']} is above {FIGURE_TOL_CEILING:g}, which needs "
-                'a reason="..." that the page shows to readers'
-            )
+        problems += _bound_problems(options, "tol", FIGURE_TOL_CEILING, FIGURE_TOL_LIMIT, where)
     return problems
 
 
@@ -307,26 +296,10 @@ def expression_problem(expression: str) -> str | None:
         tree = ast.parse(expression, mode="eval")
     except SyntaxError:
         return f"{expression!r} is not a Python expression"
-    allowed = (
-        ast.Expression,
-        ast.Name,
-        ast.Load,
-        ast.Attribute,
-        ast.Subscript,
-        ast.Constant,
-        ast.Tuple,
-        ast.Slice,
-        ast.UnaryOp,
-        ast.USub,
-        ast.UAdd,
-        ast.BinOp,
-        ast.Add,
-        ast.Sub,
-        ast.Mult,
-        ast.Div,
-        ast.Pow,
-        ast.FloorDiv,
-        ast.Call,
+    allowed = tuple(
+        getattr(ast, name)
+        for name in "Expression Name Load Attribute Subscript Constant Tuple Slice UnaryOp USub "
+        "UAdd BinOp Add Sub Mult Div Pow FloorDiv Call".split()
     )
     for node in ast.walk(tree):
         if not isinstance(node, allowed):
