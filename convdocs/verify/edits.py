@@ -106,9 +106,6 @@ class EditQueue:
     def add(self, edit: Edit) -> None:
         self.edits.append(edit)
 
-    def __len__(self) -> int:
-        return len(self.edits)
-
     def apply(self) -> list[str]:
         """Write every queued edit, each file once and atomically; return the paths that changed.
 

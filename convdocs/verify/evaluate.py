@@ -515,37 +515,26 @@ def _unwritable(example: Any, new: str) -> str | None:
     return None
 
 
-def _fence_for(body: str, indent: str, lang: str, like: Fence | None) -> str:
+def _longest_run(body: str, char: str) -> int:
+    """The longest run of ``char`` (three or more) that starts a line of ``body``."""
+    runs = re.findall(rf"^[ \t]*({re.escape(char)}{{3,}})", body, re.M)
+    return max(map(len, runs), default=0)
+
+
+def _fence_for(body: str, indent: str, info: str, fence: str = "```") -> str:
     """A fence around ``body`` long enough that no line of it closes the fence early."""
-    char = like.fence[0] if like is not None else "`"
-    longest = max((len(run) for run in _runs(body, char)), default=0)
-    size = max(3, len(like.fence) if like is not None else 3, longest + 1)
-    marker = char * size
-    info = like.info if like is not None else lang
+    marker = fence[0] * max(3, len(fence), _longest_run(body, fence[0]) + 1)
     return f"{indent}{marker}{info}\n{indent_lines(body, indent) if body.strip() else ''}{indent}{marker}"
-
-
-def _runs(body: str, char: str) -> list[str]:
-    import re
-
-    return re.findall(rf"^[ \t]*({re.escape(char)}{{3,}})", body, re.M)
 
 
 def _new_body(path: str, fence: Fence, body: str, original: str) -> TextEdit:
     """The edit that puts ``body`` in ``fence``: its body only, or the whole fence, made longer,
     when a line of ``body`` would close it early."""
-    longest = max((len(run) for run in _runs(body, fence.fence[0])), default=0)
-    if longest >= len(fence.fence):
-        return TextEdit(
-            path,
-            fence.start,
-            fence.end,
-            _fence_for(body, fence.indent, fence.info, fence).lstrip(" \t"),
-            original,
-        )
-    return TextEdit(
-        path, fence.body_start, fence.body_end, indent_lines(body, fence.indent), original
-    )
+    if _longest_run(body, fence.fence[0]) >= len(fence.fence):
+        new = _fence_for(body, fence.indent, fence.info, fence.fence).lstrip(" \t")
+        return TextEdit(path, fence.start, fence.end, new, original)
+    new = indent_lines(body, fence.indent)
+    return TextEdit(path, fence.body_start, fence.body_end, new, original)
 
 
 def _queue_output(
@@ -567,7 +556,7 @@ def _queue_output(
     elif shown is not None:
         edit = TextEdit(path, cell.code.end, shown.end, "", original)
     else:
-        block = _fence_for(actual, cell.code.indent, "text", None)
+        block = _fence_for(actual, cell.code.indent, "text")
         edit = TextEdit(path, cell.code.end, cell.code.end, "\n\n" + block, original)
     session.queue.add(edit)
     return None

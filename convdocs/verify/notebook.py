@@ -149,28 +149,18 @@ def read_notebook(text: str, path: str = "notebook") -> Notebook:
             cell.get("outputs", []), bool(RAISES & set(tags))
         )
         errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
-        stored_error = f"{errors[0].get('ename')}: {errors[0].get('evalue')}" if errors else ""
+        stored = f"{errors[0].get('ename')}: {errors[0].get('evalue')}" if errors else ""
         hidden = _hidden_source(cell.get("metadata", {}))
         fault = (
             f"the cell's metadata hides its code from readers ({hidden}), yet it runs"
             if hidden
             else ""
         )
-        source_at = text.find('"source":', start)
-        line = text.count("\n", 0, source_at) + 2
+        line = text.count("\n", 0, text.find('"source":', start)) + 2
+        code, end = _text(cell.get("source", "")), max(end, start + 1)
         found.append(
             NotebookCell(
-                index,
-                _text(cell.get("source", "")),
-                expected,
-                start,
-                max(end, start + 1),
-                line,
-                problem,
-                fault,
-                stderr,
-                tags,
-                stored_error,
+                index, code, expected, start, end, line, problem, fault, stderr, tags, stored
             )
         )
     return Notebook(tuple(found), tuple(tolerances), tuple(problems))

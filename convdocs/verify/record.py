@@ -63,10 +63,8 @@ def load(path: Path | None) -> dict[str, Any]:
         ) from None
     if not isinstance(data, dict):
         raise RecordError(f"{path} is not a verification record (expected a JSON object)")
-    if data.get("format") != FORMAT:
-        return (
-            empty()
-        )  # an older layout: its entries cannot be checked against today's fingerprints
+    if data.get("format") != FORMAT:  # an older layout: not to be checked against today's
+        return empty()
     documents = data.get("documents")
     if not isinstance(documents, dict) or not all(
         isinstance(runs, dict) and all(isinstance(run, dict) for run in runs.values())

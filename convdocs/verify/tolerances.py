@@ -44,14 +44,9 @@ def first_applicable(
 def for_cell(cell: Cell, device_kind: str, project: ProjectConfig) -> Tolerance:
     """The tolerance of a page's or docstring's cell on ``device_kind``."""
     candidates = [
-        (m.options, f"the tolerance marker at line {m.line}")
-        for m in cell.markers
-        if m.directive == "tolerance"
-    ]
-    candidates += [
-        (m.options, f"the page-tolerance marker at line {m.line}")
-        for m in cell.page_markers
-        if m.directive == "page-tolerance"
+        (m.options, f"the {m.directive} marker at line {m.line}")
+        for m in (*cell.markers, *cell.page_markers)
+        if m.directive in ("tolerance", "page-tolerance")
     ]
     return first_applicable(candidates, device_kind, project)
 
