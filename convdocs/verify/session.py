@@ -269,12 +269,9 @@ class Session:
         if not name.startswith("sybil:"):
             return
         counts = self.outcomes.setdefault(path, {"passed": 0, "failed": 0, "skipped": 0})
-        if failed:
-            counts["failed"] += 1
-        elif passed:
-            counts["passed"] += 1
-        elif skipped:
-            counts["skipped"] += 1
+        outcome = "failed" if failed else "passed" if passed else "skipped" if skipped else ""
+        if outcome:
+            counts[outcome] += 1
         if observation is not None:
             line = int(name.split("line:", 1)[1].split(",", 1)[0])
             self.printed.setdefault(path, {})[line] = observation["output"]
