@@ -1,9 +1,10 @@
 """Run one example and judge it: a cell of a page or docstring, a notebook cell, or a problem.
 
-Every function takes the ``Session`` of the run (its settings and its edit queue) and a sybil
-``Example`` whose ``parsed`` is what ``documents.read_source`` found. A function returns None
-when the example holds, or the failure message. In update mode it queues an edit instead of
-failing where it may rewrite the output. Nothing here knows any page.
+Every evaluator takes an ``Outcome``: the run's settings and a sybil ``Example`` whose
+``parsed`` is what ``documents.read_source`` found. It returns None when the example holds, or
+the failure message, and leaves in the outcome what the session records: what the example
+printed, and, in update mode, the edits that rewrite an output instead of failing. Nothing here
+knows the session, or any page.
 
 A cell runs twice (``run_twice``): in the document's process, and in a shadow process whose
 random generators started from another hidden seed; the outputs must agree. Both are children
@@ -15,10 +16,11 @@ from __future__ import annotations
 import base64
 import difflib
 import doctest
+import functools
 import os
 import re
 import traceback
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -41,54 +43,74 @@ from convdocs.verify.runner import ProcessEnded, changed_files, project_files
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from convdocs.verify.session import Session
+    from convdocs.verify.config import Settings
+    from convdocs.verify.edits import Edit
+    from convdocs.verify.runner import DocumentRun
 
 _DEVICE_NAMES = {"cpu": "CPU", "cuda": "GPU"}
 
 
-def page_path(session: Session, example: Any) -> str:
-    """The document's path as failures name it: relative to the project's root."""
-    return os.path.relpath(example.document.path, session.settings.project.root)
+@dataclass
+class Outcome:
+    """One example's judgement: what an evaluator is given (the run's settings, the example, and
+    how to start its document's processes) and what it gives back beside its failure message
+    (what the example printed, the edits the update mode makes, and why its document's
+    processes must end), which the session then records. Evaluators know nothing of the session."""
+
+    settings: Settings
+    example: Any
+    start: Callable[[], DocumentRun]
+    printed: str | None = None
+    edits: list[Edit] = field(default_factory=list)
+    ended: str | None = None
+
+    @functools.cached_property
+    def run(self) -> DocumentRun:
+        """The document's processes, started at its first example that needs them."""
+        return self.start()
+
+    @property
+    def page(self) -> str:
+        """The document's path as failures name it: relative to the project's root."""
+        return os.path.relpath(self.example.document.path, self.settings.project.root)
 
 
-def guarded(
-    evaluator: Callable[[Session, Any], str | None], session: Session, example: Any
-) -> str | None:
+def guarded(evaluator: Callable[[Outcome], str | None], outcome: Outcome) -> str | None:
     """Run an evaluator; a bug in the checker becomes a failure that names the page and line."""
     __tracebackhide__ = True
+    where = f"{outcome.page}:{outcome.example.line}"
     try:
-        return evaluator(session, example)
+        return evaluator(outcome)
     except pytest.skip.Exception:
         raise
     except ProcessEnded as error:  # the document's process could not start, or is gone
-        return f"{page_path(session, example)}:{example.line}: {error}"
+        return f"{where}: {error}"
     except Exception as error:  # the checker itself failed: say where, never crash pytest
         detail = "".join(traceback.format_exception(type(error), error, error.__traceback__))
-        return f"{page_path(session, example)}:{example.line}: the checker failed on this example\n{detail}"
+        return f"{where}: the checker failed on this example\n{detail}"
 
 
-def skip_example(reason: str, session: Session, example: Any) -> None:
+def skip_example(reason: str, outcome: Outcome) -> None:
     """An example that another document's run vouches for: skipped, saying why."""
     raise pytest.skip.Exception(reason, _use_item_location=True)
 
 
-def evaluate_problem(session: Session, example: Any) -> str:
+def evaluate_problem(outcome: Outcome) -> str:
     """A problem is always a failure, naming the document and line."""
-    problem: Problem = example.parsed
-    return f"{page_path(session, example)}:{problem.line}: {problem.message}"
+    problem: Problem = outcome.example.parsed
+    return f"{outcome.page}:{problem.line}: {problem.message}"
 
 
-def evaluate_claim(session: Session, example: Any) -> str | None:
+def evaluate_claim(outcome: Outcome) -> str | None:
     """Check each number of a paragraph against the value it claims to be, rounded as written
     (the expression is evaluated in the document's process, where the marker stands)."""
-    claim: Claim = example.parsed
-    where = f"{page_path(session, example)}:{claim.line}"
-    session.observe(example, None)
-    run = session.document_run(example)
+    claim: Claim = outcome.example.parsed
+    where = f"{outcome.page}:{claim.line}"
+    run = outcome.run
     for literal, expression in claim.claims:
         try:
             reply = run.request(
-                {"op": "eval", "expression": expression}, session.settings.project.timeout
+                {"op": "eval", "expression": expression}, outcome.settings.project.timeout
             )
         except ProcessEnded as error:
             return f"{where}: the prose claim {literal}={expression} cannot be evaluated: the expression {error}"
@@ -109,11 +131,11 @@ def evaluate_claim(session: Session, example: Any) -> str | None:
     return None
 
 
-def _check_source(session: Session, example: Any, cell: Cell, marker: Marker) -> str | None:
-    page = page_path(session, example)
+def _check_source(outcome: Outcome, cell: Cell, marker: Marker) -> str | None:
+    page, example = outcome.page, outcome.example
     try:
-        reply = session.document_run(example).request(
-            {"op": "source", "name": marker.words[0]}, session.settings.project.timeout
+        reply = outcome.run.request(
+            {"op": "source", "name": marker.words[0]}, outcome.settings.project.timeout
         )
     except ProcessEnded as error:
         return f"{page}:{marker.line}: {error}"
@@ -122,11 +144,11 @@ def _check_source(session: Session, example: Any, cell: Cell, marker: Marker) ->
     wanted = str(reply["source"])
     if wanted.rstrip() == cell.code.body.replace("\r\n", "\n").rstrip():
         return None
-    if session.settings.writes_shared_outputs:
+    if outcome.settings.writes_shared_outputs:
         problem = _unwritable(example, wanted)
         if problem:
             return f"{page}:{cell.code.line}: {problem}"
-        session.queue.add(
+        outcome.edits.append(
             _new_body(
                 example.document.path, cell.code, wanted, sha256(read_text(example.document.path))
             )
@@ -190,8 +212,7 @@ class Ran:
 
 
 def run_twice(
-    session: Session,
-    example: Any,
+    outcome: Outcome,
     code: str,
     first_line: int,
     tolerance: tolerances.Tolerance,
@@ -207,9 +228,9 @@ def run_twice(
     profiler, a signal handler), changed the project's files, or the shadow printed otherwise.
     """
     __tracebackhide__ = True
-    run = session.document_run(example)
-    page = page_path(session, example)
-    root = session.settings.project.root
+    run = outcome.run
+    page = outcome.page
+    root = outcome.settings.project.root
     files_before = project_files(root)
     request = {
         "op": "run",
@@ -218,13 +239,13 @@ def run_twice(
         "first_line": first_line,
         "session": doctest,
     }
-    replies = run.request_both(request, session.settings.project.timeout)
+    replies = run.request_both(request, outcome.settings.project.timeout)
     failure = None
     ran: Ran | None = None
     visible = replies[0]
     if isinstance(visible, ProcessEnded):
         failure = f"{page}:{first_line}: the cell {visible}"
-        session.end_document(example, str(visible))
+        outcome.ended = str(visible)
     elif visible["error"]:
         failure = f"{page}:{first_line}: the cell {visible['error']}"
         run.shadow_broken = True
@@ -272,8 +293,8 @@ def run_twice(
     return (None if failure else ran), failure
 
 
-def _check_figure(session: Session, example: Any, marker: Marker, drawn: Drawn) -> str | None:
-    page = page_path(session, example)
+def _check_figure(outcome: Outcome, marker: Marker, drawn: Drawn) -> str | None:
+    page, example = outcome.page, outcome.example
     tol = float(marker.options.get("tol", DEFAULT_TOL))
     found = check_figure(
         page,
@@ -282,24 +303,23 @@ def _check_figure(session: Session, example: Any, marker: Marker, drawn: Drawn) 
         marker.words[0],
         tol,
         drawn,
-        strict=session.settings.device_kind == "cpu",
+        strict=outcome.settings.device_kind == "cpu",
     )
     if found.failure is None:
         return None
-    if session.settings.writes_shared_outputs and found.drawn is not None:
-        session.queue.add(FileWrite(str(found.committed), found.drawn))
+    if outcome.settings.writes_shared_outputs and found.drawn is not None:
+        outcome.edits.append(FileWrite(str(found.committed), found.drawn))
         return None
     return found.failure
 
 
-def evaluate_cell(session: Session, example: Any) -> str | None:
+def evaluate_cell(outcome: Outcome) -> str | None:
     """Run a cell and compare its output with the block shown for this device."""
     __tracebackhide__ = True
+    example = outcome.example
     cell: Cell = example.parsed
-    page = page_path(session, example)
-    settings = session.settings
-    session.observe(example, None)
-
+    page = outcome.page
+    settings = outcome.settings
     if cell.faults:
         return "\n".join(f"{page}:{line}: {message}" for line, message in cell.faults)
 
@@ -311,7 +331,7 @@ def evaluate_cell(session: Session, example: Any) -> str | None:
     if source is not None:
         if cell.output is not None or cell.device_outputs:
             return f"{page}:{source.line}: a source cell shows code only; it cannot have an output block"
-        return _check_source(session, example, cell, source)
+        return _check_source(outcome, cell, source)
 
     if cell.device_outputs and cell.output_for(settings.device_kind) is None:
         tabs = ", ".join(_DEVICE_NAMES.get(kind, kind) for kind, _ in cell.device_outputs)
@@ -319,16 +339,16 @@ def evaluate_cell(session: Session, example: Any) -> str | None:
 
     tolerance = tolerances.for_cell(cell, settings.device_kind, settings.project)
     if cell.session:
-        return _evaluate_session(session, example, cell, tolerance)
-    ran, failure = run_twice(session, example, cell.code.body, cell.code.body_line, tolerance)
+        return _evaluate_session(outcome, cell, tolerance)
+    ran, failure = run_twice(outcome, cell.code.body, cell.code.body_line, tolerance)
     if ran is None or failure:
         return failure
-    session.observe(example, ran.output)
+    outcome.printed = ran.output
     actual = ran.output
 
     figure = cell.marker("figure")
     if figure is not None:
-        failure = _check_figure(session, example, figure, ran.drawn)
+        failure = _check_figure(outcome, figure, ran.drawn)
         if failure:
             return failure
     elif ran.drawn.count:
@@ -344,7 +364,7 @@ def evaluate_cell(session: Session, example: Any) -> str | None:
     if result:
         return None
     if settings.update and (cell.device_outputs or settings.writes_shared_outputs):
-        return _queue_output(session, example, cell, shown, actual)
+        return _queue_output(outcome, cell, shown, actual)
     where = (shown or cell.code).line
     label = (
         f" ({_DEVICE_NAMES.get(settings.device_kind, settings.device_kind)} tab)"
@@ -368,14 +388,12 @@ def evaluate_cell(session: Session, example: Any) -> str | None:
     )
 
 
-def _evaluate_session(
-    session: Session, example: Any, cell: Cell, tolerance: tolerances.Tolerance
-) -> str | None:
+def _evaluate_session(outcome: Outcome, cell: Cell, tolerance: tolerances.Tolerance) -> str | None:
     """Run a ``>>>`` session example by example, as doctest reads it (sybil's doctest parser),
     in the document's process; fail once, at the first example that prints otherwise."""
     from sybil.parsers.abstract.doctest import DocTestStringParser
 
-    page, body = page_path(session, example), cell.code.body
+    page, body = outcome.page, cell.code.body
     try:
         regions = list(DocTestStringParser()(body, page))
     except ValueError as error:  # doctest's own words: a prompt without its space, an indent
@@ -398,7 +416,7 @@ def _evaluate_session(
     if cell.marker("figure") is not None:
         return f"{page}:{cell.line}: a figure marker applies to a python cell, not to a session"
     if page.endswith(".py"):  # a docstring's session sees its module's names, as doctest's does
-        failure = _module_namespace(session, example, page)
+        failure = _module_namespace(outcome, page)
         if failure:
             return failure
     printed = []
@@ -408,7 +426,7 @@ def _evaluate_session(
         if shown.options.get(doctest.SKIP):  # shown with its `# doctest: +SKIP`, as doctest does
             continue
         ran, failure = run_twice(
-            session, example, shown.source, line, tolerance, doctest=True, compared=False
+            outcome, shown.source, line, tolerance, doctest=True, compared=False
         )
         if ran is None or failure:
             return failure
@@ -423,7 +441,7 @@ def _evaluate_session(
             difference = "" if run is None else _doctest_difference(shown, run, tolerance)
             if difference:
                 return f"{source}{when}\n{difference}"
-    session.observe(example, "".join(printed))
+    outcome.printed = "".join(printed)
     return None
 
 
@@ -431,10 +449,10 @@ _PROMPT_ONLY = re.compile(r"[ \t]*(?:(?:>>>|\.\.\.)(?:[ \t]+#.*)?)?[ \t]*")
 """A session line that need not be covered by an example: blank, or a prompt with a comment."""
 
 
-def _module_namespace(session: Session, example: Any, page: str) -> str | None:
+def _module_namespace(outcome: Outcome, page: str) -> str | None:
     """Put the names of the docstring's module (``page``, a .py file of the project) into its
     document's namespace, once: a docstring's doctest runs in a copy of its module's globals."""
-    run = session.document_run(example)
+    run = outcome.run
     if run.module_loaded:
         return None
     run.module_loaded = True
@@ -444,7 +462,7 @@ def _module_namespace(session: Session, example: Any, page: str) -> str | None:
         f"{name!r})).items() if not k.startswith('__')}})\ndel _m"
     )
     request = {"op": "run", "code": code, "filename": page, "first_line": 1}
-    for reply in run.request_both(request, session.settings.project.timeout):
+    for reply in run.request_both(request, outcome.settings.project.timeout):
         error = str(reply) if isinstance(reply, ProcessEnded) else reply["error"]
         if error:
             return f"{page}:1: its module {name} cannot be imported: {error}"
@@ -537,10 +555,9 @@ def _new_body(path: str, fence: Fence, body: str, original: str) -> TextEdit:
     return TextEdit(path, fence.body_start, fence.body_end, new, original)
 
 
-def _queue_output(
-    session: Session, example: Any, cell: Cell, shown: Fence | None, actual: str
-) -> str | None:
+def _queue_output(outcome: Outcome, cell: Cell, shown: Fence | None, actual: str) -> str | None:
     """Queue the edit that makes the page show ``actual`` (or a failure when it cannot be written)."""
+    example = outcome.example
     path = example.document.path
     problem = _unwritable(example, actual)
     if any(isinstance(e, Problem) for e in example.document.source.examples):
@@ -549,7 +566,7 @@ def _queue_output(
             "block as the checker reads it): fix them first"
         )
     if problem:
-        return f"{page_path(session, example)}:{cell.code.line}: {problem}"
+        return f"{outcome.page}:{cell.code.line}: {problem}"
     original = sha256(read_text(path))
     if shown is not None and (actual.strip() or cell.device_outputs):
         edit = _new_body(path, shown, actual, original)
@@ -558,17 +575,17 @@ def _queue_output(
     else:
         block = _fence_for(actual, cell.code.indent, "text")
         edit = TextEdit(path, cell.code.end, cell.code.end, "\n\n" + block, original)
-    session.queue.add(edit)
+    outcome.edits.append(edit)
     return None
 
 
-def evaluate_notebook_cell(session: Session, example: Any) -> str | None:
+def evaluate_notebook_cell(outcome: Outcome) -> str | None:
     """Run one notebook cell and compare it with its stored outputs."""
     __tracebackhide__ = True
+    example = outcome.example
     cell: NotebookCell = example.parsed
-    page = page_path(session, example)
-    settings = session.settings
-    session.observe(example, None)
+    page = outcome.page
+    settings = outcome.settings
     where = f"{page}:{example.line} (cell {cell.index})"
     if cell.fault:
         return f"{where}: {cell.fault}"
@@ -585,8 +602,7 @@ def evaluate_notebook_cell(session: Session, example: Any) -> str | None:
         )
     raises = cell.raises
     ran, failure = run_twice(
-        session,
-        example,
+        outcome,
         cell.code,
         cell.line,
         tolerance,
@@ -600,9 +616,9 @@ def evaluate_notebook_cell(session: Session, example: Any) -> str | None:
             f"the cell raised {ran.exception.strip()}; its stored error is {cell.expected_error}"
         )
     if ran is None or failure:  # later cells build on this one: they are not run
-        session.end_document(example, "failed, and a notebook's later cells build on it")
+        outcome.ended = "failed, and a notebook's later cells build on it"
         return f"{where}: {failure}"
-    session.observe(example, ran.transcript)
+    outcome.printed = ran.transcript
     if ran.drawn.count:
         return f"{where}: the cell draws a figure, which a stored text output cannot check"
     if "nbval-ignore-output" in cell.tags:  # it ran; its outputs are shown unchecked: say so
@@ -616,7 +632,7 @@ def evaluate_notebook_cell(session: Session, example: Any) -> str | None:
         if result and not cell.problem:
             continue
         if settings.writes_shared_outputs:
-            session.queue.add(
+            outcome.edits.append(
                 NotebookOutput(
                     example.document.path,
                     cell.index,

@@ -94,7 +94,7 @@ class Session:
         self.preload |= third_party_imports(source, self.settings.project.root)
         original = self.runs_as(source)
         for example in source.examples:
-            evaluator: Callable[[Session, Any], str | None]
+            evaluator: Callable[[evaluate.Outcome], str | None]
             if original is not None and not isinstance(example, Problem):
                 reason = (
                     f"not run again: {os.path.relpath(original, self.settings.project.root)} "
@@ -110,11 +110,22 @@ class Session:
             else:
                 evaluator = evaluate.evaluate_cell
             yield Region(
-                example.start,
-                example.end,
-                example,
-                functools.partial(evaluate.guarded, evaluator, self),
+                example.start, example.end, example, functools.partial(self.judge, evaluator)
             )
+
+    def judge(self, evaluator: Callable[[evaluate.Outcome], str | None], example: Any) -> Any:
+        """Evaluate ``example`` (sybil calls this) and record its outcome: what it printed, the
+        edits of the update mode, and the end of its document's processes when it asks for it."""
+        __tracebackhide__ = True
+        outcome = evaluate.Outcome(self.settings, example, lambda: self.document_run(example))
+        try:
+            return evaluate.guarded(evaluator, outcome)
+        finally:
+            self.observe(example, outcome.printed)
+            for edit in outcome.edits:
+                self.queue.add(edit)
+            if outcome.ended is not None:
+                self.end_document(example, outcome.ended)
 
     def runs_as(self, source: Source) -> Path | None:
         """The original whose run vouches for ``source``, a translation with the same code,
