@@ -77,9 +77,6 @@ def check_figure(
     """Compare what the cell drew with the committed PNG; write nothing. ``strict`` (where the
     committed image is drawn, on the CPU) also counts strongly changed pixels, which a changed
     label or number makes even where the RMS stays under ``tol``."""
-    from matplotlib.testing.compare import compare_images
-    from matplotlib.testing.exceptions import ImageComparisonFailure
-
     committed = Path(page_path).parent / target
     alt = image_reference(page_text, target)
     if drawn.count != 1 or drawn.png is None:
@@ -94,38 +91,35 @@ def check_figure(
             committed,
             None,
         )
+    return FigureCheck(
+        _difference(page, committed, target, tol, drawn.png, strict), committed, drawn.png
+    )
+
+
+def _difference(
+    page: str, committed: Path, target: str, tol: float, png: bytes, strict: bool
+) -> str | None:
+    """Why the committed image is not what the cell drew (``png``), or None."""
+    from matplotlib.testing.compare import compare_images
+    from matplotlib.testing.exceptions import ImageComparisonFailure
+
     if not committed.is_file():
-        return FigureCheck(
-            f"{page}: {target} is missing; run pytest --update-outputs to draw it",
-            committed,
-            drawn.png,
-        )
+        return f"{page}: {target} is missing; run pytest --update-outputs to draw it"
+    differs = f"{page}: {target} no longer matches what the code draws"
+    redraw = "run `pytest --update-outputs` to redraw it"
     with tempfile.TemporaryDirectory() as tmp:
         new = Path(tmp) / committed.name
-        new.write_bytes(drawn.png)
+        new.write_bytes(png)
         try:
             difference = compare_images(str(committed), str(new), tol=tol, in_decorator=True)
         except ImageComparisonFailure as failure:  # another size: nothing to compare pixel by pixel
-            return FigureCheck(
-                f"{page}: {target} no longer matches what the code draws ({failure}); "
-                "run `pytest --update-outputs` to redraw it",
-                committed,
-                drawn.png,
-            )
-    if difference is None:
-        changed, allowed = strongly_changed(committed, drawn.png) if strict else (0, 0)
-        if changed <= allowed:
-            return FigureCheck(None, committed, drawn.png)
-        return FigureCheck(
-            f"{page}: {target} no longer matches what the code draws ({changed} pixels changed "
-            f"colour, more than the {allowed} anti-aliasing may move; a label or a number differs?); "
-            "run `pytest --update-outputs` to redraw it",
-            committed,
-            drawn.png,
-        )
-    return FigureCheck(
-        f"{page}: {target} no longer matches what the code draws "
-        f"(RMS {difference['rms']:.2f} > tol {tol:g}); run `pytest --update-outputs` to redraw it",
-        committed,
-        drawn.png,
+            return f"{differs} ({failure}); {redraw}"
+    if difference is not None:
+        return f"{differs} (RMS {difference['rms']:.2f} > tol {tol:g}); {redraw}"
+    changed, allowed = strongly_changed(committed, png) if strict else (0, 0)
+    if changed <= allowed:
+        return None
+    return (
+        f"{differs} ({changed} pixels changed colour, more than the {allowed} anti-aliasing may "
+        f"move; a label or a number differs?); {redraw}"
     )

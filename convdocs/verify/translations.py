@@ -78,6 +78,12 @@ def _tolerances(tolerances: Iterable[Mapping[str, object]]) -> list[tuple[object
     ]
 
 
+def _outputs(cell: Cell) -> list[tuple[str, str]]:
+    """A cell's output blocks: the shared one, then one per device tab."""
+    blocks = [("", cell.output), *cell.device_outputs]
+    return [(label, fence.body) for label, fence in blocks if fence is not None]
+
+
 def _cell_drift(where: str, original: Cell, translation: Cell) -> list[str]:
     problems = []
     if original.marker("source"):  # the package's own source, comments and all
@@ -87,13 +93,7 @@ def _cell_drift(where: str, original: Cell, translation: Cell) -> list[str]:
         problems.append(f"{where}: the code differs (beyond its comments)")
     if _markers(original.markers) != _markers(translation.markers):
         problems.append(f"{where}: its markers differ (only a reason may be translated)")
-    shown = (original.output.body if original.output else None) != (
-        translation.output.body if translation.output else None
-    )
-    tabs = [(label, f.body) for label, f in original.device_outputs] != [
-        (label, f.body) for label, f in translation.device_outputs
-    ]
-    if shown or tabs:
+    if _outputs(original) != _outputs(translation):
         problems.append(f"{where}: the output shown differs")
     return problems
 
