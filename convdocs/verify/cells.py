@@ -32,7 +32,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 
 from convdocs.verify import rules
-from convdocs.verify.rules import fence_language, language_kind
+from convdocs.verify.rules import Problem, fence_language, language_kind
 
 CELL_DIRECTIVES = frozenset({"skip", "source", "tolerance", "figure"})
 PAGE_DIRECTIVES = frozenset({"page-tolerance", "examples-from"})
@@ -140,16 +140,6 @@ class Cell:
     @property
     def line(self) -> int:
         return self.markers[0].line if self.markers else self.code.line
-
-
-@dataclass(frozen=True)
-class Problem:
-    """Something that looks like an example but cannot be verified, with its position."""
-
-    message: str
-    start: int
-    end: int
-    line: int
 
 
 @dataclass(frozen=True)
@@ -615,7 +605,7 @@ def read_cells(text: str, sessions_outside_fences: bool = False, reasons: bool =
         sessions = _sessions_outside_fences(text, fences, rules.comment_spans(text, inside))
         spans = [(c.code.start, c.code.end) for c in sessions]
         findings = [f for f in findings if not any(s <= f.start < e for s, e in spans)]
-    reader.page.problems += [Problem(f.message, f.start, f.end, f.line) for f in findings]
+    reader.page.problems += findings
     for item in events:
         if isinstance(item, Problem):
             reader.page.problems.append(item)
@@ -634,9 +624,6 @@ def read_cells(text: str, sessions_outside_fences: bool = False, reasons: bool =
         m.words[0] for c in page.cells for m in c.markers if m.directive == "figure" and m.words
     }
     comments = rules.comment_spans(text, inside)
-    page.problems += [
-        Problem(f.message, f.start, f.end, f.line)
-        for f in rules.figures_without_markers(text, drawn, comments)
-    ]
+    page.problems += rules.figures_without_markers(text, drawn, comments)
     page.problems.sort(key=lambda p: p.start)
     return page

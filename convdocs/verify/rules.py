@@ -55,8 +55,9 @@ MARKER_WORDS: Mapping[str, tuple[int, int]] = {
 
 
 @dataclass(frozen=True)
-class Finding:
-    """A rule broken at ``start``..``end`` (line ``line``), with what to do about it."""
+class Problem:
+    """Something that looks like an example but cannot be verified (a rule broken), with its
+    place: ``start``..``end``, at line ``line``, and what to do about it."""
 
     message: str
     start: int
@@ -157,7 +158,7 @@ _DOCTEST_LINE = re.compile(r"(?<!>>)(?<!\w)>>>(?!>)[ \t]+\S")
 
 def hidden_markers(
     text: str, fences: list[tuple[int, int]], markers: Iterable[tuple[int, int]]
-) -> tuple[list[Finding], set[int]]:
+) -> tuple[list[Problem], set[int]]:
     """Markers a reader cannot see (inside another HTML comment), ``>>>`` sessions outside a
     cell (shown as Python, never run), and a byte-order mark.
 
@@ -166,13 +167,13 @@ def hidden_markers(
     by the cross-check with the rendered page (``rendered``), which does not show it.
     """
     comments = comment_spans(text, fences)
-    found: list[Finding] = []
+    found: list[Problem] = []
     if text.startswith("\ufeff"):
         message = (
             "the file starts with a byte-order mark, which MkDocs drops but the checker cannot "
             "read past; save the file as UTF-8 without it"
         )
-        found.append(Finding(message, 0, 1, 1))
+        found.append(Problem(message, 0, 1, 1))
     hidden = {
         start
         for start, end in markers
@@ -189,7 +190,7 @@ def hidden_markers(
                 "`pycon` fence, which the checker runs as doctest does"
             )
             found.append(
-                Finding(
+                Problem(
                     message,
                     m.start(),
                     len(text) if end < 0 else end,
@@ -201,7 +202,7 @@ def hidden_markers(
             "a convdocs marker inside another HTML comment: its note would be hidden from "
             "readers; put the marker on its own line, outside any comment"
         )
-        found.append(Finding(message, start, end, text.count("\n", 0, start) + 1))
+        found.append(Problem(message, start, end, text.count("\n", 0, start) + 1))
     return found, hidden
 
 
@@ -351,7 +352,7 @@ _INLINE_CODE = re.compile(r"(?<!`)(?P<ticks>`+)(?!`).+?(?<!`)(?P=ticks)(?!`)")
 
 def figures_without_markers(
     text: str, drawn: set[str], hidden: list[tuple[int, int]]
-) -> Iterator[Finding]:
+) -> Iterator[Problem]:
     """Images from a ``figures/`` folder that no figure marker of the page draws (an image
     written inside inline code is text, not an image)."""
     hidden = hidden + [(m.start(), m.end()) for m in _INLINE_CODE.finditer(text)]
@@ -364,7 +365,7 @@ def figures_without_markers(
             or not _outside(hidden, m.start())
         ):
             continue
-        yield Finding(
+        yield Problem(
             f"the page shows {target}, but no cell draws it: put <!-- convdocs: figure {target} --> "
             "before the cell that draws it, so that the suite checks the committed image",
             m.start(),
