@@ -419,7 +419,7 @@ def _evaluate_session(outcome: Outcome, cell: Cell, tolerance: tolerances.Tolera
         failure = _module_namespace(outcome, page)
         if failure:
             return failure
-    printed = []
+    printed, rewrites = [], []
     for region in regions:
         shown: doctest.Example = region.parsed
         line = cell.code.body_line + shown.lineno
@@ -434,6 +434,16 @@ def _evaluate_session(outcome: Outcome, cell: Cell, tolerance: tolerances.Tolera
         source = f"{page}:{line}: the session's example >>> {shown.source.splitlines()[0]}"
         if ran.drawn.count:
             return f"{source} draws a figure: draw it in a python cell with a figure marker"
+        if (  # the update mode rewrites what the example prints (never a traceback)
+            outcome.settings.writes_shared_outputs
+            and shown.exc_msg is None
+            and ran.exception is None
+            and _doctest_difference(shown, ran, tolerance)
+        ):
+            rewrites.append((region, ran.output))
+            shown = doctest.Example(
+                shown.source, ran.output, None, shown.lineno, shown.indent, shown.options
+            )
         for run, when in (
             (ran, ""),
             (ran.shadow, " when the document runs again under a hidden seed"),
@@ -442,6 +452,30 @@ def _evaluate_session(outcome: Outcome, cell: Cell, tolerance: tolerances.Tolera
             if difference:
                 return f"{source}{when}\n{difference}"
     outcome.printed = "".join(printed)
+    return _rewrite_session(outcome, cell, rewrites) if rewrites else None
+
+
+def _rewrite_session(outcome: Outcome, cell: Cell, rewrites: list[tuple[Any, str]]) -> str | None:
+    """Queue the edit that gives each rewritten example of a session (a sybil region of its
+    body) what it prints now, as doctest expects it: indented like its prompt."""
+    body, path = cell.code.body, outcome.example.document.path
+    for region, output in reversed(rewrites):
+        lines = body[region.start : region.end].splitlines(keepends=True)
+        want = indent_lines(output, " " * region.parsed.indent) if output.strip() else ""
+        source = "".join(lines[: region.parsed.source.count("\n")])
+        body = body[: region.start] + source + want + body[region.end :]
+    problem = _unwritable(outcome.example, body)
+    if any(isinstance(e, Problem) for e in outcome.example.document.source.examples):
+        problem = "the update writes nothing into a document with problems: fix them first"
+    if problem:
+        return f"{outcome.page}:{cell.code.line}: {problem}"
+    original = sha256(read_text(path))
+    if cell.code.fence:  # a fenced session
+        outcome.edits.append(_new_body(path, cell.code, body, original))
+    else:  # a docstring's, as written between its other lines
+        outcome.edits.append(
+            TextEdit(path, cell.code.body_start, cell.code.body_end, body, original)
+        )
     return None
 
 

@@ -1,0 +1,125 @@
+"""The update mode rewrites a ``>>>`` session's outputs, as ``--update-outputs`` does an output
+block's: only the examples that print otherwise, indented like their prompts, in a fenced session
+and in a docstring alike; never a traceback, and never under a hidden-seed difference.
+
+In-process (``Session.evaluate`` and the queue's ``apply``): each document still runs in its own
+child processes, and nothing here is about pytest's integration.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from convdocs.verify.config import load_project
+from convdocs.verify.session import Session, Settings
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.syspath_prepend(str(tmp_path))  # the project's module imports, as under pytest
+    (tmp_path / "pyproject.toml").write_text('[tool.convdocs.verify]\npaths = ["docs", "mod.py"]\n')
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "mod.py").write_text('"""A module."""\n')
+    return tmp_path
+
+
+def _update(root: Path, path: Path) -> list[str]:
+    """Run ``path`` in update mode, write the edits, and return the failures of that run."""
+    project = load_project(root)
+    assert project is not None
+    session = Session(Settings(project, device="cpu", update=True))
+    try:
+        failures = session.evaluate(path)
+        session.queue.apply()
+    finally:
+        session.close()
+    return failures
+
+
+def _check(root: Path, path: Path) -> list[str]:
+    project = load_project(root)
+    assert project is not None
+    session = Session(Settings(project, device="cpu"))
+    try:
+        return session.evaluate(path)
+    finally:
+        session.close()
+
+
+def test_a_fenced_session_gets_what_its_examples_print(project):
+    page = project / "docs" / "page.md"
+    page.write_text(
+        "Text.\n\n"
+        "  ```pycon\n"
+        "  >>> x = [1, 2]\n"
+        "  >>> x\n"
+        "  [1, 3]\n"
+        "  >>> print('a...')  # ELLIPSIS holds: kept as written\n"
+        "  a...\n"
+        "  >>> for i in x:\n"
+        "  ...     print(i)\n"
+        "  >>> len(x)\n"
+        "  5\n"
+        "  ```\n"
+    )
+    assert _check(project, page), "the session differs before the update"
+    assert _update(project, page) == []
+    assert page.read_text() == (
+        "Text.\n\n"
+        "  ```pycon\n"
+        "  >>> x = [1, 2]\n"
+        "  >>> x\n"
+        "  [1, 2]\n"
+        "  >>> print('a...')  # ELLIPSIS holds: kept as written\n"
+        "  a...\n"
+        "  >>> for i in x:\n"
+        "  ...     print(i)\n"
+        "  1\n"
+        "  2\n"
+        "  >>> len(x)\n"
+        "  2\n"
+        "  ```\n"
+    )
+    assert _check(project, page) == []
+    before = page.read_text()
+    assert _update(project, page) == [] and page.read_text() == before  # idempotent
+
+
+def test_a_docstring_session_is_rewritten_in_its_module(project):
+    module = project / "mod.py"
+    module.write_text(
+        'def double(n):\n    """Twice n.\n\n    >>> double(2)\n    5\n    >>> double(3)\n    6\n    """\n'
+        "    return 2 * n\n"
+    )
+    assert _update(project, module) == []
+    assert module.read_text() == (
+        'def double(n):\n    """Twice n.\n\n    >>> double(2)\n    4\n    >>> double(3)\n    6\n    """\n'
+        "    return 2 * n\n"
+    )
+    assert _check(project, module) == []
+
+
+@pytest.mark.parametrize(
+    ("session", "message"),
+    [
+        (">>> int('x')\n7\n", "it raised, where the session shows no traceback"),
+        (
+            ">>> int('x')\nTraceback (most recent call last):\nValueError: no\n",
+            "expected it to raise",
+        ),
+        (
+            ">>> import random\n>>> random.random() < 2\nFalse\n>>> random.random()\n0.5\n",
+            "hidden seed",
+        ),
+    ],
+    ids=["unexpected-exception", "other-exception", "seed"],
+)
+def test_what_the_update_cannot_fix_still_fails_and_writes_nothing(project, session, message):
+    page = project / "docs" / "page.md"
+    page.write_text(f"```pycon\n{session}```\n")
+    before = page.read_text()
+    failures = _update(project, page)
+    assert len(failures) == 1 and message in failures[0], failures
+    assert page.read_text() == before
