@@ -139,7 +139,7 @@ def floats_close(expected: str, actual: str, rtol: float, atol: float) -> bool:
 def _tokens_match(e: Token, a: Token, rtol: float, atol: float) -> str:
     """Return '' when the tokens match, else the reason they do not."""
     if e.kind != a.kind:
-        return f"expected {_KIND_NAMES[e.kind]}, got {_KIND_NAMES[a.kind]}"
+        return f"expected {_KIND_NAMES.get(e.kind, e.kind)}, got {_KIND_NAMES.get(a.kind, a.kind)}"
     if e.kind == "float":
         if floats_close(e.text, a.text, rtol, atol):
             return ""
@@ -149,14 +149,7 @@ def _tokens_match(e: Token, a: Token, rtol: float, atol: float) -> str:
     return "" if e.text == a.text else "text must match exactly"
 
 
-_KIND_NAMES = {
-    "float": "float",
-    "int": "int",
-    "word": "word",
-    "version": "version",
-    "other": "character",
-    "newline": "line break",
-}
+_KIND_NAMES = {"other": "character", "newline": "line break"}
 
 
 @dataclass

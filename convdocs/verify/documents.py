@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import functools
 import hashlib
+import itertools
 import json
 import os
 import re
@@ -177,16 +178,18 @@ def docstrings(text: str) -> Iterator[tuple[int, int, str, bool, str]]:
     """Every docstring of a module's source: ``(start, end, value, raw, quote)``, where
     ``text[start:end]`` is the docstring as written between its quotes."""
     tree = ast.parse(text)
-    line_starts = [0]
-    for line in split_lines(text):
-        line_starts.append(line_starts[-1] + len(line))
+    lines = [line.encode("utf-8") for line in split_lines(text)]
+    starts = [0, *itertools.accumulate(map(len, lines))]
+    data = b"".join(lines)
+
+    def offset(lineno: int, col_offset: int) -> int:  # an AST position counts UTF-8 bytes
+        return len(data[: starts[lineno - 1] + col_offset].decode("utf-8", errors="ignore"))
+
     for constant in _docstring_nodes(tree):
         value = constant.value
         assert isinstance(value, str)
-        begin = _char_offset(text, line_starts, constant.lineno, constant.col_offset)
-        finish = _char_offset(
-            text, line_starts, constant.end_lineno or constant.lineno, constant.end_col_offset or 0
-        )
+        begin = offset(constant.lineno, constant.col_offset)
+        finish = offset(constant.end_lineno or constant.lineno, constant.end_col_offset or 0)
         quote = re.match(r"(?P<prefix>[rRuU]?)(?P<quote>\"\"\"|'''|\"|')", text[begin:finish])
         if quote is None:
             continue
@@ -198,13 +201,6 @@ def docstrings(text: str) -> Iterator[tuple[int, int, str, bool, str]]:
             quote["prefix"].lower() == "r",
             quote["quote"],
         )
-
-
-def _char_offset(text: str, line_starts: list[int], lineno: int, col_offset: int) -> int:
-    """The character offset of an AST position (``col_offset`` counts UTF-8 bytes)."""
-    start = line_starts[lineno - 1]
-    line = text[start : line_starts[lineno] if lineno < len(line_starts) else len(text)]
-    return start + len(line.encode("utf-8")[:col_offset].decode("utf-8", errors="ignore"))
 
 
 def _docstring_source(path: str, text: str) -> Source:

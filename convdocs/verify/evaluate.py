@@ -465,8 +465,6 @@ def _rewrite_session(outcome: Outcome, cell: Cell, rewrites: list[tuple[Any, str
         source = "".join(lines[: region.parsed.source.count("\n")])
         body = body[: region.start] + source + want + body[region.end :]
     problem = _unwritable(outcome.example, body)
-    if any(isinstance(e, Problem) for e in outcome.example.document.source.examples):
-        problem = "the update writes nothing into a document with problems: fix them first"
     if problem:
         return f"{outcome.page}:{cell.code.line}: {problem}"
     original = sha256(read_text(path))
@@ -543,8 +541,14 @@ _UNSHOWABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\r(?!\n)")
 
 
 def _unwritable(example: Any, new: str) -> str | None:
-    """Why ``new`` cannot be written into this document as it is (a control character a page
-    cannot show, text that is not valid Unicode, a docstring's quotes or escapes), or None."""
+    """Why ``new`` cannot be written into this document as it is (the document has problems, a
+    control character a page cannot show, text that is not valid Unicode, a docstring's quotes
+    or escapes), or None."""
+    if any(isinstance(e, Problem) for e in example.document.source.examples):
+        return (
+            "the update writes nothing into a document with problems (its rendering may not show "
+            "this block as the checker reads it): fix them first"
+        )
     try:
         new.encode("utf-8")
     except UnicodeEncodeError as error:
@@ -594,11 +598,6 @@ def _queue_output(outcome: Outcome, cell: Cell, shown: Fence | None, actual: str
     example = outcome.example
     path = example.document.path
     problem = _unwritable(example, actual)
-    if any(isinstance(e, Problem) for e in example.document.source.examples):
-        problem = (
-            "the update writes nothing into a document with problems (its rendering may not show this "
-            "block as the checker reads it): fix them first"
-        )
     if problem:
         return f"{outcome.page}:{cell.code.line}: {problem}"
     original = sha256(read_text(path))

@@ -33,25 +33,16 @@ FIGURE_TOL_LIMIT = 16.0
 """The largest RMS tolerance a figure marker may set at all."""
 DEVICE_KINDS = ("cpu", "cuda")
 
-MARKER_OPTIONS: Mapping[str, frozenset[str]] = {
-    "skip": frozenset({"reason"}),
-    "source": frozenset(),
-    "tolerance": frozenset({"rtol", "atol", "device", "reason"}),
-    "page-tolerance": frozenset({"rtol", "atol", "device", "reason"}),
-    "figure": frozenset({"tol", "reason"}),
-    "examples-from": frozenset(),
-    "prose": frozenset(),  # its keys are the numbers of the paragraph, see prose_problems
+MARKERS: Mapping[str, tuple[str, int, int]] = {
+    "skip": ("reason", 0, 0),
+    "source": ("", 1, 1),
+    "tolerance": ("rtol atol device reason", 0, 0),
+    "page-tolerance": ("rtol atol device reason", 0, 0),
+    "figure": ("tol reason", 1, 1),
+    "examples-from": ("", 1, 99),
+    "prose": ("", 0, 0),  # its options are the numbers of the paragraph, see prose_problems
 }
-MARKER_WORDS: Mapping[str, tuple[int, int]] = {
-    "skip": (0, 0),
-    "source": (1, 1),
-    "tolerance": (0, 0),
-    "page-tolerance": (0, 0),
-    "figure": (1, 1),
-    "examples-from": (1, 99),
-    "prose": (0, 0),
-}
-"""How many positional words each directive takes (fewest, most)."""
+"""Each directive's options, and how many positional words it takes (fewest, most)."""
 
 
 @dataclass(frozen=True)
@@ -240,7 +231,7 @@ def tolerance_problems(options: Mapping[str, object], where: str) -> list[str]:
     """What is wrong with a tolerance's options (from a marker or a notebook's metadata)."""
     problems = []
     text = {k: str(v) for k, v in options.items()}
-    unknown = sorted(set(text) - MARKER_OPTIONS["tolerance"])
+    unknown = sorted(set(text) - set(MARKERS["tolerance"][0].split()))
     if unknown:
         problems.append(f"{where} accepts atol, device, reason, rtol; got {', '.join(unknown)}")
     if not ({"rtol", "atol"} & set(text)):
@@ -260,7 +251,7 @@ def marker_problems(
 ) -> list[str]:
     """What is wrong with a marker's words and options (empty when it is well formed)."""
     where = f"the {directive} marker"
-    fewest, most = MARKER_WORDS[directive]
+    names, fewest, most = MARKERS[directive]
     problems = []
     if not fewest <= len(words) <= most:
         wanted = "no word" if most == 0 else ("one word" if most == 1 else "one or more words")
@@ -269,9 +260,9 @@ def marker_problems(
         return problems + tolerance_problems(options, where)
     if directive == "prose":
         return problems + prose_problems(options)
-    unknown = sorted(set(options) - MARKER_OPTIONS[directive])
+    unknown = sorted(set(options) - set(names.split()))
     if unknown:
-        allowed = ", ".join(sorted(MARKER_OPTIONS[directive])) or "no options"
+        allowed = ", ".join(sorted(names.split())) or "no options"
         problems.append(f"{where} accepts {allowed}; got {', '.join(unknown)}")
     if directive == "skip" and not options.get("reason", "").strip():
         problems.append('a skip marker needs a reason: <!-- convdocs: skip reason="..." -->')

@@ -63,10 +63,6 @@ class Zygote:
         self._control = ours
         return ours
 
-    def alive(self) -> bool:
-        """Whether the zygote has not started yet, or still runs."""
-        return self._process is None or self._process.poll() is None
-
     def fork(
         self,
         *,
@@ -138,7 +134,8 @@ def zygote_for(preload: Iterable[str]) -> Zygote:
     """A warm zygote that has imported at least ``preload`` (started if none has)."""
     wanted = set(preload)
     for zygote in _warm:
-        if wanted <= set(zygote.preload) and zygote.alive():
+        process = zygote._process  # not started yet, or still running
+        if wanted <= set(zygote.preload) and (process is None or process.poll() is None):
             return zygote
     zygote = Zygote(wanted | {name for z in _warm for name in z.preload})
     _warm.append(zygote)

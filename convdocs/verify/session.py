@@ -140,7 +140,7 @@ class Session:
         """Parse one document into sybil examples bound to this session (``text`` overrides the file)."""
         path = os.path.abspath(path)
         if text is None:
-            return self.sybils[self._kind(path)].parse(Path(path))
+            return self.sybils[kind_of(path) or "page"].parse(Path(path))  # (read_source refuses)
         document = VerifiedDocument(text, str(path))
         for region in self.regions(document):
             document.add(region)
@@ -167,15 +167,6 @@ class Session:
         finally:
             self.teardown_document(document.namespace)
         return failures
-
-    @staticmethod
-    def _kind(path: str | Path) -> str:
-        kind = kind_of(path)
-        if kind is None:
-            raise ValueError(
-                f"{path} is not a document: expected one of {', '.join(sorted(SUFFIXES))}"
-            )
-        return kind
 
     def collect_file(self, file_path: Path, parent: Any) -> Any:
         """The pytest collector for ``file_path`` if the project lists it, else None."""
