@@ -38,6 +38,15 @@ def test_the_example_project_finds_a_changed_output(adopter):
     result.stdout.fnmatch_lines(["*docs/page.md:8: the output differs from what the code prints*"])
 
 
+def test_the_runs_device_reaches_the_parsers(adopter, monkeypatch):
+    """``parsers()`` without a device runs the documents where the pytest run asks: a device
+    that cannot start (no machine has a 100th GPU) fails the page's example, saying which."""
+    monkeypatch.delenv("CONVDOCS_DEVICE", raising=False)
+    result = adopter.runpytest_subprocess("-p", "no:cacheprovider", "--device", "cuda:99")
+    result.assert_outcomes(passed=1, failed=1, skipped=1)  # README's doctest; the page's two
+    result.stdout.fnmatch_lines(["*docs/page.md:*the device cuda:99 cannot be used*"])
+
+
 def test_the_docs_show_the_example_conftest_as_it_is():
     """The guide's conftest.py is a cell of its page (so it runs), and it is the example's file."""
     bodies = [

@@ -24,6 +24,8 @@ from typing import Any
 from convdocs.verify.compare import DEFAULT_ATOL, DEFAULT_RTOL
 from convdocs.verify.rules import ATOL_CEILING, RTOL_CEILING
 
+DEVICE_ENV = "CONVDOCS_DEVICE"
+"""The environment variable that names the device (``--device`` wins; the documents see it too)."""
 TABLE = "[tool.convdocs.verify]"
 KEYS = frozenset({"paths", "rtol", "atol", "timeout", "record"})
 DEFAULT_TIMEOUT = 60.0

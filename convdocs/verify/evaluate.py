@@ -228,21 +228,11 @@ def run_twice(
     profiler, a signal handler), changed the project's files, or the shadow printed otherwise.
     """
     __tracebackhide__ = True
-    run = outcome.run
-    page = outcome.page
-    root = outcome.settings.project.root
+    run, page, root = outcome.run, outcome.page, outcome.settings.project.root
     files_before = project_files(root)
-    request = {
-        "op": "run",
-        "code": code,
-        "filename": page,
-        "first_line": first_line,
-        "session": doctest,
-    }
+    request = dict(op="run", code=code, filename=page, first_line=first_line, session=doctest)
     replies = run.request_both(request, outcome.settings.project.timeout)
-    failure = None
-    ran: Ran | None = None
-    visible = replies[0]
+    failure, ran, visible = None, None, replies[0]
     if isinstance(visible, ProcessEnded):
         failure = f"{page}:{first_line}: the cell {visible}"
         outcome.ended = str(visible)
@@ -270,10 +260,7 @@ def run_twice(
         else:
             other = Ran.from_reply(shadow)
             result = compare_outputs(
-                ran.transcript,
-                other.transcript,
-                rtol=tolerance.rtol,
-                atol=tolerance.atol,
+                ran.transcript, other.transcript, rtol=tolerance.rtol, atol=tolerance.atol
             )
             if not result:
                 failure = (
@@ -615,11 +602,9 @@ def _queue_output(outcome: Outcome, cell: Cell, shown: Fence | None, actual: str
 def evaluate_notebook_cell(outcome: Outcome) -> str | None:
     """Run one notebook cell and compare it with its stored outputs."""
     __tracebackhide__ = True
-    example = outcome.example
+    example, settings = outcome.example, outcome.settings
     cell: NotebookCell = example.parsed
-    page = outcome.page
-    settings = outcome.settings
-    where = f"{page}:{example.line} (cell {cell.index})"
+    where = f"{outcome.page}:{example.line} (cell {cell.index})"
     if cell.fault:
         return f"{where}: {cell.fault}"
     if cell.problem and not settings.writes_shared_outputs:
@@ -633,14 +618,9 @@ def evaluate_notebook_cell(outcome: Outcome) -> str | None:
         raise pytest.skip.Exception(
             "not run: the cell is tagged nbval-skip", _use_item_location=True
         )
-    raises = cell.raises
+    compared, raises = "nbval-ignore-output" not in cell.tags, cell.raises
     ran, failure = run_twice(
-        outcome,
-        cell.code,
-        cell.line,
-        tolerance,
-        doctest=raises,
-        compared="nbval-ignore-output" not in cell.tags,
+        outcome, cell.code, cell.line, tolerance, doctest=raises, compared=compared
     )
     if ran is not None and raises and ran.exception is None:
         failure = "the cell is tagged raises-exception, but it raised nothing"
@@ -654,7 +634,7 @@ def evaluate_notebook_cell(outcome: Outcome) -> str | None:
     outcome.printed = ran.transcript
     if ran.drawn.count:
         return f"{where}: the cell draws a figure, which a stored text output cannot check"
-    if "nbval-ignore-output" in cell.tags:  # it ran; its outputs are shown unchecked: say so
+    if not compared:  # it ran; its outputs are shown unchecked: say so
         raise pytest.skip.Exception(
             "ran, outputs not compared: the cell is tagged nbval-ignore-output",
             _use_item_location=True,
@@ -665,16 +645,10 @@ def evaluate_notebook_cell(outcome: Outcome) -> str | None:
         if result and not cell.problem:
             continue
         if settings.writes_shared_outputs:
-            outcome.edits.append(
-                NotebookOutput(
-                    example.document.path,
-                    cell.index,
-                    ran.stdout,
-                    ran.value,
-                    sha256(read_text(example.document.path)),
-                    ran.stderr,
-                )
-            )
+            path = example.document.path
+            original = sha256(read_text(path))
+            edit = NotebookOutput(path, cell.index, ran.stdout, ran.value, original, ran.stderr)
+            outcome.edits.append(edit)
             return None
         return (
             f"{where}: the stored {name} differs from what the cell prints ({tolerance.origin})\n"

@@ -19,10 +19,11 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from convdocs.verify.config import DEVICE_ENV
+
 if TYPE_CHECKING:
     from convdocs.verify.session import Session
 
-DEVICE_ENV = "CONVDOCS_DEVICE"
 SESSION = pytest.StashKey["Session"]()
 """Where a config keeps its verification session."""
 
@@ -96,6 +97,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "xdist_group(name): keep the tests of one group on one xdist worker"
     )
+    if config.getoption("device"):  # for a project's own Sybil too (parsers() reads it)
+        config.stash[_DEVICE_BEFORE] = os.environ.get(DEVICE_ENV)
+        os.environ[DEVICE_ENV] = config.getoption("device")
     workerinput = getattr(config, "workerinput", None)
     if workerinput is not None:
         _share_the_cores(int(workerinput.get("workercount", 1)))
@@ -133,6 +137,19 @@ def pytest_configure(config: pytest.Config) -> None:
         "load",
     ):
         config.option.dist = "loadgroup"
+
+
+_DEVICE_BEFORE = pytest.StashKey["str | None"]()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Put $CONVDOCS_DEVICE back as it was (a run inside a run, pytester's, must not change it)."""
+    if _DEVICE_BEFORE in config.stash:
+        before = config.stash[_DEVICE_BEFORE]
+        if before is None:
+            os.environ.pop(DEVICE_ENV, None)
+        else:
+            os.environ[DEVICE_ENV] = before
 
 
 @pytest.hookimpl(optionalhook=True)

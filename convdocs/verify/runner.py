@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from convdocs.verify.child import receive, send
+from convdocs.verify.config import DEVICE_ENV
 
 STARTUP_TIMEOUT = 300.0
 """Seconds the zygote may take to import the documents' modules, and a child to start its
@@ -258,7 +259,7 @@ class DocumentRun:
         shadow: bool = True,
         workdir: str | None = None,
     ) -> None:
-        environment = {"CONVDOCS_DEVICE": device}
+        environment = {DEVICE_ENV: device}
         options: dict[str, Any] = dict(
             root=root, device=device, environment=environment, timeout=timeout, workdir=workdir
         )

@@ -12,6 +12,7 @@ the next page.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 import re
@@ -24,7 +25,14 @@ from sybil import Document, Region, Sybil
 from convdocs.verify import evaluate, record
 from convdocs.verify.cells import Claim, Problem
 from convdocs.verify.compare import DEFAULT_ATOL, DEFAULT_RTOL
-from convdocs.verify.config import DEFAULT_TIMEOUT, TIMEOUT_CEILING, ProjectConfig, Settings, number
+from convdocs.verify.config import (
+    DEFAULT_TIMEOUT,
+    DEVICE_ENV,
+    TIMEOUT_CEILING,
+    ProjectConfig,
+    Settings,
+    number,
+)
 from convdocs.verify.documents import SUFFIXES, Source, kind_of, read_source, third_party_imports
 from convdocs.verify.edits import EditQueue, read_text
 from convdocs.verify.notebook import NotebookCell
@@ -70,6 +78,7 @@ class Session:
         """The third-party modules the collected documents import, for the zygote."""
         self._runs: dict[int, DocumentRun] = {}
         self._ended: dict[int, str] = {}
+        self.device_from_run = False
         self.collected: set[Path] = set()
         """The documents pytest handed to this session for collection."""
         common: dict[str, Any] = dict(
@@ -88,6 +97,10 @@ class Session:
 
     def regions(self, document: Document) -> Iterator[Region]:
         """A sybil parser: one region per example that ``read_source`` finds."""
+        if self.device_from_run:  # parsers() without a device: the run's, known by now
+            self.device_from_run = False
+            device = _device(os.environ.get(DEVICE_ENV) or "cpu")
+            self.settings = dataclasses.replace(self.settings, device=device)
         source = read_source(document.path, document.text)
         document.source = source  # type: ignore[attr-defined]
         self.texts[os.path.abspath(document.path)] = document.text
@@ -339,20 +352,20 @@ def parsers(
     *,
     rtol: float = DEFAULT_RTOL,
     atol: float = DEFAULT_ATOL,
-    device: str = "cpu",
+    device: str | None = None,
     timeout: float = DEFAULT_TIMEOUT,
 ) -> list[Callable[[Document], Iterator[Region]]]:
     """convdocs's readers as sybil parsers, for a ``Sybil`` in a project's own conftest.py:
     each Markdown page, notebook or module a Sybil hands them is read and checked as the table's
     plugin checks it (each document in its own process, outputs compared within ``rtol`` and
-    ``atol`` on ``device``), without the table's record or update mode.
+    ``atol`` on ``device``), without the table's record or update mode. Without ``device``, the
+    documents run where the pytest run asks: ``--device``, else $CONVDOCS_DEVICE, else the CPU
+    (read when the first document is collected, after pytest has read its options).
 
     Raises:
         ConfigError (a ValueError): for a tolerance or timeout that is not a number in its
             range; ValueError: for a device that is not cpu or cuda[:N].
     """
-    if not re.fullmatch(r"cpu|cuda(:\d+)?", str(device)):
-        raise ValueError(f"parsers() expects device cpu, cuda or cuda:N, got {device!r}")
     folder, where = Path(root).resolve(), "parsers()"
     rtol, atol = (
         number(where, "rtol", rtol, RTOL_CEILING),
@@ -361,4 +374,13 @@ def parsers(
     project = ProjectConfig(
         folder, (folder,), rtol, atol, number(where, "timeout", timeout, TIMEOUT_CEILING)
     )
-    return [Session(Settings(project, device)).regions]
+    session = Session(Settings(project, _device(device) if device is not None else "cpu"))
+    session.device_from_run = device is None
+    return [session.regions]
+
+
+def _device(name: str) -> str:
+    """A device for ``parsers()``, as its document's process names it (``cuda`` is ``cuda:0``)."""
+    if not re.fullmatch(r"cpu|cuda(:\d+)?", str(name)):
+        raise ValueError(f"parsers() expects device cpu, cuda or cuda:N, got {name!r}")
+    return "cuda:0" if name == "cuda" else name
