@@ -13,6 +13,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -120,17 +121,54 @@ def _build_site(site: Path) -> None:
     )
 
 
+def _shared_site(factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
+    """Where the xdist workers share one build: the site, the file that says it is built, and
+    the lock that the worker building it holds."""
+    shared = factory.getbasetemp().parent  # the same folder for every worker
+    return shared / "site", shared / "site.built", shared / "site.lock"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The browser tests last (in the same order on every worker, as xdist needs), and, under
+    xdist, the site built in the background from the start: the workers run the other tests
+    meanwhile instead of one building while the other waits for it (``built_site``)."""
+    items.sort(key=lambda item: item.nodeid.startswith("tests/browser/"))
+    wanted = any("built_site" in getattr(item, "fixturenames", ()) for item in items)
+    if not (wanted and os.environ.get("PYTEST_XDIST_WORKER")):
+        return
+    site, done, lock_path = _shared_site(config._tmp_path_factory)  # type: ignore[attr-defined]
+    lock = open(lock_path, "w")  # held by the thread until the build ends
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:  # another worker builds it
+        lock.close()
+        return
+
+    def build() -> None:
+        try:
+            if not done.exists():
+                _build_site(site)
+                done.touch()
+        except BaseException:  # built_site builds again, and fails with the reason
+            pass
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+            lock.close()
+
+    threading.Thread(target=build, name="convdocs-site-build", daemon=True).start()
+
+
 @pytest.fixture(scope="session")
 def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Build the site strictly into a temporary folder and return that folder. Under xdist the
-    workers share one build: the first to get the lock builds, the others wait and reuse it."""
+    workers share one build, started in the background at collection: the first to get the
+    lock builds, the others wait and reuse it."""
     if not os.environ.get("PYTEST_XDIST_WORKER"):
         site = tmp_path_factory.mktemp("site")
         _build_site(site)
         return site
-    shared = tmp_path_factory.getbasetemp().parent  # the same folder for every worker
-    site, done = shared / "site", shared / "site.built"
-    with open(shared / "site.lock", "w") as lock:
+    site, done, lock_path = _shared_site(tmp_path_factory)
+    with open(lock_path, "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             if not done.exists():
