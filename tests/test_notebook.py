@@ -129,3 +129,28 @@ def test_notebook_tolerance_is_part_of_its_fingerprint(tmp_path):
     notebook.metadata["convdocs"] = {"page-tolerance": [{"rtol": 1e-2, "device": "cuda"}]}
     path.write_text(nbformat.writes(notebook))
     assert fingerprint(read_source(path), "cuda", {}) != before
+
+
+def test_a_warning_a_real_kernel_stored_passes_and_a_changed_one_fails(tmp_path, device):
+    """A warning in a cell's stored stderr names a temporary file of Jupyter's kernel and the
+    line in the cell; the cell's run here names the notebook: where a warning was raised is not
+    compared, what it says (and the source line under it) is."""
+    (tmp_path / "pyproject.toml").write_text('[tool.convdocs.verify]\npaths = ["w.ipynb"]\n')
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [
+        nbformat.v4.new_code_cell("import warnings\nwarnings.warn('careful')\nprint('after')")
+    ]
+    NotebookClient(notebook, kernel_name="python3", timeout=120).execute()
+    stored = notebook.cells[0].outputs[-1]
+    assert stored.name == "stderr" and "ipykernel_" in stored.text, stored
+    path = tmp_path / "w.ipynb"
+    nbformat.write(notebook, path)
+    project = load_project(tmp_path)
+    assert project is not None
+
+    def failures() -> list[str]:
+        return Session(Settings(project, str(device))).evaluate(path)
+
+    assert failures() == []
+    path.write_text(path.read_text().replace("careful", "carefree", 1))
+    assert "the stored stderr differs" in "\n".join(failures())

@@ -18,6 +18,7 @@ import base64
 import importlib
 import io
 import json
+import linecache
 import os
 import random
 import signal
@@ -200,6 +201,17 @@ def make_shell() -> Any:
     offset = _LineOffset()
     shell.ast_transformers.append(offset)
     shell.convdocs_offset = offset
+    cache = shell.compile.cache
+
+    def cache_at_its_lines(code: str, number: int = 0, raw_code: str | None = None) -> str:
+        """IPython's cache of the cell's lines, at the lines the cell has in its document (which
+        warnings and tracebacks read)."""
+        name = cache(code, number, raw_code)
+        size, mtime, lines, full = linecache.cache[name]  # type: ignore[misc]
+        linecache.cache[name] = (size, mtime, ["\n"] * offset.lines + lines, full)
+        return name
+
+    shell.compile.cache = cache_at_its_lines
     return shell
 
 

@@ -639,7 +639,10 @@ def evaluate_notebook_cell(outcome: Outcome) -> str | None:
             "ran, outputs not compared: the cell is tagged nbval-ignore-output",
             _use_item_location=True,
         )
-    streams = [("output", cell.expected, ran.results), ("stderr", cell.expected_stderr, ran.stderr)]
+    # where a warning was raised: a temporary file of Jupyter's kernel, or the notebook here
+    at = re.compile(rf"^\S*?(?:ipykernel_\d+[/\\]\d+\.py|{re.escape(outcome.page)}):\d+: ", re.M)
+    stderr = [at.sub("<cell>: ", text) for text in (cell.expected_stderr, ran.stderr)]
+    streams = [("output", cell.expected, ran.results), ("stderr", *stderr)]
     for name, stored, printed in streams:
         result = compare_outputs(stored, printed, rtol=tolerance.rtol, atol=tolerance.atol)
         if result and not cell.problem:
