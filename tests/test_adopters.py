@@ -63,7 +63,7 @@ def test_the_docs_show_the_example_conftest_as_it_is():
         ({"rtol": 1.0}, "parsers(): rtol must be at most 0.01, got 1.0"),
         ({"atol": "0"}, "parsers(): atol must be a number, got '0'"),
         ({"timeout": 0}, "parsers(): timeout must be more than 0 seconds, got 0"),
-        ({"device": "tpu"}, "parsers() expects device cpu, cuda or cuda:N, got 'tpu'"),
+        ({"device": "tpu"}, "parsers() device expects cpu, cuda or cuda:N, got 'tpu'"),
     ],
 )
 def test_bad_parser_options_are_clear_errors(options, message):

@@ -429,8 +429,8 @@ def test_update_mode_refuses_in_ci(project, monkeypatch):
 @pytest.mark.parametrize(
     ("device", "message"),
     [
-        ("tpu", "*--device expects a torch device such as cpu or cuda, got 'tpu'*"),
-        ("meta", "*--device expects cpu or cuda (optionally cuda:N), got 'meta'*"),
+        ("tpu", "*--device expects cpu, cuda or cuda:N, got 'tpu'*"),
+        ("meta", "*--device expects cpu, cuda or cuda:N, got 'meta'*"),
     ],
 )
 def test_unknown_device_is_a_usage_error_naming_it(project, device, message):

@@ -16,6 +16,7 @@ A project without the table gets nothing collected: the plugin stays out of its 
 from __future__ import annotations
 
 import math
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,6 +70,18 @@ def number(where: str, name: str, value: Any, ceiling: float) -> float:
     if name == "timeout" and value == 0:
         raise ConfigError(f"{where}: timeout must be more than 0 seconds, got 0")
     return float(value)
+
+
+def device_named(name: object, where: str) -> str:
+    """``name`` as a document's process names its device: ``cpu``, or ``cuda:N`` (``cuda`` is
+    ``cuda:0``, where a fresh process starts).
+
+    Raises:
+        ConfigError: naming ``where`` and what was given.
+    """
+    if not (isinstance(name, str) and re.fullmatch(r"cpu|cuda(:\d+)?", name)):
+        raise ConfigError(f"{where} expects cpu, cuda or cuda:N, got {name!r}")
+    return "cuda:0" if name == "cuda" else name
 
 
 def load_project(root: Path) -> ProjectConfig | None:

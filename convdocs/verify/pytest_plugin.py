@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from convdocs.verify.config import DEVICE_ENV
+from convdocs.verify.config import DEVICE_ENV, ConfigError, device_named
 
 if TYPE_CHECKING:
     from convdocs.verify.session import Session
@@ -50,28 +50,21 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def requested_device(config: pytest.Config) -> str:
     """The device this run asks for: ``--device``, else $CONVDOCS_DEVICE, else ``cpu``, checked
     against this torch (a ``UsageError`` names what is wrong); ``cuda`` comes back with its
-    index (``cuda:0``), as a tensor's ``.device`` reports it. The CPU needs no torch here: this
+    index (``cuda:0``), as the documents' processes report it. The CPU needs no torch here: this
     process never imports it for documents that do not (their own processes do, if they use it)."""
     wanted = config.getoption("device") or os.environ.get(DEVICE_ENV) or "cpu"
-    if wanted == "cpu":
-        return wanted
-    import torch
-
     try:
-        device = torch.device(wanted)
-    except (RuntimeError, TypeError):
-        raise pytest.UsageError(
-            f"--device expects a torch device such as cpu or cuda, got {wanted!r}"
-        ) from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise pytest.UsageError(
-            f"--device {wanted}: this torch ({torch.__version__}) has no CUDA device"
-        )
-    if device.type not in ("cpu", "cuda"):
-        raise pytest.UsageError(f"--device expects cpu or cuda (optionally cuda:N), got {wanted!r}")
-    if device.type == "cuda" and device.index is None:
-        device = torch.device("cuda", torch.cuda.current_device())  # as tensors report it
-    return str(device)
+        device = device_named(wanted, "--device")
+    except ConfigError as error:
+        raise pytest.UsageError(str(error)) from None
+    if device != "cpu":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise pytest.UsageError(
+                f"--device {wanted}: this torch ({torch.__version__}) has no CUDA device"
+            )
+    return device
 
 
 def _share_the_cores(workers: int) -> None:

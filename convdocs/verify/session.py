@@ -15,7 +15,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import os
-import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,7 @@ from convdocs.verify.config import (
     TIMEOUT_CEILING,
     ProjectConfig,
     Settings,
+    device_named,
     number,
 )
 from convdocs.verify.documents import SUFFIXES, Source, kind_of, read_source, third_party_imports
@@ -99,7 +99,7 @@ class Session:
         """A sybil parser: one region per example that ``read_source`` finds."""
         if self.device_from_run:  # parsers() without a device: the run's, known by now
             self.device_from_run = False
-            device = _device(os.environ.get(DEVICE_ENV) or "cpu")
+            device = device_named(os.environ.get(DEVICE_ENV) or "cpu", f"${DEVICE_ENV}")
             self.settings = dataclasses.replace(self.settings, device=device)
         source = read_source(document.path, document.text)
         document.source = source  # type: ignore[attr-defined]
@@ -374,13 +374,8 @@ def parsers(
     project = ProjectConfig(
         folder, (folder,), rtol, atol, number(where, "timeout", timeout, TIMEOUT_CEILING)
     )
-    session = Session(Settings(project, _device(device) if device is not None else "cpu"))
+    session = Session(
+        Settings(project, device_named(device, "parsers() device") if device is not None else "cpu")
+    )
     session.device_from_run = device is None
     return [session.regions]
-
-
-def _device(name: str) -> str:
-    """A device for ``parsers()``, as its document's process names it (``cuda`` is ``cuda:0``)."""
-    if not re.fullmatch(r"cpu|cuda(:\d+)?", str(name)):
-        raise ValueError(f"parsers() expects device cpu, cuda or cuda:N, got {name!r}")
-    return "cuda:0" if name == "cuda" else name
