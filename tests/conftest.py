@@ -168,3 +168,65 @@ def assert_refused(path: Path, text: str, *patterns: str) -> list[str]:
     for pattern in patterns:
         assert any(fnmatchcase(problem, pattern) for problem in found), (pattern, found)
     return found
+
+
+def judged(
+    root: Path,
+    path: Path,
+    *,
+    device: str = "cpu",
+    update: bool = False,
+    shadow: bool = True,
+    text: str | None = None,
+) -> list[tuple[str, str]]:
+    """Each example of the document at ``path`` judged in order, in-process, by a session of its
+    own on the project at ``root`` (its pyproject.toml table), as a pytest run of that project
+    would report it: ``("passed", "")``, ``("failed", message)`` or ``("skipped", reason)``. The
+    document still runs in processes of its own; only pytest's collection and reports are left
+    out. In update mode the session's edits are applied afterwards, as the plugin applies them
+    at the end of its run."""
+    from sybil.example import SybilFailure
+
+    from convdocs.verify.config import Settings, load_project
+    from convdocs.verify.session import Session
+
+    project = load_project(root)
+    assert project is not None, f"{root} has no [tool.convdocs.verify] table"
+    session = Session(Settings(project, device, update, shadow))
+    document = session.document(path, text)
+    found: list[tuple[str, str]] = []
+    session.setup_document(document.namespace)
+    try:
+        for example in document.examples():
+            try:
+                example.evaluate()
+            except SybilFailure as failure:
+                found.append(("failed", str(failure)))
+            except pytest.skip.Exception as skip:
+                found.append(("skipped", str(skip.msg)))
+            else:
+                found.append(("passed", ""))
+    finally:
+        session.teardown_document(document.namespace)
+        session.close()
+    if update:
+        session.queue.apply()
+    return found
+
+
+def counted(found: list[tuple[str, str]]) -> dict[str, int]:
+    """How many examples of ``judged`` passed, failed and were skipped (pytest's outcomes)."""
+    return {
+        outcome: n
+        for outcome in ("passed", "failed", "skipped")
+        if (n := sum(o == outcome for o, _ in found))
+    }
+
+
+def failure_lines(found: list[tuple[str, str]], *patterns: str) -> str:
+    """Check that examples of ``judged`` failed and that their messages hold ``patterns``
+    (fnmatch, in order, as pytester's ``fnmatch_lines`` reads a run's output); return the text."""
+    text = "\n".join(message for outcome, message in found if outcome == "failed")
+    assert text, f"nothing failed: {found}"
+    pytest.LineMatcher(text.splitlines()).fnmatch_lines(list(patterns))
+    return text
