@@ -230,3 +230,47 @@ def failure_lines(found: list[tuple[str, str]], *patterns: str) -> str:
     assert text, f"nothing failed: {found}"
     pytest.LineMatcher(text.splitlines()).fnmatch_lines(list(patterns))
     return text
+
+
+_RUNS_SCRIPT = """\
+import json, sys
+import pytest
+
+
+class Outcomes:
+    def __init__(self):
+        self.counts = {}
+
+    def pytest_runtest_logreport(self, report):
+        if report.when == "call" or report.outcome != "passed":
+            self.counts[report.outcome] = self.counts.get(report.outcome, 0) + 1
+
+
+runs = []
+for args in json.loads(sys.argv[1]):
+    print("=== convdocs test run", len(runs) + 1, flush=True)
+    outcomes = Outcomes()
+    code = pytest.main(["-p", "no:cacheprovider", *args], plugins=[outcomes])
+    runs.append([int(code), outcomes.counts])
+print("=== convdocs test runs", json.dumps(runs), flush=True)
+"""
+
+
+def runs_in_a_fresh_process(
+    pytester: pytest.Pytester, *runs: list[str]
+) -> tuple[list[tuple[int, dict[str, int]]], pytest.RunResult]:
+    """Run pytest in ``pytester``'s project once per argument list of ``runs``, one after the
+    other in one new Python process (each run a pytest of its own: its config, its plugins
+    loaded from their entry points; the first in a process that has imported nothing yet).
+    Returns each run's exit code and outcomes (``passed`` counts calls; ``failed`` and
+    ``skipped`` count any phase), and the process's output, in which ``=== convdocs test run N``
+    opens run N's."""
+    import json
+
+    script = pytester.path.parent / f"{pytester.path.name}-runs.py"
+    script.write_text(_RUNS_SCRIPT)
+    result = pytester.run(sys.executable, str(script), json.dumps(list(runs)))
+    assert result.ret == 0, result.stdout.str() + result.stderr.str()
+    line = next(line for line in result.outlines if line.startswith("=== convdocs test runs "))
+    found = json.loads(line.removeprefix("=== convdocs test runs "))
+    return [(code, counts) for code, counts in found], result

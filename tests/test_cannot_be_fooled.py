@@ -20,7 +20,14 @@ import nbformat
 import pytest
 
 from convdocs.verify import record
-from tests.conftest import assert_refused, counted, failure_lines, judged, stamp_text
+from tests.conftest import (
+    assert_refused,
+    counted,
+    failure_lines,
+    judged,
+    runs_in_a_fresh_process,
+    stamp_text,
+)
 
 pytest_plugins = ["pytester"]
 
@@ -415,20 +422,23 @@ def test_an_unseeded_random_number_fails(docs, code):
 )
 def test_an_unseeded_number_drawn_in_the_projects_own_module_fails(project, module, draw):
     """The page imports only a module of its project, which imports the generator's library
-    in a way no static reading finds: the warm process (a fresh one: a subprocess) has not
-    imported it, so neither run seeds it; each import seeds itself from the OS, and the two runs
-    still print otherwise."""
+    in a way no static reading finds: the warm process (a fresh one, in a new Python process
+    that runs both pytest runs) has not imported it, so neither run seeds it; each import seeds
+    itself from the OS, and the two runs still print otherwise."""
     (project.path / "noisy.py").write_text(
         f"import importlib\n\n{module} = importlib.import_module({module!r})\n\n\n"
         f"def noise():\n    return round({draw}, 6)\n"
     )
     page(project, "```python\nfrom noisy import noise\nprint(noise())\n```\n")
-    args = ("-p", "no:cacheprovider", "--device", "cpu")
-    project.runpytest_subprocess(*args, "--update-outputs")
-    result = project.runpytest_subprocess(*args)
-    assert result.ret == pytest.ExitCode.TESTS_FAILED, result.stdout.str()
+    runs, result = runs_in_a_fresh_process(
+        project, ["--device", "cpu", "--update-outputs"], ["--device", "cpu"]
+    )
+    assert runs[1] == (pytest.ExitCode.TESTS_FAILED, {"failed": 1}), result.stdout.str()
     result.stdout.fnmatch_lines(
-        ["*docs/page.md:2: the cell prints something else when the document runs a second time*"]
+        [
+            "=== convdocs test run 2",
+            "*docs/page.md:2: the cell prints something else when the document runs a second time*",
+        ]
     )
 
 
