@@ -193,7 +193,7 @@ def _page_runs(checking: Session, kind: str, path: Path) -> dict[int, tuple[str 
                 except SybilFailure as failure:
                     failures[index] = str(failure)
                 except pytest.skip.Exception:
-                    pass  # a visibly skipped example (none is, before a moved number)
+                    pass  # a visibly skipped example: the run goes on, as a pytest run does
         finally:
             checking.teardown_document(document.namespace)
         for n, index in at.items():
