@@ -206,3 +206,109 @@ def assert_refused(path: Path, text: str, *patterns: str) -> list[str]:
     for pattern in patterns:
         assert any(fnmatchcase(problem, pattern) for problem in found), (pattern, found)
     return found
+
+
+def judged(
+    root: Path,
+    path: Path,
+    *,
+    device: str = "cpu",
+    update: bool = False,
+    shadow: bool = True,
+    text: str | None = None,
+) -> list[tuple[str, str]]:
+    """Each example of the document at ``path`` judged in order, in-process, by a session of its
+    own on the project at ``root`` (its pyproject.toml table), as a pytest run of that project
+    would report it: ``("passed", "")``, ``("failed", message)`` or ``("skipped", reason)``. The
+    document still runs in processes of its own; only pytest's collection and reports are left
+    out. In update mode the session's edits are applied afterwards, as the plugin applies them
+    at the end of its run."""
+    from sybil.example import SybilFailure
+
+    from convdocs.verify.config import Settings, load_project
+    from convdocs.verify.session import Session
+
+    project = load_project(root)
+    assert project is not None, f"{root} has no [tool.convdocs.verify] table"
+    session = Session(Settings(project, device, update, shadow))
+    document = session.document(path, text)
+    found: list[tuple[str, str]] = []
+    session.setup_document(document.namespace)
+    try:
+        for example in document.examples():
+            try:
+                example.evaluate()
+            except SybilFailure as failure:
+                found.append(("failed", str(failure)))
+            except pytest.skip.Exception as skip:
+                found.append(("skipped", str(skip.msg)))
+            else:
+                found.append(("passed", ""))
+    finally:
+        session.teardown_document(document.namespace)
+        session.close()
+    if update:
+        session.queue.apply()
+    return found
+
+
+def counted(found: list[tuple[str, str]]) -> dict[str, int]:
+    """How many examples of ``judged`` passed, failed and were skipped (pytest's outcomes)."""
+    return {
+        outcome: n
+        for outcome in ("passed", "failed", "skipped")
+        if (n := sum(o == outcome for o, _ in found))
+    }
+
+
+def failure_lines(found: list[tuple[str, str]], *patterns: str) -> str:
+    """Check that examples of ``judged`` failed and that their messages hold ``patterns``
+    (fnmatch, in order, as pytester's ``fnmatch_lines`` reads a run's output); return the text."""
+    text = "\n".join(message for outcome, message in found if outcome == "failed")
+    assert text, f"nothing failed: {found}"
+    pytest.LineMatcher(text.splitlines()).fnmatch_lines(list(patterns))
+    return text
+
+
+_RUNS_SCRIPT = """\
+import json, sys
+import pytest
+
+
+class Outcomes:
+    def __init__(self):
+        self.counts = {}
+
+    def pytest_runtest_logreport(self, report):
+        if report.when == "call" or report.outcome != "passed":
+            self.counts[report.outcome] = self.counts.get(report.outcome, 0) + 1
+
+
+runs = []
+for args in json.loads(sys.argv[1]):
+    print("=== convdocs test run", len(runs) + 1, flush=True)
+    outcomes = Outcomes()
+    code = pytest.main(["-p", "no:cacheprovider", *args], plugins=[outcomes])
+    runs.append([int(code), outcomes.counts])
+print("=== convdocs test runs", json.dumps(runs), flush=True)
+"""
+
+
+def runs_in_a_fresh_process(
+    pytester: pytest.Pytester, *runs: list[str]
+) -> tuple[list[tuple[int, dict[str, int]]], pytest.RunResult]:
+    """Run pytest in ``pytester``'s project once per argument list of ``runs``, one after the
+    other in one new Python process (each run a pytest of its own: its config, its plugins
+    loaded from their entry points; the first in a process that has imported nothing yet).
+    Returns each run's exit code and outcomes (``passed`` counts calls; ``failed`` and
+    ``skipped`` count any phase), and the process's output, in which ``=== convdocs test run N``
+    opens run N's."""
+    import json
+
+    script = pytester.path.parent / f"{pytester.path.name}-runs.py"
+    script.write_text(_RUNS_SCRIPT)
+    result = pytester.run(sys.executable, str(script), json.dumps(list(runs)))
+    assert result.ret == 0, result.stdout.str() + result.stderr.str()
+    line = next(line for line in result.outlines if line.startswith("=== convdocs test runs "))
+    found = json.loads(line.removeprefix("=== convdocs test runs "))
+    return [(code, counts) for code, counts in found], result

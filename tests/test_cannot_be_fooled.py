@@ -3,9 +3,11 @@
 Each case is what a hostile or careless author would write to make a page show what its code
 does not print. Every one must end as a clear failure that names the page and line, or as a
 visible skip; none may pass silently. What the checker refuses as it reads a page (a problem
-found before anything runs) is checked in-process on ``read_source``; the rest runs on the CPU
-(``--device cpu``) through pytest, in throw-away projects that opt in with their own
-pyproject.toml table.
+found before anything runs) is checked in-process on ``read_source``. A page's verdict is
+checked in-process too, by a ``Session`` of the test's own (``judged``: each document still runs
+in processes of its own); what is about pytest itself (the record and stamps a run writes at its
+end, the update mode's writes, exit codes, collection) runs pytest, in throw-away projects. All
+on the CPU, in projects that opt in with their own pyproject.toml table.
 """
 
 from __future__ import annotations
@@ -18,7 +20,14 @@ import nbformat
 import pytest
 
 from convdocs.verify import record
-from tests.conftest import assert_refused, stamp_text
+from tests.conftest import (
+    assert_refused,
+    counted,
+    failure_lines,
+    judged,
+    runs_in_a_fresh_process,
+    stamp_text,
+)
 
 pytest_plugins = ["pytester"]
 
@@ -69,6 +78,27 @@ def docs(tmp_path: Path) -> Path:
     return tmp_path / "docs"
 
 
+def checked(
+    docs: Path, text: str, name: str = "page.md", *, update: bool = False
+) -> list[tuple[str, str]]:
+    """Write ``text`` as ``docs/name`` and judge each of its examples in-process (``judged``),
+    in update mode when ``update`` (its edits applied, as a run applies them at its end)."""
+    path = docs / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(text))
+    return judged(docs.parent, path, update=update)
+
+
+def fails_here(
+    docs: Path, text: str, *messages: str, name: str = "page.md"
+) -> list[tuple[str, str]]:
+    """Judge ``text`` as ``docs/name``: an example must fail, and the failures must hold every
+    message (fnmatch patterns, in order, as ``fails`` reads a run's output)."""
+    found = checked(docs, text, name)
+    failure_lines(found, *messages)
+    return found
+
+
 def refused(path: Path, text: str, *messages: str) -> None:
     """Check that reading ``text`` as ``path`` finds a problem matching each of ``messages``
     (fnmatch patterns on ``docs/page.md:LINE: message``, as its failing test reports it)."""
@@ -103,9 +133,13 @@ def refused(path: Path, text: str, *messages: str) -> None:
         "identifier",
     ],
 )
-def test_wrong_numbers_fail(project, code, shown, message):
-    page(project, f"```python\n{code}\n```\n\n```text\n{shown}\n```\n")
-    fails(project, "*docs/page.md:5: the output differs from what the code prints*", message)
+def test_wrong_numbers_fail(docs, code, shown, message):
+    fails_here(
+        docs,
+        f"```python\n{code}\n```\n\n```text\n{shown}\n```\n",
+        "*docs/page.md:5: the output differs from what the code prints*",
+        message,
+    )
 
 
 # --- 2. the stamp covers what the page depends on ----------------------------------------------
@@ -323,48 +357,47 @@ def test_bad_notebooks_fail(docs, notebook, message):
 @pytest.mark.parametrize(
     "opening", ["```py3", "```pyi", "```ipython3", '```{title="a.b" .python}', "```.python"]
 )
-def test_every_fence_the_site_highlights_as_python_runs(project, opening):
-    page(project, f"{opening}\nraise RuntimeError('ran')\n```\n")
-    fails(project, "*RuntimeError: ran*")
+def test_every_fence_the_site_highlights_as_python_runs(docs, opening):
+    fails_here(docs, f"{opening}\nraise RuntimeError('ran')\n```\n", "*RuntimeError: ran*")
 
 
-@pytest.mark.parametrize("suffix", [".markdown", ".mdown", ".mkd"])
-def test_every_markdown_suffix_mkdocs_renders_is_checked(project, suffix):
-    page(project, "```python\nprint(1)\n```\n\n```text\n2\n```\n", f"page{suffix}")
-    fails(project, f"*docs/page{suffix}:5: the output differs*")
+def test_every_markdown_suffix_mkdocs_renders_is_checked(project):
+    # About pytest's collection: one run, whose every page must fail on its own line.
+    suffixes = (".markdown", ".mdown", ".mkd")
+    for suffix in suffixes:
+        page(project, "```python\nprint(1)\n```\n\n```text\n2\n```\n", f"page{suffix}")
+    result = fails(project, *(f"*docs/page{suffix}:5: the output differs*" for suffix in suffixes))
+    result.assert_outcomes(failed=len(suffixes))
 
 
 # --- 5. each page starts fresh ------------------------------------------------------------------------
 
 
-def test_torch_defaults_do_not_leak_into_the_next_page(project):
-    page(project, "```python\nimport torch\ntorch.set_default_dtype(torch.float64)\n```\n", "a.md")
-    page(
-        project,
-        "```python\nimport torch\ntorch.ones(1).dtype\n```\n\n```text\ntorch.float32\n```\n",
-        "b.md",
-    )
-    run(project).assert_outcomes(passed=2)
-    run(project, "docs/b.md").assert_outcomes(passed=1)
+def test_torch_defaults_do_not_leak_into_the_next_page(docs):
+    b = "```python\nimport torch\ntorch.ones(1).dtype\n```\n\n```text\ntorch.float32\n```\n"
+    assert counted(checked(docs, b, "b.md")) == {"passed": 1}
+    a = "```python\nimport torch\ntorch.set_default_dtype(torch.float64)\n```\n"
+    assert counted(checked(docs, a, "a.md")) == {"passed": 1}
+    assert counted(checked(docs, b, "b.md")) == {"passed": 1}
 
 
-def test_a_patch_stays_in_its_own_page(project):
+def test_a_patch_stays_in_its_own_page(docs, monkeypatch):
     # Each page runs in a process of its own: what one page patches, the next never sees.
-    (project.path / "mypkg.py").write_text("def kernel():\n    return 'real'\n")
-    project.syspathinsert(project.path)
-    page(
-        project,
+    (docs.parent / "mypkg.py").write_text("def kernel():\n    return 'real'\n")
+    monkeypatch.syspath_prepend(str(docs.parent))
+    found = checked(
+        docs,
         "```python\nimport mypkg, torch\nmypkg.kernel = lambda: 'fake'\n"
         "torch.Tensor.__str__ = lambda self: 'tensor(5.)'\nmypkg.kernel()\n```\n\n```text\n'fake'\n```\n",
         "a.md",
     )
-    page(
-        project,
+    found += checked(
+        docs,
         "```python\nimport mypkg, torch\nprint(torch.tensor(4.))\nmypkg.kernel()\n```\n\n"
         "```text\ntensor(4.)\n'real'\n```\n",
         "b.md",
     )
-    run(project).assert_outcomes(passed=2)
+    assert counted(found) == {"passed": 2}, found
 
 
 @pytest.mark.parametrize(
@@ -376,11 +409,10 @@ def test_a_patch_stays_in_its_own_page(project):
     ],
     ids=["torch", "random", "numpy"],
 )
-def test_an_unseeded_random_number_fails(project, code):
-    page(project, f"```python\n{code}\n```\n")
-    run(project, "--update-outputs")  # write whatever the visible seed prints
-    fails(
-        project,
+def test_an_unseeded_random_number_fails(docs, code):
+    checked(docs, f"```python\n{code}\n```\n", update=True)  # write what the visible seed prints
+    failure_lines(
+        judged(docs.parent, docs / "page.md"),
         "*docs/page.md:2: the cell prints something else when the document runs a second time*",
     )
 
@@ -390,27 +422,31 @@ def test_an_unseeded_random_number_fails(project, code):
 )
 def test_an_unseeded_number_drawn_in_the_projects_own_module_fails(project, module, draw):
     """The page imports only a module of its project, which imports the generator's library
-    in a way no static reading finds: the warm process (a fresh one: a subprocess) has not
-    imported it, so neither run seeds it; each import seeds itself from the OS, and the two runs
-    still print otherwise."""
+    in a way no static reading finds: the warm process (a fresh one, in a new Python process
+    that runs both pytest runs) has not imported it, so neither run seeds it; each import seeds
+    itself from the OS, and the two runs still print otherwise."""
     (project.path / "noisy.py").write_text(
         f"import importlib\n\n{module} = importlib.import_module({module!r})\n\n\n"
         f"def noise():\n    return round({draw}, 6)\n"
     )
     page(project, "```python\nfrom noisy import noise\nprint(noise())\n```\n")
-    args = ("-p", "no:cacheprovider", "--device", "cpu")
-    project.runpytest_subprocess(*args, "--update-outputs")
-    result = project.runpytest_subprocess(*args)
-    assert result.ret == pytest.ExitCode.TESTS_FAILED, result.stdout.str()
+    runs, result = runs_in_a_fresh_process(
+        project, ["--device", "cpu", "--update-outputs"], ["--device", "cpu"]
+    )
+    assert runs[1] == (pytest.ExitCode.TESTS_FAILED, {"failed": 1}), result.stdout.str()
     result.stdout.fnmatch_lines(
-        ["*docs/page.md:2: the cell prints something else when the document runs a second time*"]
+        [
+            "=== convdocs test run 2",
+            "*docs/page.md:2: the cell prints something else when the document runs a second time*",
+        ]
     )
 
 
-def test_a_visibly_seeded_page_passes(project):
-    page(project, "```python\nimport torch\ntorch.manual_seed(0)\nprint(torch.rand(2))\n```\n")
-    run(project, "--update-outputs").assert_outcomes(passed=1)
-    run(project).assert_outcomes(passed=1)
+def test_a_visibly_seeded_page_passes(docs):
+    text = "```python\nimport torch\ntorch.manual_seed(0)\nprint(torch.rand(2))\n```\n"
+    assert counted(checked(docs, text, update=True)) == {"passed": 1}
+    assert "```text\ntensor([" in (docs / "page.md").read_text()
+    assert counted(judged(docs.parent, docs / "page.md")) == {"passed": 1}
 
 
 # --- 6. tolerances have limits and are visible ----------------------------------------------------
@@ -515,10 +551,8 @@ def test_a_hand_made_gpu_run_is_not_shown(project):
     ],
     ids=["os-exit", "sys-exit", "pytest-skip", "pytest-exit"],
 )
-def test_exits_and_skips_in_cells_fail(project, code, message):
-    page(project, f"```python\n{code}\n```\n")
-    result = fails(project, message)
-    result.assert_outcomes(failed=1)
+def test_exits_and_skips_in_cells_fail(docs, code, message):
+    assert counted(fails_here(docs, f"```python\n{code}\n```\n", message)) == {"failed": 1}
 
 
 def test_skipped_examples_are_counted_apart_in_the_stamp(project):
@@ -541,7 +575,7 @@ def test_an_output_with_a_fence_gets_a_longer_fence(project):
         path.read_text()
         == '```python\nprint("```")\nprint("done")\n```\n\n````text\n```\ndone\n````\n'
     )
-    run(project).assert_outcomes(passed=1)
+    assert counted(judged(project.path, path)) == {"passed": 1}
     run(project, "--update-outputs").assert_outcomes(passed=1)
     assert path.read_text().count("````") == 2
 
@@ -570,10 +604,15 @@ def test_an_output_with_a_backslash_is_not_written_into_a_plain_docstring(projec
 # --- 10. crashes and unclear errors ---------------------------------------------------------------------
 
 
-def test_a_cell_that_reads_a_relative_path_fails_clearly(project):
-    (project.path / "README.md").write_text("hello\n")
-    page(project, "```python\nopen(\"README.md\").read()\n```\n\n```text\n'hello\\n'\n```\n")
-    fails(project, "*the cell raised at docs/page.md:2*", "*FileNotFoundError*")
+def test_a_cell_that_reads_a_relative_path_fails_clearly(docs, monkeypatch):
+    (docs.parent / "README.md").write_text("hello\n")
+    monkeypatch.chdir(docs.parent)  # where pytest would run: the project's root
+    fails_here(
+        docs,
+        "```python\nopen(\"README.md\").read()\n```\n\n```text\n'hello\\n'\n```\n",
+        "*the cell raised at docs/page.md:2*",
+        "*FileNotFoundError*",
+    )
 
 
 def test_an_invalid_record_is_a_clear_error(project):
@@ -584,10 +623,13 @@ def test_an_invalid_record_is_a_clear_error(project):
     result.stderr.fnmatch_lines([f"*{RECORD} is not valid JSON*delete it and run the tests*"])
 
 
-def test_a_cell_that_runs_forever_times_out(project):
-    project.makepyprojecttoml(PYPROJECT + "timeout = 1\n")
-    page(project, "```python\nimport time\nwhile True:\n    time.sleep(0.1)\n```\n")
-    fails(project, "*docs/page.md:2: the cell ran longer than its timeout of 1 s and was stopped*")
+def test_a_cell_that_runs_forever_times_out(docs):
+    (docs.parent / "pyproject.toml").write_text(PYPROJECT + "timeout = 1\n")
+    fails_here(
+        docs,
+        "```python\nimport time\nwhile True:\n    time.sleep(0.1)\n```\n",
+        "*docs/page.md:2: the cell ran longer than its timeout of 1 s and was stopped*",
+    )
 
 
 @pytest.mark.parametrize(
@@ -599,22 +641,23 @@ def test_a_cell_that_runs_forever_times_out(project):
     ],
     ids=["open-for-writing", "remove", "caught"],
 )
-def test_a_cell_cannot_change_files_of_the_project(project, code):
-    target = project.path / "docs" / "data.txt"
+def test_a_cell_cannot_change_files_of_the_project(docs, code):
+    target = docs / "data.txt"
     target.write_text("original")
-    page(project, "```python\n" + code.format(path=str(target)) + "\n```\n")
-    fails(project, "*examples may not change files of the project (docs/data.txt)*")
+    fails_here(
+        docs,
+        "```python\n" + code.format(path=str(target)) + "\n```\n",
+        "*examples may not change files of the project (docs/data.txt)*",
+    )
     assert target.read_text() == "original"
 
 
-def test_cells_run_in_a_temporary_folder(project):
-    page(
-        project,
-        "```python\nwith open('scratch.txt', 'w') as f:\n    f.write('x')\n```\n\n```text\n```\n",
-    )
-    run(project, "--update-outputs")
-    run(project).assert_outcomes(passed=1)
-    assert not list(project.path.rglob("scratch.txt"))
+def test_cells_run_in_a_temporary_folder(docs, monkeypatch):
+    monkeypatch.chdir(docs.parent)  # where pytest would run: the project's root
+    text = "```python\nwith open('scratch.txt', 'w') as f:\n    f.write('x')\n```\n\n```text\n```\n"
+    checked(docs, text, update=True)
+    assert counted(judged(docs.parent, docs / "page.md")) == {"passed": 1}
+    assert not list(docs.parent.rglob("scratch.txt"))
 
 
 # --- the second adversarial review -------------------------------------------------------------------
@@ -700,20 +743,25 @@ def test_pages_that_hide_or_fake_things_fail(docs, text, message):
     ],
     ids=["leading-zeros", "padded-int", "plus-sign", "beyond-double", "overflow-to-inf"],
 )
-def test_numbers_are_compared_as_printed(project, code, shown):
-    page(project, f"```python\n{code}\n```\n\n```text\n{shown}\n```\n")
-    fails(project, "*the output differs from what the code prints*")
+def test_numbers_are_compared_as_printed(docs, code, shown):
+    fails_here(
+        docs,
+        f"```python\n{code}\n```\n\n```text\n{shown}\n```\n",
+        "*the output differs from what the code prints*",
+    )
 
 
-def test_a_huge_integer_is_compared_exactly(project):
-    page(project, "```python\nprint('9' * 5000)\n```\n")
-    run(project, "--update-outputs").assert_outcomes(passed=1)
-    run(project).assert_outcomes(passed=1)
+def test_a_huge_integer_is_compared_exactly(docs):
+    assert counted(checked(docs, "```python\nprint('9' * 5000)\n```\n", update=True)) == {
+        "passed": 1
+    }
+    assert "9" * 5000 in (docs / "page.md").read_text()
+    assert counted(judged(docs.parent, docs / "page.md")) == {"passed": 1}
 
 
-def test_the_second_run_has_its_own_folder(project):
-    page(
-        project,
+def test_the_second_run_has_its_own_folder(docs):
+    found = checked(
+        docs,
         """\
         ```python
         with open("log.txt", "a") as log:
@@ -730,12 +778,12 @@ def test_the_second_run_has_its_own_folder(project):
         ```
         """,
     )
-    run(project).assert_outcomes(passed=2)
+    assert counted(found) == {"passed": 2}, found
 
 
-def test_printing_state_does_not_leak_into_the_next_page(project):
-    page(
-        project,
+def test_printing_state_does_not_leak_into_the_next_page(docs):
+    found = checked(
+        docs,
         """\
         ```python
         import decimal, os, sys, types
@@ -750,8 +798,8 @@ def test_printing_state_does_not_leak_into_the_next_page(project):
         """,
         "a.md",
     )
-    page(
-        project,
+    found += checked(
+        docs,
         """\
         ```python
         import decimal, os, sys
@@ -767,56 +815,66 @@ def test_printing_state_does_not_leak_into_the_next_page(project):
         """,
         "b.md",
     )
-    run(project).assert_outcomes(passed=2)
+    assert counted(found) == {"passed": 2}, found
 
 
-def test_a_page_cannot_reach_the_comparison(project):
-    # The comparison lives in the pytest process; a page that patches the checker's modules
+def test_a_page_cannot_reach_the_comparison(docs):
+    # The comparison lives in the checking process; a page that patches the checker's modules
     # patches copies in its own process, and its wrong output still fails.
-    page(
-        project,
+    fails_here(
+        docs,
         "```python\nimport convdocs.verify.compare as c, convdocs.verify.evaluate as ev\n"
         "c.compare_outputs = ev.compare_outputs = lambda *a, **k: True\n"
         "c.Comparison.__bool__ = lambda self: True\nprint(1)\n```\n\n```text\n2\n```\n",
+        "*expected '2', got '1'*",
     )
-    fails(project, "*expected '2', got '1'*")
 
 
-def test_a_page_cannot_reach_pytest(project):
+def test_a_page_cannot_reach_pytest(docs):
     # A plugin registered from a page would flip failed reports; in the page's own process
-    # there is no pytest run to register it with.
-    page(
-        project,
+    # there is no pytest run to register it with (this test's own run is one: not there either).
+    fails_here(
+        docs,
         "```python\nimport gc, _pytest.config\n"
         "print(sum(type(o) is _pytest.config.Config for o in gc.get_objects()))\n"
         "```\n\n```text\n1\n```\n",
+        "*expected '1', got '0'*",
     )
-    fails(project, "*expected '1', got '0'*")
 
 
-def test_what_the_site_shows_after_a_comment_in_a_paragraph_runs(project):
+def test_what_the_site_shows_after_a_comment_in_a_paragraph_runs(docs):
     # Python-Markdown shows a "<!--" inside a paragraph as text, and the block after it as code:
     # the checker runs that block, as the reader sees it.
-    page(project, "Quote ``a`b`` here. <!--\n\n```python\nprint(41)\n```\n\n-->\n")
-    fails(project, "*docs/page.md:3: the output differs from what the code prints*", "*41*")
+    fails_here(
+        docs,
+        "Quote ``a`b`` here. <!--\n\n```python\nprint(41)\n```\n\n-->\n",
+        "*docs/page.md:3: the output differs from what the code prints*",
+        "*41*",
+    )
 
 
-def test_a_file_separator_does_not_split_lines(project):
-    page(project, "<!-- a\x1c~~~\n-->\n\n```python\nprint(2 + 2)\n```\n\n```text\n5\n```\n")
-    fails(project, "*expected '5', got '4'*")
+def test_a_file_separator_does_not_split_lines(docs):
+    fails_here(
+        docs,
+        "<!-- a\x1c~~~\n-->\n\n```python\nprint(2 + 2)\n```\n\n```text\n5\n```\n",
+        "*expected '5', got '4'*",
+    )
 
 
-def test_a_backtick_in_a_fence_attribute_still_runs(project):
-    page(project, '```python title="`demo`.py"\nprint(2 + 2)\n```\n\n```text\n5\n```\n')
-    fails(project, "*expected '5', got '4'*")
+def test_a_backtick_in_a_fence_attribute_still_runs(docs):
+    fails_here(
+        docs,
+        '```python title="`demo`.py"\nprint(2 + 2)\n```\n\n```text\n5\n```\n',
+        "*expected '5', got '4'*",
+    )
 
 
-def test_attribute_docstrings_are_checked(project):
-    project.makepyprojecttoml('[tool.convdocs.verify]\npaths = ["mod.py"]\n')
-    (project.path / "mod.py").write_text(
+def test_attribute_docstrings_are_checked(tmp_path):
+    (tmp_path / "pyproject.toml").write_text('[tool.convdocs.verify]\npaths = ["mod.py"]\n')
+    (tmp_path / "mod.py").write_text(
         'answer = 42\n"""The answer.\n\n```python\nprint(41)\n```\n\n```text\n42\n```\n"""\n'
     )
-    fails(project, "*expected '42', got '41'*")
+    failure_lines(judged(tmp_path, tmp_path / "mod.py"), "*expected '42', got '41'*")
 
 
 def test_pages_pytest_does_not_walk_are_an_error(project):
@@ -830,7 +888,7 @@ def test_pages_pytest_does_not_walk_are_an_error(project):
     )
 
 
-def test_a_hidden_notebook_cell_fails(project):
+def test_a_hidden_notebook_cell_fails(docs):
     notebook = nbformat.v4.new_notebook(
         cells=[nbformat.v4.new_code_cell("x = 41"), nbformat.v4.new_code_cell("x + 1")]
     )
@@ -838,9 +896,9 @@ def test_a_hidden_notebook_cell_fails(project):
     notebook.cells[1].outputs = [
         nbformat.v4.new_output("execute_result", data={"text/plain": "42"}, execution_count=2)
     ]
-    (project.path / "docs" / "n.ipynb").write_text(nbformat.writes(notebook))
-    fails(
-        project,
+    (docs / "n.ipynb").write_text(nbformat.writes(notebook))
+    failure_lines(
+        judged(docs.parent, docs / "n.ipynb"),
         "*the cell's metadata hides its code from readers (transient.remove_source), yet it runs*",
     )
 
@@ -876,10 +934,9 @@ def test_changing_a_conftest_unverifies_the_stamp(project):
     ],
     ids=["shell-write", "exec", "ctypes-exit", "alarm-ignored"],
 )
-def test_cells_cannot_escape_the_sandbox(project, code, message):
-    target = project.path / "docs" / "written.txt"
-    page(project, "```python\n" + code.format(target=target) + "\n```\n")
-    fails(project, message)
+def test_cells_cannot_escape_the_sandbox(docs, code, message):
+    target = docs / "written.txt"
+    fails_here(docs, "```python\n" + code.format(target=target) + "\n```\n", message)
 
 
 def test_an_atexit_exit_cannot_turn_a_failure_into_success(project):
@@ -901,7 +958,7 @@ def test_a_source_listing_with_a_fence_gets_a_longer_fence(project):
     assert path.read_text().startswith(
         "<!-- convdocs: source snippet.show -->\n````python\ndef show():"
     )
-    run(project).assert_outcomes(passed=1)
+    assert counted(judged(project.path, path)) == {"passed": 1}
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,10 @@ Each project is what another project would write: a pyproject.toml with a
 ``[tool.convdocs.verify]`` table and some Markdown, and no conftest.py. These tests describe
 the checker's behaviour on the CPU, so every run says ``--device cpu``; the GPU side is
 simulated in-process with a ``Session`` whose settings name ``cuda:0``. Rules checked as a page
-is read, before anything runs, are checked in-process on ``read_source`` (the ``docs`` fixture).
+is read, before anything runs, are checked in-process on ``read_source`` (the ``docs`` fixture),
+and so is a page's verdict (``judged``: a ``Session`` of the test's own, each document still in
+processes of its own); pytest runs the project where a test is about pytest itself: its reports
+and exit codes, collection, xdist, the options, the record and the update mode's writes.
 """
 
 from __future__ import annotations
@@ -22,7 +25,15 @@ from convdocs.verify.cells import Problem
 from convdocs.verify.config import Settings, load_project
 from convdocs.verify.documents import fingerprint, read_source
 from convdocs.verify.session import Session
-from tests.conftest import assert_refused, parse_problems, stamp_text
+from tests.conftest import (
+    assert_refused,
+    counted,
+    failure_lines,
+    judged,
+    parse_problems,
+    runs_in_a_fresh_process,
+    stamp_text,
+)
 
 pytest_plugins = ["pytester"]
 
@@ -128,6 +139,13 @@ def docs(tmp_path: Path) -> Path:
     return tmp_path / "docs"
 
 
+def checked(docs: Path, text: str, name: str = "page.md") -> list[tuple[str, str]]:
+    """Write ``text`` as ``docs/name`` and judge each of its examples in-process (``judged``)."""
+    path = docs / name
+    path.write_text(textwrap.dedent(text))
+    return judged(docs.parent, path)
+
+
 def the_only_problem(path: Path, text: str) -> str:
     """Read ``text`` as ``path``: its one example must be a problem (the one test of the page,
     failed), returned as that test reports it: ``docs/page.md:3: message``."""
@@ -146,12 +164,12 @@ def test_good_page_passes(project):
     )
 
 
-def test_wrong_number_fails_with_page_line_and_both_outputs(project):
-    page(project, GOOD_PAGE.replace("4.2\n", "4.3\n"))
-    result = run(project)
-    result.assert_outcomes(passed=1, failed=1)
-    result.stdout.fnmatch_lines(
-        [
+def test_wrong_number_fails_with_page_line_and_both_outputs(docs):
+    found = checked(docs, GOOD_PAGE.replace("4.2\n", "4.3\n"))
+    assert counted(found) == {"passed": 1, "failed": 1}
+    failure_lines(
+        found,
+        *[
             "*docs/page.md:9: the output differs from what the code prints (the project's default rtol/atol)*",
             "*line 2, column 1: expected '4.3', got '4.2' (beyond tolerance rtol=1e-06, atol=1e-08)*",
             "--- shown in the document",
@@ -160,7 +178,7 @@ def test_wrong_number_fails_with_page_line_and_both_outputs(project):
             "--- printed now",
             "x is 42",
             "4.2",
-        ]
+        ],
     )
 
 
@@ -187,16 +205,15 @@ def test_wrong_number_fails_with_page_line_and_both_outputs(project):
     ],
     ids=["word", "element-count", "missing-line", "extra-line", "more-digits-than-printed"],
 )
-def test_other_changes_fail_and_name_the_difference(project, edit, message):
-    page(project, GOOD_PAGE.replace(*edit))
-    result = run(project)
-    result.assert_outcomes(passed=1, failed=1)
-    result.stdout.fnmatch_lines([message])
+def test_other_changes_fail_and_name_the_difference(docs, edit, message):
+    found = checked(docs, GOOD_PAGE.replace(*edit))
+    assert counted(found) == {"passed": 1, "failed": 1}
+    failure_lines(found, message)
 
 
-def test_float_noise_and_device_suffix_pass(project):
-    page(
-        project,
+def test_float_noise_and_device_suffix_pass(docs):
+    found = checked(
+        docs,
         """\
         ```python
         class Fake:
@@ -210,12 +227,12 @@ def test_float_noise_and_device_suffix_pass(project):
         ```
         """,
     )
-    run(project).assert_outcomes(passed=1)
+    assert counted(found) == {"passed": 1}, found
 
 
-def test_raising_cell_points_at_page_line(project):
-    page(
-        project,
+def test_raising_cell_points_at_page_line(docs):
+    found = checked(
+        docs,
         """\
         # Raises
 
@@ -225,39 +242,34 @@ def test_raising_cell_points_at_page_line(project):
         ```
         """,
     )
-    result = run(project)
-    result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(
-        [
-            "*the cell raised at docs/page.md:5*",
-            '*File "docs/page.md", line 5, in <module>*',
-            "*IndexError: list index out of range*",
-        ]
+    assert counted(found) == {"failed": 1}
+    failure_lines(
+        found,
+        "*the cell raised at docs/page.md:5*",
+        '*File "docs/page.md", line 5, in <module>*',
+        "*IndexError: list index out of range*",
     )
 
 
-def test_syntax_error_points_at_page_line(project):
-    page(project, "text\n\n```python\nok = 1\ndef broken(:\n```\n")
-    result = run(project)
-    result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["*does not compile at docs/page.md:5*"])
+def test_syntax_error_points_at_page_line(docs):
+    found = checked(docs, "text\n\n```python\nok = 1\ndef broken(:\n```\n")
+    assert counted(found) == {"failed": 1}
+    failure_lines(found, "*does not compile at docs/page.md:5*")
 
 
 @pytest.mark.parametrize(
     "opening", ['```python title="demo.py"', "```py", "```{.python .numberLines}", "```python3"]
 )
-def test_every_python_fence_is_run(project, opening):
-    page(project, f"{opening}\nraise RuntimeError('ran')\n```\n")
-    result = run(project)
-    result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["*RuntimeError: ran*"])
+def test_every_python_fence_is_run(docs, opening):
+    found = checked(docs, f"{opening}\nraise RuntimeError('ran')\n```\n")
+    assert counted(found) == {"failed": 1}
+    failure_lines(found, "*RuntimeError: ran*")
 
 
-def test_cell_without_output_block_must_print_nothing(project):
-    page(project, "```python\nprint('surprise')\n```\n")
-    result = run(project)
-    result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["*(no output block)*", "*surprise*"])
+def test_cell_without_output_block_must_print_nothing(docs):
+    found = checked(docs, "```python\nprint('surprise')\n```\n")
+    assert counted(found) == {"failed": 1}
+    failure_lines(found, "*(no output block)*", "*surprise*")
 
 
 @pytest.mark.parametrize(
@@ -323,9 +335,9 @@ def test_bad_markers_fail(docs, text, message):
     assert_refused(docs / "page.md", text, message)
 
 
-def test_source_marker_checks_the_package(project):
-    page(
-        project,
+def test_source_marker_checks_the_package(docs):
+    found = checked(
+        docs,
         """\
         <!-- convdocs: source convdocs.correlation.corr2d -->
         ```python
@@ -334,48 +346,48 @@ def test_source_marker_checks_the_package(project):
         ```
         """,
     )
-    result = run(project)
-    result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(
-        ["*the code shown is not the source of convdocs.correlation.corr2d*"]
-    )
+    assert counted(found) == {"failed": 1}
+    failure_lines(found, "*the code shown is not the source of convdocs.correlation.corr2d*")
 
 
-def test_block_and_page_tolerance_markers(project):
+def test_block_and_page_tolerance_markers(docs):
     body = "```python\nprint(1.0 + 0.004)\n```\n\n```text\n1.000\n```\n"
-    page(project, body, "strict.md")
-    page(project, "<!-- convdocs: tolerance rtol=1e-2 -->\n" + body, "block.md")
-    page(project, "<!-- convdocs: page-tolerance atol=0.01 -->\n\n" + body, "whole.md")
-    page(
-        project, "<!-- convdocs: page-tolerance rtol=1e-2 device=cuda -->\n\n" + body, "gpu-only.md"
-    )
-    result = run(project, "-v")
-    result.assert_outcomes(passed=2, failed=2)
-    result.stdout.fnmatch_lines(["*block.md*PASSED*"], consecutive=False)
-    result.stdout.fnmatch_lines(["*gpu-only.md*FAILED*"], consecutive=False)
-    result.stdout.fnmatch_lines(["*strict.md*FAILED*"], consecutive=False)
-    result.stdout.fnmatch_lines(["*whole.md*PASSED*"], consecutive=False)
+    pages = {
+        "strict.md": body,
+        "block.md": "<!-- convdocs: tolerance rtol=1e-2 -->\n" + body,
+        "whole.md": "<!-- convdocs: page-tolerance atol=0.01 -->\n\n" + body,
+        "gpu-only.md": "<!-- convdocs: page-tolerance rtol=1e-2 device=cuda -->\n\n" + body,
+    }
+    verdicts = {name: counted(checked(docs, text, name)) for name, text in pages.items()}
+    assert verdicts == {
+        "strict.md": {"failed": 1},
+        "block.md": {"passed": 1},
+        "whole.md": {"passed": 1},
+        "gpu-only.md": {"failed": 1},
+    }
 
 
-def test_examples_of_a_page_share_a_namespace_and_pages_do_not(project):
-    page(
-        project,
+def test_examples_of_a_page_share_a_namespace_and_pages_do_not(docs):
+    found = checked(
+        docs,
         "```python\nshared = 1\n```\n\n```python\nshared + 1\n```\n\n```text\n2\n```\n",
         "a.md",
     )
-    page(project, "```python\n'shared' in globals()\n```\n\n```text\nFalse\n```\n", "b.md")
-    run(project).assert_outcomes(passed=3)
+    found += checked(docs, "```python\n'shared' in globals()\n```\n\n```text\nFalse\n```\n", "b.md")
+    assert counted(found) == {"passed": 3}, found
 
 
-def test_print_options_and_seed_are_reset_per_page(project):
-    page(project, "```python\nimport torch\ntorch.set_printoptions(precision=1)\n```\n", "a.md")
-    page(
-        project,
+def test_print_options_and_seed_are_reset_per_page(docs):
+    found = checked(
+        docs, "```python\nimport torch\ntorch.set_printoptions(precision=1)\n```\n", "a.md"
+    )
+    found += checked(
+        docs,
         "```python\nimport torch\ntorch.manual_seed(0)\nprint(torch.tensor([1/3]), torch.rand(1))\n```\n\n"
         "```text\ntensor([0.3333]) tensor([0.4963])\n```\n",
         "b.md",
     )
-    run(project).assert_outcomes(passed=2)
+    assert counted(found) == {"passed": 2}, found
 
 
 def test_update_mode_rewrites_only_what_differs_and_is_idempotent(project):
@@ -391,7 +403,7 @@ def test_update_mode_rewrites_only_what_differs_and_is_idempotent(project):
     assert [p.name for p in path.parent.iterdir()] == ["page.md"]  # no temporary files left
     run(project, "--update-outputs").assert_outcomes(passed=2)
     assert path.read_text() == updated
-    run(project).assert_outcomes(passed=2)
+    assert counted(judged(project.path, path)) == {"passed": 2}
 
 
 def test_update_mode_adds_and_removes_blocks(project):
@@ -415,7 +427,7 @@ def test_update_mode_keeps_crlf_line_endings(project):
         path.read_bytes()
         == b"# CRLF\r\n\r\n```python\r\nprint('a')\r\nprint('b')\r\n```\r\n\r\n```text\r\na\r\nb\r\n```\r\n"
     )
-    run(project).assert_outcomes(passed=1)
+    assert counted(judged(project.path, path)) == {"passed": 1}
 
 
 def test_update_mode_refuses_in_ci(project, monkeypatch):
@@ -474,14 +486,13 @@ def test_changing_the_site_tolerance_unverifies_the_stamp(project):
 # --- outputs that differ by device ---------------------------------------------------------------
 
 
-def test_device_tabs_on_the_cpu_check_the_cpu_tab_only(project):
-    page(project, TABS_PAGE)
-    run(project).assert_outcomes(passed=2)  # the GPU tab's text is never compared on the CPU
-    page(project, TABS_PAGE.replace("running on cpu", "running on cuda"))
-    result = run(project)
-    result.assert_outcomes(passed=1, failed=1)
-    result.stdout.fnmatch_lines(
-        ["*docs/page.md:16: the output (CPU tab) differs from what the code prints*"]
+def test_device_tabs_on_the_cpu_check_the_cpu_tab_only(docs):
+    found = checked(docs, TABS_PAGE)
+    assert counted(found) == {"passed": 2}, found  # the GPU tab's text is never compared on the CPU
+    found = checked(docs, TABS_PAGE.replace("running on cpu", "running on cuda"))
+    assert counted(found) == {"passed": 1, "failed": 1}
+    failure_lines(
+        found, "*docs/page.md:16: the output (CPU tab) differs from what the code prints*"
     )
 
 
@@ -550,19 +561,21 @@ def test_a_gpu_tab_update_keeps_the_cpu_fingerprint(project):
 
 
 def test_a_project_with_only_the_table_is_checked_and_fixed_byte_for_byte(project):
-    """The entry point loads the plugin in a fresh process: no conftest.py anywhere."""
+    """The entry point loads the plugin in a fresh process: no conftest.py anywhere. The three
+    runs share that process (each its own pytest, loading the plugin from its entry point)."""
     right = GOOD_PAGE
     wrong = GOOD_PAGE.replace("x is 42\n4.2", "x is 41\n4.25").replace("105.]", "106.]")
     path = page(project, wrong)
     assert not list(project.path.rglob("conftest.py"))
-    checked = project.runpytest_subprocess("-p", "no:cacheprovider", "--device", "cpu")
-    checked.assert_outcomes(failed=2)
-    fixed = project.runpytest_subprocess(
-        "-p", "no:cacheprovider", "--device", "cpu", "--update-outputs"
+    runs, _ = runs_in_a_fresh_process(
+        project, ["--device", "cpu"], ["--device", "cpu", "--update-outputs"], []
     )
-    fixed.assert_outcomes(passed=2)
+    assert runs == [
+        (pytest.ExitCode.TESTS_FAILED, {"failed": 2}),  # checked
+        (pytest.ExitCode.OK, {"passed": 2}),  # fixed
+        (pytest.ExitCode.OK, {"passed": 2}),  # checked again, on the default device
+    ]
     assert path.read_bytes() == right.encode()
-    project.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=2)
 
 
 def test_a_project_without_the_table_gets_nothing_collected(pytester):
@@ -641,9 +654,8 @@ The loss falls from 19.16 to 0.133 in 20 epochs.
 """
 
 
-def test_numbers_in_prose_are_checked_as_written(project):
-    page(project, PROSE_PAGE)
-    run(project).assert_outcomes(passed=2)
+def test_numbers_in_prose_are_checked_as_written(docs):
+    assert counted(checked(docs, PROSE_PAGE)) == {"passed": 2}
 
 
 @pytest.mark.parametrize(
@@ -673,14 +685,11 @@ def test_prose_markers_that_cannot_hold_fail(docs, edit, message):
     ],
     ids=["claim-changed-with-it", "not-a-number"],
 )
-def test_wrong_prose_numbers_fail(project, edit, message):
+def test_wrong_prose_numbers_fail(docs, edit, message):
     text = PROSE_PAGE
     for old, new in zip(edit[::2], edit[1::2], strict=True):
         text = text.replace(old, new)
-    page(project, text)
-    result = run(project)
-    assert result.ret == pytest.ExitCode.TESTS_FAILED
-    result.stdout.fnmatch_lines([message])
+    failure_lines(checked(docs, text), message)
 
 
 def test_under_xdist_each_page_stays_on_one_worker_and_is_recorded(project):
@@ -742,25 +751,23 @@ ValueError: another message
 """
 
 
-def test_sessions_run_as_doctest_reads_them(project):
+def test_sessions_run_as_doctest_reads_them(docs):
     """pycon fences and python fences of >>> lines run example by example in the document's
     process: values as repr shows them, ELLIPSIS, exceptions by their last line, the tolerant
     and device-neutral comparison of floats."""
-    page(project, SESSIONS)
-    run(project).assert_outcomes(passed=2)
+    found = checked(docs, SESSIONS)
+    assert counted(found) == {"passed": 2}, found
 
 
-def test_a_session_fails_once_at_its_first_difference(project):
-    page(project, "```pycon\n>>> y = 3\n>>> y\n4\n>>> y + 1\n5\n>>> 1 / 0\n2\n```\n")
-    result = run(project)
-    result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(
-        [
-            "*docs/page.md:3: the session's example >>> y",
-            "*first difference: line 1, column 1: expected '4', got '3'*",
-        ]
+def test_a_session_fails_once_at_its_first_difference(docs):
+    found = checked(docs, "```pycon\n>>> y = 3\n>>> y\n4\n>>> y + 1\n5\n>>> 1 / 0\n2\n```\n")
+    assert counted(found) == {"failed": 1}
+    text = failure_lines(
+        found,
+        "*docs/page.md:3: the session's example >>> y",
+        "*first difference: line 1, column 1: expected '4', got '3'*",
     )
-    assert "y + 1" not in result.stdout.str()  # one failure, at the first difference
+    assert "y + 1" not in text  # one failure, at the first difference
 
 
 @pytest.mark.parametrize(
@@ -786,35 +793,37 @@ def test_a_session_fails_once_at_its_first_difference(project):
     ],
     ids=["value", "unexpected-exception", "no-exception", "other-exception", "ellipsis"],
 )
-def test_a_session_that_prints_otherwise_fails(project, session, message):
-    page(project, f"```pycon\n{session}```\n")
-    result = run(project)
-    result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(message)
+def test_a_session_that_prints_otherwise_fails(docs, session, message):
+    found = checked(docs, f"```pycon\n{session}```\n")
+    assert counted(found) == {"failed": 1}
+    failure_lines(found, *message)
 
 
-def test_a_docstring_session_sees_its_module_and_fails_once(project):
+def test_a_docstring_session_sees_its_module_and_fails_once(docs, monkeypatch):
     """A docstring's >>> lines run as doctest runs them, with the module's names, and fail
     once per docstring, at the first example that differs."""
-    project.makepyprojecttoml(PYPROJECT.replace('paths = ["docs"]', 'paths = ["docs", "mod.py"]'))
-    (project.path / "mod.py").write_text(
+    root = docs.parent
+    (root / "pyproject.toml").write_text(
+        PYPROJECT.replace('paths = ["docs"]', 'paths = ["docs", "mod.py"]')
+    )
+    (root / "mod.py").write_text(
         'def double(x):\n    """Twice x.\n\n    >>> double(2)\n    4\n    >>> double(2.5)\n'
         '    5.0\n    """\n    return 2 * x\n\n\n'
         'def half(x):\n    """Half x.\n\n    >>> half(4)\n    2.0\n    >>> half(1)\n    0.4\n'
         '    >>> half(2)\n    9\n    """\n    return x / 2\n'
     )
-    project.syspathinsert(project.path)
-    result = run(project)
-    result.assert_outcomes(passed=1, failed=1)
-    result.stdout.fnmatch_lines(["*mod.py:17: the session's example >>> half(1)*"])
-    assert "half(2)" not in result.stdout.str()
+    monkeypatch.syspath_prepend(str(root))
+    found = judged(root, root / "mod.py")
+    assert counted(found) == {"passed": 1, "failed": 1}
+    text = failure_lines(found, "*mod.py:17: the session's example >>> half(1)*")
+    assert "half(2)" not in text
 
 
 # --- notebooks, as Jupyter runs them -------------------------------------------------------------
 
 
-def _notebook(project: pytest.Pytester, *cells: tuple[str, str, list[dict], list[str]]) -> Path:
-    """A notebook in docs/ of ``(cell_type, source, outputs, tags)`` cells, written by nbformat."""
+def _notebook(docs: Path, *cells: tuple[str, str, list[dict], list[str]]) -> Path:
+    """A notebook in ``docs`` of ``(cell_type, source, outputs, tags)`` cells, written by nbformat."""
     import nbformat
 
     notebook = nbformat.v4.new_notebook()
@@ -825,7 +834,7 @@ def _notebook(project: pytest.Pytester, *cells: tuple[str, str, list[dict], list
         cell = nbformat.v4.new_code_cell(source, metadata={"tags": tags} if tags else {})
         cell.outputs = [nbformat.from_dict(o) for o in outputs]
         notebook.cells.append(cell)
-    path = project.path / "docs" / "nb.ipynb"
+    path = docs / "nb.ipynb"
     nbformat.write(notebook, str(path))
     return path
 
@@ -834,13 +843,13 @@ def _out(text: str, name: str = "stdout") -> dict:
     return {"output_type": "stream", "name": name, "text": text}
 
 
-def test_a_notebook_runs_as_jupyter_runs_it(project):
+def test_a_notebook_runs_as_jupyter_runs_it(docs):
     """Magics, a display formatter the notebook sets, the notebook's folder as the working
     directory (a file beside it reads), stderr as a stream of its own, nbval's tags, and a skip
     marker before a python fence of a markdown cell."""
-    (project.path / "docs" / "data.txt").write_text("beside the notebook\n")
-    _notebook(
-        project,
+    (docs / "data.txt").write_text("beside the notebook\n")
+    path = _notebook(
+        docs,
         (
             "code",
             "%matplotlib inline\n%timeit -n 1 -r 1 sum(range(10))\nx = 1",
@@ -876,46 +885,50 @@ def test_a_notebook_runs_as_jupyter_runs_it(project):
             [],
         ),
     )
-    result = run(project, "-rs")
-    result.assert_outcomes(passed=4, skipped=2)
-    result.stdout.fnmatch_lines(["*not run: the cell is tagged nbval-skip*"])
+    found = judged(docs.parent, path)
+    assert counted(found) == {"passed": 4, "skipped": 2}, found
+    assert any(
+        fnmatchcase(reason, "*not run: the cell is tagged nbval-skip*")
+        for outcome, reason in found
+        if outcome == "skipped"
+    ), found
 
 
-def test_a_notebook_cell_cannot_write_beside_it(project):
-    _notebook(project, ("code", "open('new.txt', 'w').write('x')", [], []))
-    result = run(project)
-    result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["*examples may not change files of the project (docs/new.txt)*"])
-    assert not (project.path / "docs" / "new.txt").exists()
+def test_a_notebook_cell_cannot_write_beside_it(docs):
+    path = _notebook(docs, ("code", "open('new.txt', 'w').write('x')", [], []))
+    found = judged(docs.parent, path)
+    assert counted(found) == {"failed": 1}
+    failure_lines(found, "*examples may not change files of the project (docs/new.txt)*")
+    assert not (docs / "new.txt").exists()
 
 
-def test_after_a_failing_notebook_cell_the_rest_is_skipped_visibly(project):
-    _notebook(
-        project,
+def test_after_a_failing_notebook_cell_the_rest_is_skipped_visibly(docs):
+    path = _notebook(
+        docs,
         ("code", "y = undefined_name", [], []),
         ("code", "print(y)", [_out("1\n")], []),
         ("code", "print(2)", [_out("2\n")], []),
     )
-    result = run(project, "-rs")
-    result.assert_outcomes(failed=1, skipped=2)
-    result.stdout.fnmatch_lines(
-        [
-            "*not run: the example at docs/nb.ipynb:* failed, and a notebook's later cells build on it*"
-        ]
-    )
+    found = judged(docs.parent, path)
+    assert [outcome for outcome, _ in found] == ["failed", "skipped", "skipped"]
+    for _, reason in found[1:]:
+        assert fnmatchcase(
+            reason,
+            "*not run: the example at docs/nb.ipynb:* failed, and a notebook's later cells build on it*",
+        ), reason
 
 
 def test_the_update_keeps_stderr_a_stream_of_its_own(project):
     import nbformat
 
     path = _notebook(
-        project,
+        project.path / "docs",
         ("code", "import sys\nprint('a')\nprint('b', file=sys.stderr)", [_out("old\n")], []),
     )
     run(project, "--update-outputs").assert_outcomes(passed=1)
     outputs = nbformat.read(str(path), as_version=4).cells[0].outputs
     assert [(o.name, o.text) for o in outputs] == [("stdout", "a\n"), ("stderr", "b\n")]
-    run(project).assert_outcomes(passed=1)
+    assert counted(judged(project.path, path)) == {"passed": 1}
 
 
 # --- output blocks in the forms other projects write them ------------------------------------------
@@ -933,10 +946,12 @@ def test_the_update_keeps_stderr_a_stream_of_its_own(project):
 )
 def test_an_output_block_in_another_form_is_compared_and_updated_in_place(project, output):
     path = page(project, "```python\nprint(6 * 7)\n```\n\n" + output)
-    run(project).assert_outcomes(passed=1)
+    assert counted(judged(project.path, path)) == {"passed": 1}
     path.write_text(path.read_text().replace("42", "41"))
-    run(project).assert_outcomes(failed=1)
-    run(project, "--update-outputs").assert_outcomes(passed=1)
+    found = judged(project.path, path)
+    assert counted(found) == {"failed": 1}
+    failure_lines(found, "*expected '41', got '42'*")
+    run(project, "--update-outputs").assert_outcomes(passed=1)  # the update mode's write
     assert path.read_text() == "```python\nprint(6 * 7)\n```\n\n" + output  # rewritten in place
 
 
@@ -997,26 +1012,21 @@ def test_an_output_block_in_another_form_is_compared_and_updated_in_place(projec
         "no-space",
     ],
 )
-def test_session_text_that_nothing_checks_fails(project, text, message):
-    page(project, text)
-    result = run(project)
-    assert result.ret == pytest.ExitCode.TESTS_FAILED, result.stdout.str()
-    result.stdout.fnmatch_lines([message])
+def test_session_text_that_nothing_checks_fails(docs, text, message):
+    failure_lines(checked(docs, text), message)
 
 
-def test_a_session_skips_what_doctest_skips_and_ellipsis_covers_both_runs(project):
-    page(
-        project,
+def test_a_session_skips_what_doctest_skips_and_ellipsis_covers_both_runs(docs):
+    found = checked(
+        docs,
         "```pycon\n>>> print(2)  # doctest: +SKIP\n999\n>>> import torch\n"
         ">>> torch.Generator()\n<torch._C.Generator object at 0x...>\n```\n",
     )
-    run(project).assert_outcomes(passed=1)
+    assert counted(found) == {"passed": 1}, found
 
 
-def test_two_prompts_on_a_line_of_prose_are_one_problem(project):
-    page(project, "Type a >>> b or 3 >>> 2 in prose.\n")
-    result = run(project)
-    result.assert_outcomes(failed=1)
+def test_two_prompts_on_a_line_of_prose_are_one_problem(docs):
+    assert counted(checked(docs, "Type a >>> b or 3 >>> 2 in prose.\n")) == {"failed": 1}
 
 
 @pytest.mark.parametrize(
@@ -1063,20 +1073,18 @@ def test_two_prompts_on_a_line_of_prose_are_one_problem(project):
     ],
     ids=["skip-with-outputs", "other-error", "html-result", "markdown-skip-with-output"],
 )
-def test_notebook_outputs_that_nothing_checks_fail(project, cell, message):
-    _notebook(project, cell, ("code", "2", [], []))
-    result = run(project)
-    assert result.ret == pytest.ExitCode.TESTS_FAILED, result.stdout.str()
-    result.stdout.fnmatch_lines([message])
+def test_notebook_outputs_that_nothing_checks_fail(docs, cell, message):
+    path = _notebook(docs, cell, ("code", "2", [], []))
+    failure_lines(judged(docs.parent, path), message)
 
 
-def test_an_ignored_output_is_reported_as_not_compared(project):
-    _notebook(project, ("code", "print(1)", [_out("accuracy 0.99\n")], ["nbval-ignore-output"]))
-    result = run(project, "-rs")
-    result.assert_outcomes(skipped=1)
-    result.stdout.fnmatch_lines(
-        ["*ran, outputs not compared: the cell is tagged nbval-ignore-output*"]
-    )
+def test_an_ignored_output_is_reported_as_not_compared(docs):
+    path = _notebook(docs, ("code", "print(1)", [_out("accuracy 0.99\n")], ["nbval-ignore-output"]))
+    found = judged(docs.parent, path)
+    assert [outcome for outcome, _ in found] == ["skipped"], found
+    assert fnmatchcase(
+        found[0][1], "*ran, outputs not compared: the cell is tagged nbval-ignore-output*"
+    ), found
 
 
 def test_a_recorded_session_and_an_uncompared_notebook_cell_vouch_for_their_documents(project):
@@ -1084,7 +1092,7 @@ def test_a_recorded_session_and_an_uncompared_notebook_cell_vouch_for_their_docu
     stamp reads neither against an output block (a session has none; the other is not compared)."""
     page(project, "```pycon\n>>> 6 * 7\n42\n```\n")
     _notebook(
-        project,
+        project.path / "docs",
         ("code", "print(1)", [_out("varies\n")], ["nbval-ignore-output"]),
         ("code", "print(2)", [_out("2\n")], []),
     )

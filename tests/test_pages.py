@@ -6,17 +6,21 @@ run (``--device``), in checking mode even under ``--update-outputs``.
 
 from __future__ import annotations
 
+import functools
 import random
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sybil.example import SybilFailure
 
 from convdocs.verify import tolerances
 from convdocs.verify.cells import Cell
 from convdocs.verify.compare import DEFAULT_ATOL, DEFAULT_RTOL
 from convdocs.verify.config import Settings, load_project
 from convdocs.verify.documents import read_source
+from convdocs.verify.pytest_plugin import requested_device
 from convdocs.verify.session import Session
 from convdocs.verify.translations import original_of
 
@@ -75,8 +79,10 @@ def test_every_python_fence_shown_is_collected(path, checking):
     assert len(list(checking.document(path).examples())) == expected
 
 
-def _numbers_in_outputs(kind: str):
-    """Every number in the pages' output blocks for ``kind``, with the tolerance it is checked with."""
+@functools.cache
+def _numbers_in_outputs(kind: str) -> list[tuple[Path, int, int, str, float, float]]:
+    """Every number in the pages' output blocks for ``kind``, with the tolerance it is checked
+    with (read once per process: do not change the list)."""
     project = load_project(ROOT)
     assert project is not None
     number = re.compile(r"(?<![A-Za-z0-9_.])-?\d+(?:\.\d*)?(?:e[-+]?\d+)?(?![A-Za-z0-9_.])")
@@ -119,15 +125,89 @@ def test_there_are_enough_numbers_to_move(device):
     )  # a floor on purpose: 20 are picked from them
 
 
-@pytest.mark.parametrize("pick", range(20))
-def test_a_number_moved_beyond_tolerance_fails_its_page(pick, checking, device):
-    numbers = _numbers_in_outputs(device.type)
-    path, start, end, token, rtol, atol = random.Random(2026).sample(numbers, 20)[pick]
+MOVED = 20
+"""How many numbers are moved, each in a run of its page (several share a run, see below)."""
+
+
+def _picks(kind: str) -> list[tuple[Path, int, int, str, float, float]]:
+    return random.Random(2026).sample(_numbers_in_outputs(kind), MOVED)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """One test per moved number; the numbers of one page stay on one xdist worker, which runs
+    that page's mutations together (``_page_runs``)."""
+    if metafunc.definition.name == "test_a_number_moved_beyond_tolerance_fails_its_page":
+        picks = _picks(requested_device(metafunc.config).split(":")[0])
+        metafunc.parametrize(
+            "pick",
+            [
+                pytest.param(n, marks=pytest.mark.xdist_group(f"moved-numbers-{path.name}"))
+                for n, (path, *_) in enumerate(picks)
+            ],
+        )
+
+
+@functools.cache
+def _page_runs(checking: Session, kind: str, path: Path) -> dict[int, tuple[str | None, list[str]]]:
+    """Check ``path`` with its picked numbers moved, several in one run where they lie in the
+    outputs of different examples (a moved output changes nothing that runs, and each example
+    is judged on its own output alone). Each run stops after its last moved example, as
+    ``first_failure`` stops at the first failure. Returns, for each pick of the page, the
+    failure of its example (None if it passed) and the failures of the unmoved examples of
+    its run before its own, which must be none."""
+    picks = [(n, pick) for n, pick in enumerate(_picks(kind)) if pick[0] == path]
     text = path.read_text()
+    examples = list(checking.document(path).examples())
+
+    def example_of(offset: int, where: list[Any]) -> int:
+        (index,) = [i for i, e in enumerate(where) if e.start <= offset < e.end]
+        return index
+
+    runs: list[dict[int, int]] = []  # each run: pick -> the index of its example
+    for n, (_, start, *_) in picks:
+        index = example_of(start, examples)
+        run = next((r for r in runs if index not in r.values()), None)
+        if run is None:
+            runs.append(run := {})
+        run[n] = index
+    results: dict[int, tuple[str | None, list[str]]] = {}
+    for run in runs:
+        changed, shift, starts = text, 0, {}
+        for n in sorted(run, key=lambda n: _picks(kind)[n][1]):
+            _, start, end, token, rtol, atol = _picks(kind)[n]
+            moved = _moved(token, rtol, atol)
+            changed = changed[: start + shift] + moved + changed[end + shift :]
+            starts[n] = start + shift
+            shift += len(moved) - len(token)
+        document = checking.document(path, changed)
+        mutated = list(document.examples())
+        assert len(mutated) == len(examples)
+        at = {n: example_of(starts[n], mutated) for n in run}
+        assert at == run  # the same examples, in the same order
+        failures: dict[int, str] = {}
+        checking.setup_document(document.namespace)
+        try:
+            for index, example in enumerate(mutated[: max(at.values()) + 1]):
+                try:
+                    example.evaluate()
+                except SybilFailure as failure:
+                    failures[index] = str(failure)
+                except pytest.skip.Exception:
+                    pass  # a visibly skipped example: the run goes on, as a pytest run does
+        finally:
+            checking.teardown_document(document.namespace)
+        for n, index in at.items():
+            others = [f for i, f in failures.items() if i < index and i not in at.values()]
+            results[n] = (failures.get(index), others)
+    return results
+
+
+def test_a_number_moved_beyond_tolerance_fails_its_page(pick, checking, device):
+    path, _, _, token, rtol, atol = _picks(device.type)[pick]
     moved = _moved(token, rtol, atol)
     assert float(moved) != float(token)
-    changed = text[:start] + moved + text[end:]
-    failures = checking.evaluate(path, changed, first_failure=True)
-    assert failures, f"moving {token} to {moved} in {path.name} went unnoticed"
-    assert "differs from what the code prints" in failures[0]
-    assert f"expected '{moved}', got '{token}'" in failures[0]
+    failure, earlier = _page_runs(checking, device.type, path)[pick]
+    assert earlier == [], f"{path.name} failed before the moved {token}: {earlier}"
+    assert failure, f"moving {token} to {moved} in {path.name} went unnoticed"
+    assert "differs from what the code prints" in failure
+    assert f"expected '{moved}', got '{token}'" in failure
