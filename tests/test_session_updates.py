@@ -123,3 +123,15 @@ def test_what_the_update_cannot_fix_still_fails_and_writes_nothing(project, sess
     failures = _update(project, page)
     assert len(failures) == 1 and message in failures[0], failures
     assert page.read_text() == before
+
+
+def test_evaluate_passes_over_a_skipped_example(project):
+    """``Session.evaluate`` reports what follows a skipped example (pytest's skip is no failure
+    and no end of the document)."""
+    page = project / "docs" / "page.md"
+    page.write_text(
+        '<!-- convdocs: skip reason="shown only" -->\n```python\nprint(1)\n```\n\n'
+        "```python\nprint(2)\n```\n\n```text\n3\n```\n"
+    )
+    failures = _check(project, page)
+    assert len(failures) == 1 and "expected '3', got '2'" in failures[0], failures

@@ -163,7 +163,9 @@ class Session:
         self, path: str | Path, text: str | None = None, *, first_failure: bool = False
     ) -> list[str]:
         """Run the examples of one document, in order, in a fresh state; return the failures
-        (all of them, or only the first when ``first_failure``)."""
+        (all of them, or only the first when ``first_failure``). A skipped example is passed
+        over, as pytest reports it: skipped, not failed."""
+        import pytest
         from sybil.example import SybilFailure
 
         document = self.document(path, text)
@@ -177,6 +179,8 @@ class Session:
                     failures.append(str(failure))
                     if first_failure:
                         break
+                except pytest.skip.Exception:
+                    continue
         finally:
             self.teardown_document(document.namespace)
         return failures
