@@ -381,21 +381,14 @@ class Document:
             request = receive(sock)
             if request is None:
                 return
-            op = request.get("op")
-            if op == "run":
-                reply = self.run(
-                    request["code"],
-                    request["filename"],
-                    request["first_line"],
-                    bool(request.get("session")),
-                )
-            elif op == "eval":
-                reply = self.evaluate(request["expression"])
-            elif op == "source":
-                reply = self.source(request["name"])
-            else:
-                reply = {"error": f"unknown request {op!r}"}
-            send(sock, reply)
+            op = request.pop("op", None)
+            handlers: dict[Any, Any] = {
+                "run": self.run,
+                "eval": self.evaluate,
+                "source": self.source,
+            }
+            handler = handlers.get(op)
+            send(sock, handler(**request) if handler else {"error": f"unknown request {op!r}"})
 
 
 def _seed(seed: int) -> None:

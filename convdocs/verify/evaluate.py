@@ -135,7 +135,7 @@ def _check_source(outcome: Outcome, cell: Cell, marker: Marker) -> str | None:
     page, example = outcome.page, outcome.example
     try:
         reply = outcome.run.request(
-            {"op": "source", "name": marker.words[0]}, outcome.settings.project.timeout
+            {"op": "source", "dotted": marker.words[0]}, outcome.settings.project.timeout
         )
     except ProcessEnded as error:
         return f"{page}:{marker.line}: {error}"
