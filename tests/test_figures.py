@@ -151,6 +151,7 @@ import ast  # noqa: E402
 import re  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+from convdocs.verify.cells import Cell  # noqa: E402
 from convdocs.verify.documents import read_source  # noqa: E402
 from convdocs.verify.translations import language_of  # noqa: E402
 
@@ -352,7 +353,7 @@ def figure_words(path: Path) -> dict[str, list[str]]:
     """For each figure of a page, what of its text is words: a word that is not a name of the
     page's code (outside its figure cells), or such a name not set in monospace. Numbers,
     symbols and mathtext are not words, nor is a single letter."""
-    cells = [c for c in read_source(path).cells() if not c.session]
+    cells = [c for c in read_source(path).cells() if isinstance(c, Cell) and not c.session]
     trees = [(c, ast.parse(c.code.body)) for c in cells]
     vocabulary: set[str] = set()
     helpers: dict[str, ast.FunctionDef] = {}
