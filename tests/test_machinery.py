@@ -19,6 +19,7 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 
 import pytest
+import torch
 
 from convdocs.verify import record
 from convdocs.verify.cells import Problem
@@ -33,6 +34,11 @@ from tests.conftest import (
     parse_problems,
     runs_in_a_fresh_process,
     stamp_text,
+)
+
+NEEDS_CUDA = pytest.mark.skipif(
+    not torch.cuda.is_available(),
+    reason="a GPU run's document process starts CUDA itself: this needs a CUDA device",
 )
 
 pytest_plugins = ["pytester"]
@@ -518,6 +524,7 @@ def test_cpu_update_rewrites_the_cpu_tab_and_leaves_the_gpu_tab(project):
     assert path.read_text() == TABS_PAGE
 
 
+@NEEDS_CUDA
 def test_a_gpu_run_checks_and_updates_only_its_own_tabs(project):
     """The GPU side, simulated: a session on cuda:0 runs the same page on this CPU machine."""
     path = page(project, TABS_PAGE)
@@ -535,6 +542,7 @@ def test_a_gpu_run_checks_and_updates_only_its_own_tabs(project):
     assert session(project.path, "cpu").evaluate(path) == []
 
 
+@NEEDS_CUDA
 def test_a_gpu_update_does_not_rewrite_shared_outputs(project):
     text = TABS_PAGE.replace("same everywhere\n```", "shown wrong\n```")
     path = page(project, text)

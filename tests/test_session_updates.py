@@ -135,3 +135,16 @@ def test_evaluate_passes_over_a_skipped_example(project):
     )
     failures = _check(project, page)
     assert len(failures) == 1 and "expected '3', got '2'" in failures[0], failures
+
+
+def test_a_sessions_imports_are_its_documents_dependencies(project):
+    """A ``>>>`` session that imports a project module depends on it, as a cell does: the
+    record's fingerprint covers it, and the warm process imports third-party modules for it."""
+    from convdocs.verify.documents import dependencies, read_source, third_party_imports
+
+    (project / "helper.py").write_text("import json\n\nVALUE = 1\n")
+    page = project / "docs" / "page.md"
+    page.write_text("```pycon\n>>> import helper\n>>> helper.VALUE\n1\n>>> import json\n```\n")
+    source = read_source(page)
+    assert "helper.py" in dependencies(source, project)
+    assert "json" in third_party_imports(source, project)

@@ -16,7 +16,6 @@ from __future__ import annotations
 import ast
 import base64
 import importlib
-import importlib.util
 import io
 import json
 import linecache
@@ -455,8 +454,6 @@ def _document(sock: socket.socket, shell: Any, start: dict[str, Any]) -> None:
 def zygote(control: socket.socket, preload: list[str]) -> None:
     """Import ``preload``, build the shell, then fork one child per document request."""
     os.environ.setdefault("MPLBACKEND", "Agg")
-    if importlib.util.find_spec("matplotlib"):  # its font cache is built here, not in a cell
-        preload = ["matplotlib.font_manager", *preload]  # (its note would join a cell's stderr)
     for name in preload:
         try:
             importlib.import_module(name)

@@ -10,6 +10,7 @@ read the record through it, so the three can never disagree about what a page ho
 from __future__ import annotations
 
 import ast
+import doctest
 import functools
 import hashlib
 import itertools
@@ -297,6 +298,13 @@ def _package_of(path: Path, root: Path) -> str:
 
 
 def _code_of(example: Example) -> str:
+    """What an example runs: a cell's code, a notebook cell's, or a ``>>>`` session's sources."""
+    if isinstance(example, Cell) and example.session:
+        try:
+            found = doctest.DocTestParser().get_examples(example.code.body)
+        except ValueError:  # a session doctest cannot read fails on its own
+            return ""
+        return "".join(shown.source for shown in found)
     if isinstance(example, Cell):
         return example.code.body
     if isinstance(example, NotebookCell):
