@@ -119,8 +119,14 @@ _MARK_SAME_STYLE = """mark => {
     }
     return {measured, skipped, alone};
 }"""
+# MathJax writes each formula twice: as glyphs, whose letters are CSS content (no text for the
+# rule to measure), and as MathML for screen readers (``mjx-assistive-mml``), clipped to nothing
+# on the screen, so that the rule measures none of it, after deciding so element by element
+# (thousands on a page of formulas). The rule skips it at once
+# (``test_axe_measures_no_text_of_mathjax_assistive_mathml`` shows that this skips nothing the
+# rule would measure).
 _SKIP_MARKED = """mark => axe.configure({
-    rules: [{id: "color-contrast", selector: `*:not([${mark}])`}],
+    rules: [{id: "color-contrast", selector: `*:not([${mark}]):not(mjx-assistive-mml *)`}],
 })"""
 
 
@@ -254,3 +260,40 @@ def test_a_low_contrast_code_token_is_still_found(context, axe_source, change):
     page.evaluate(_LOW_CONTRAST[change])
     findings = _scan(page, change)
     assert any("color-contrast (serious)" in line for line in findings), findings
+
+
+_ASSISTIVE = "mjx-assistive-mml"
+_CONTRAST_ON = """async where => {
+    // axe's own colour-contrast rule, as axe ships it: every element, none skipped
+    axe.reset();
+    const found = await axe.run({include: [[where]]}, {
+        runOnly: {type: "rule", values: ["color-contrast"]},
+    });
+    return ["passes", "incomplete", "violations"].map(k => found[k].flatMap(r => r.nodes).length);
+}"""
+
+
+def test_axe_measures_no_text_of_mathjax_assistive_mathml(context, axe_source):
+    """axe's colour-contrast rule, unchanged, measures no element inside MathJax's assistive
+    MathML (every result type empty), even where its text is made unreadable: the scans skip
+    nothing by leaving it out."""
+    page = context.new_page()
+    page.goto("cross-correlation/")
+    settle(page)
+    page.evaluate(axe_source)
+    texts = page.evaluate(
+        """sel => Array.from(document.querySelectorAll(`${sel} *`))
+            .filter(e => Array.from(e.childNodes).some(n => n.nodeType === 3 && n.data.trim()))
+            .length""",
+        _ASSISTIVE,
+    )
+    assert texts > 100, f"only {texts} elements with text in MathJax's assistive MathML"
+    assert page.evaluate(_CONTRAST_ON, "article")[0] > 50  # the rule measures the prose
+    assert page.evaluate(_CONTRAST_ON, _ASSISTIVE) == [0, 0, 0]
+    page.evaluate(
+        """sel => { const s = document.createElement("style");
+            s.textContent = `${sel}, ${sel} * { color: #f4f4f4 !important; }`;
+            document.head.append(s); }""",
+        _ASSISTIVE,
+    )
+    assert page.evaluate(_CONTRAST_ON, _ASSISTIVE) == [0, 0, 0]
