@@ -85,6 +85,15 @@ _MARK_SAME_STYLE = """mark => {
         .filter(([, r]) => r.width && r.height);
     const covered = (e, r) => overlays.some(([o, c]) => !o.contains(e) && r.left < c.right &&
         c.left < r.right && r.top < c.bottom && c.top < r.bottom);
+    const clips = new Map();  // element -> the box it clips its content to, or null: none
+    const clip = a => {
+        if (!clips.has(a)) {
+            const s = getComputedStyle(a);
+            const x = s.overflowX !== "visible", y = s.overflowY !== "visible";
+            clips.set(a, x || y ? Object.assign(a.getBoundingClientRect().toJSON(), {x, y}) : null);
+        }
+        return clips.get(a);
+    };
     const shown = (e, r) => {
         if (!r.width || !r.height || !e.checkVisibility({opacityProperty: true,
                                                          visibilityProperty: true})) {
@@ -93,9 +102,9 @@ _MARK_SAME_STYLE = """mark => {
         // Within every box around it that clips or scrolls (a code block scrolls sideways),
         // the page itself aside: axe scrolls the page to each element it measures.
         for (let a = e.parentElement; a && a !== document.body; a = a.parentElement) {
-            const s = getComputedStyle(a), c = a.getBoundingClientRect();
-            if ((s.overflowX !== "visible" && (r.left < c.left || r.right > c.right)) ||
-                (s.overflowY !== "visible" && (r.top < c.top || r.bottom > c.bottom))) {
+            const c = clip(a);
+            if (c && ((c.x && (r.left < c.left || r.right > c.right)) ||
+                      (c.y && (r.top < c.top || r.bottom > c.bottom)))) {
                 return false;
             }
         }
