@@ -41,6 +41,8 @@ CHROMIUM_ARGS = [
 ]
 LOCAL_HOST = "127.0.0.1"
 TIMEOUT_MS = 10_000
+DESKTOP = {"width": 1280, "height": 900}  # the viewport of every test but the phone's
+PHONE = {"width": 390, "height": 844}
 
 
 class PagesHandler(http.server.SimpleHTTPRequestHandler):
@@ -141,7 +143,7 @@ def browser():
 @pytest.fixture
 def context(browser, site_url):
     """A fresh browser context for one test, with relative URLs resolved against the site."""
-    context = browser.new_context(base_url=site_url, viewport={"width": 1280, "height": 900})
+    context = browser.new_context(base_url=site_url, viewport=DESKTOP)
     context.set_default_timeout(TIMEOUT_MS)
     try:
         yield context
@@ -252,14 +254,18 @@ def tour(browser, site_url, tmp_path_factory) -> Callable[[str], dict]:
     """``tour(path)``: everything the per-page browser checks need from one page, from one load
     of it, computed once per run and shared by the xdist workers (a lock per page, so that the
     workers tour different pages side by side). Loading a page (MathJax typesetting, fonts,
-    images) is most of what a check of it costs, so the page is loaded once, at 1280 px in the
+    images) is much of what a check of it costs, so the page is loaded once, at 1280 px in the
     light scheme, and then, in this order:
 
+    - what the checks of the page as it opens read (``test_readers``, ``test_reading``), before
+      anything on it is opened or clicked;
     - what the site checks read (``test_site_in_browser``): its requests and problems, images,
       links and anchors, language menu, and whether every code block is visible;
     - the accessibility scan (``test_accessibility``): light, then dark after the header's
       toggle on the default language's pages;
-    - the phone checks (``test_readers``): the same page resized to 390 px.
+    - the phone checks (``test_readers``): the same page resized to 390 px;
+    - its requests and problems, once every request is done (``networkidle``: by then those
+      of its load are long since done, so the wait costs nothing).
     """
 
     def visit(path: str) -> dict:
@@ -274,22 +280,26 @@ def tour(browser, site_url, tmp_path_factory) -> Callable[[str], dict]:
 def _tour(browser, site_url: str, path: str) -> dict:
     from tests.browser import test_accessibility as accessibility
     from tests.browser import test_readers as readers
+    from tests.browser import test_reading as reading
     from tests.browser import test_site_in_browser as site
 
-    context = browser.new_context(
-        base_url=site_url, viewport={"width": 1280, "height": 900}, color_scheme="light"
-    )
+    context = browser.new_context(base_url=site_url, viewport=DESKTOP, color_scheme="light")
     context.set_default_timeout(TIMEOUT_MS)
     try:
         page = context.new_page()
         traffic = watch(page)
         page.goto(path)
-        page.wait_for_load_state("networkidle")
         settle(page)
-        seen: dict[str, Any] = {"path": path, **site.what_the_site_checks_see(page, path)}
+        seen: dict[str, Any] = {
+            "path": path,
+            "readers": readers.what_readers_see_as_it_opens(page, path),
+            "reading": reading.what_reading_sees_as_it_opens(page, path),
+            **site.what_the_site_checks_see(page, path),
+        }
         seen["accessibility"] = accessibility.scan_both_schemes(page, path)
-        page.set_viewport_size(readers.PHONE)
         seen["phone"] = readers.what_a_phone_shows(page, path)
+        # every request of the page done (those its load started long since): then its traffic
+        page.wait_for_load_state("networkidle")
         seen["requests"], seen["problems"] = traffic.requests, traffic.problems
     finally:
         context.close()

@@ -16,8 +16,11 @@ import pytest
 import yaml
 
 from tests.browser.conftest import (
+    DESKTOP,
     LANGUAGES,
+    PHONE,
     TIMEOUT_MS,
+    Traffic,
     address_of,
     page_addresses,
     settle,
@@ -27,7 +30,6 @@ from tests.browser.conftest import (
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
 EDITIONS = [None, *LANGUAGES]
-PHONE = {"width": 390, "height": 844}
 
 
 def _nav_pages(nav: list) -> list[str]:
@@ -52,36 +54,51 @@ def _plain(url: str) -> str:
 # --- the home page and the navigation ---------------------------------------------------------
 
 
+_HOME = """() => {
+    const article = document.querySelector("article");
+    return {
+        starts: Array.from(article.querySelectorAll("a.md-button--primary"),
+                           a => [a.href, a.innerText]),
+        hrefs: Array.from(article.querySelectorAll("a[href]"), a => a.href),
+        text: article.innerText,
+    };
+}"""
+_NAVIGATION = """() => {
+    const links = Array.from(document.querySelectorAll("nav.md-nav--primary a.md-nav__link[href]"));
+    return {
+        hrefs: links.map(a => a.href),
+        visible: links.filter(x => x.offsetParent !== null && x.getClientRects().length)
+            .map(x => x.href),
+    };
+}"""
+
+
 @pytest.mark.parametrize("edition", EDITIONS)
-def test_the_home_page_starts_the_path_and_links_every_section(context, site_url, edition):
-    page = context.new_page()
-    traffic = watch(page)
+def test_the_home_page_starts_the_path_and_links_every_section(tour, site_url, edition):
     home = _address("index.md", edition)
-    page.goto(home)
-    article = page.locator("article")
-    start = article.locator("a.md-button--primary")
-    assert start.count() == 1, "the home page has no single primary 'Start here' button"
-    assert _plain(start.evaluate("a => a.href")) == urljoin(
-        site_url, _address("cross-correlation.md", edition)
-    ), "'Start here' does not lead to Cross-correlation"
-    hrefs = {_plain(h) for h in article.locator("a[href]").evaluate_all("a => a.map(x => x.href)")}
+    seen = tour(home)
+    shown = seen["readers"]["home"]  # the page as it opened, in the tour of every page
+    assert len(shown["starts"]) == 1, "the home page has no single primary 'Start here' button"
+    start_href, start_text = shown["starts"][0]
+    assert _plain(start_href) == urljoin(site_url, _address("cross-correlation.md", edition)), (
+        "'Start here' does not lead to Cross-correlation"
+    )
+    hrefs = {_plain(h) for h in shown["hrefs"]}
     missing = [
         p for p in NAV if p != "index.md" and urljoin(site_url, _address(p, edition)) not in hrefs
     ]
     assert not missing, f"the home page ({home}) does not link to {missing}"
     # the path comes before how verification works
-    text = article.inner_text()
-    first = text.find(start.inner_text())
+    text = shown["text"]
+    first = text.find(start_text)
     assert 0 <= first < len(text) // 3, "'Start here' is not near the top of the home page"
-    traffic.assert_clean(home)
+    Traffic(list(seen["requests"]), list(seen["problems"])).assert_clean(home)
 
 
 @pytest.mark.parametrize("edition", EDITIONS)
-def test_the_navigation_is_the_learning_path_and_opens_on_the_home_page(context, site_url, edition):
-    page = context.new_page()
-    page.goto(_address("index.md", edition))
-    links = page.locator("nav.md-nav--primary a.md-nav__link[href]")
-    hrefs = [_plain(h) for h in links.evaluate_all("a => a.map(x => x.href)")]
+def test_the_navigation_is_the_learning_path_and_opens_on_the_home_page(tour, site_url, edition):
+    links = tour(_address("index.md", edition))["readers"]["navigation"]
+    hrefs = [_plain(h) for h in links["hrefs"]]
     order = list(dict.fromkeys(h for h in hrefs if h.startswith(site_url)))
     expected = [urljoin(site_url, _address(p, edition)) for p in NAV]
     assert order == expected, (
@@ -89,10 +106,9 @@ def test_the_navigation_is_the_learning_path_and_opens_on_the_home_page(context,
     )
     # the chapter's first section is open: its first page's link is shown, not folded away
     first = urljoin(site_url, _address("cross-correlation.md", edition))
-    visible = links.evaluate_all(
-        "a => a.filter(x => x.offsetParent !== null && x.getClientRects().length).map(x => x.href)"
+    assert first in {_plain(h) for h in links["visible"]}, (
+        "the first section is folded on the home page"
     )
-    assert first in {_plain(h) for h in visible}, "the first section is folded on the home page"
 
 
 def test_every_page_is_in_the_navigation_before_the_reference():
@@ -106,16 +122,16 @@ def test_every_page_is_in_the_navigation_before_the_reference():
 # --- Chinese font, MathJax, search ------------------------------------------------------------
 
 
-@pytest.mark.parametrize("address", ["zh/", "zh/cross-correlation/", "zh/notebook/"])
-def test_chinese_pages_name_a_cjk_font(context, address):
-    page = context.new_page()
-    page.goto(address)
-    fonts = page.evaluate(
-        """() => ({
-            text: getComputedStyle(document.querySelector("article p, article h1")).fontFamily,
-            code: getComputedStyle(document.querySelector("article code") || document.body).fontFamily,
-        })"""
-    )
+_CJK_PAGES = ["zh/", "zh/cross-correlation/", "zh/notebook/"]
+_FONTS = """() => ({
+    text: getComputedStyle(document.querySelector("article p, article h1")).fontFamily,
+    code: getComputedStyle(document.querySelector("article code") || document.body).fontFamily,
+})"""
+
+
+@pytest.mark.parametrize("address", _CJK_PAGES)
+def test_chinese_pages_name_a_cjk_font(tour, address):
+    fonts = tour(address)["readers"]["fonts"]
     for kind, family in fonts.items():
         assert "Noto Sans CJK SC" in family, (
             f"{address}: the {kind} font names no CJK font: {family}"
@@ -147,15 +163,12 @@ def test_mathjax_loads_only_on_pages_with_math(built_site):
     ("address", "math"),
     [("./", False), ("zh/get-started/", False), ("cross-correlation/", True)],
 )
-def test_mathjax_is_requested_only_where_there_is_math(context, address, math):
-    page = context.new_page()
-    traffic = watch(page)
-    page.goto(address)
-    page.wait_for_load_state("networkidle")
-    requested = any(url.endswith("/tex-mml-chtml.js") for url in traffic.requests)
+def test_mathjax_is_requested_only_where_there_is_math(tour, address, math):
+    seen = tour(address)  # every request of the page, from its load to the end of its tour
+    requested = any(url.endswith("/tex-mml-chtml.js") for url in seen["requests"])
     assert requested == math, f"{address}: MathJax requested: {requested}"
-    assert page.evaluate("() => typeof window.MathJax !== 'undefined'") == math
-    traffic.assert_clean(address)
+    assert seen["readers"]["mathjax"] == math
+    Traffic(list(seen["requests"]), list(seen["problems"])).assert_clean(address)
 
 
 # A formula's delimiters around something other than code (no quotes), or a TeX command.
@@ -214,6 +227,7 @@ _TABLE_FITS = """() => {
 }"""
 _WIDE_BLOCKS_PAGES = {_address("loop-to-fast.md", edition) for edition in EDITIONS}
 _NOTEBOOK_PAGES = {_address("notebook.ipynb", edition) for edition in EDITIONS}
+_HOME_PAGES = {_address("index.md", edition) for edition in EDITIONS}
 
 
 def _notebook_button(page) -> dict:
@@ -229,13 +243,49 @@ def _notebook_button(page) -> dict:
     }
 
 
+def what_readers_see_as_it_opens(page, address: str) -> dict:
+    """What this module's desktop checks need from ``page``, loaded and settled at ``address``
+    at 1280 px (by the ``tour`` of every page), as it opens: nothing clicked or opened yet."""
+    seen: dict = {"mathjax": page.evaluate("() => typeof window.MathJax !== 'undefined'")}
+    if address in _HOME_PAGES:
+        seen["home"] = page.evaluate(_HOME)
+        seen["navigation"] = page.evaluate(_NAVIGATION)
+        seen["label_gaps"] = page.evaluate(_LABEL_GAPS)
+    if address in _CJK_PAGES:
+        seen["fonts"] = page.evaluate(_FONTS)
+    if address in _WIDE_BLOCKS_PAGES:
+        page.wait_for_timeout(300)  # the wide-code marks (after the fonts)
+        seen["blocks"] = page.evaluate(_BLOCKS)
+        seen["table_fits"] = page.evaluate(_TABLE_FITS)
+    if address in _NOTEBOOK_PAGES:
+        seen["notebook"] = _notebook_button(page)
+    return seen
+
+
+# The page marks wide code (50 ms) and wide formulas (100 ms) on a timer after each resize
+# event; a timer set later with the longest of these delays fires after both. It starts at the
+# last resize event, so it waits for the marks of the size the page ends at.
+_WATCH_RESIZE = """limit => {
+    window.__convdocsResized = new Promise((done, fail) => {
+        let timer = null;
+        window.addEventListener("resize", () => {
+            clearTimeout(timer);
+            timer = setTimeout(() => requestAnimationFrame(() => done(innerWidth)), 100);
+        });
+        setTimeout(() => fail(new Error(`no resize event in ${limit} ms`)), limit);
+    });
+}"""
+
+
 def what_a_phone_shows(page, address: str) -> dict:
-    """``page`` (loaded at ``address`` by the ``tour`` of every page, then resized to 390 px):
-    how wide it is, and what the phone checks of the wide blocks (loop to fast) and of the
+    """``page`` (loaded at ``address`` by the ``tour`` of every page), resized to 390 px: how
+    wide it is, and what the phone checks of the wide blocks (loop to fast) and of the
     notebook's download button need from their pages."""
-    page.wait_for_timeout(150)  # the resize marks wide formulas and code again
+    page.evaluate(_WATCH_RESIZE, 4 * TIMEOUT_MS)  # a loaded machine is slow, never this slow
+    page.set_viewport_size(PHONE)
+    width = page.evaluate("() => window.__convdocsResized")  # the marks of 390 px are set
+    assert width == PHONE["width"], f"{address}: resized to {width} px"
     settle(page)
-    page.wait_for_timeout(150)  # the wide-formula and wide-code marks (after typesetting)
     seen: dict = {"width": page.evaluate(_WIDTH)}
     if address in _WIDE_BLOCKS_PAGES:
         seen["blocks"] = page.evaluate(_BLOCKS)
@@ -262,18 +312,17 @@ def test_no_page_scrolls_sideways_on_a_phone(on_a_phone):
     assert not problems, "pages that scroll sideways at 390 px:\n  " + "\n  ".join(problems)
 
 
+_LABEL_GAPS = """() => Array.from(document.querySelectorAll(".tabbed-set"), set => {
+    const labels = set.querySelector(".tabbed-labels").getBoundingClientRect();
+    const output = set.querySelector(".tabbed-block .convdocs-output");
+    const label = getComputedStyle(output, "::before");
+    return [output.getBoundingClientRect().top - labels.bottom, label.content];
+})"""
+
+
 @pytest.mark.parametrize("edition", EDITIONS)
-def test_the_output_label_sits_below_the_device_tabs(context, edition):
-    page = context.new_page()
-    page.goto(_address("index.md", edition))
-    gaps = page.evaluate(
-        """() => Array.from(document.querySelectorAll(".tabbed-set"), set => {
-            const labels = set.querySelector(".tabbed-labels").getBoundingClientRect();
-            const output = set.querySelector(".tabbed-block .convdocs-output");
-            const label = getComputedStyle(output, "::before");
-            return [output.getBoundingClientRect().top - labels.bottom, label.content];
-        })"""
-    )
+def test_the_output_label_sits_below_the_device_tabs(tour, edition):
+    gaps = tour(_address("index.md", edition))["readers"]["label_gaps"]
     assert gaps, "no CPU/GPU tabs on the home page"
     for gap, content in gaps:
         assert content not in ("none", ""), "the output in a tab has no label"
@@ -310,30 +359,17 @@ _BLOCKS = """() => {
 
 
 @pytest.mark.parametrize("edition", EDITIONS)
-@pytest.mark.parametrize(
-    "viewport", [{"width": 1280, "height": 800}, PHONE], ids=["desktop", "phone"]
-)
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
 def test_wide_blocks_fit_or_scroll_visibly_and_the_copy_button_covers_no_text(
-    browser, site_url, edition, viewport, request
+    tour, edition, viewport
 ):
     """From loop to fast, the page of wide blocks: on a desktop the benchmark table fits whole
     and almost every block fits; a block that does not shows its scroll bar; no copy button
-    lies over any text. On a phone, the page as the module's phone pass saw it."""
+    lies over any text. Both as the page's tour saw it: as it opened at 1280 px, and at 390 px
+    (the phone pass)."""
     address = _address("loop-to-fast.md", edition)
-    if viewport == PHONE:
-        seen = request.getfixturevalue("on_a_phone")[address]
-        found, fits = seen["blocks"], seen["table_fits"]
-    else:
-        context = browser.new_context(base_url=site_url, viewport=viewport)
-        try:
-            page = context.new_page()
-            page.goto(address)
-            settle(page)
-            page.wait_for_timeout(300)
-            found = page.evaluate(_BLOCKS)
-            fits = page.evaluate(_TABLE_FITS)
-        finally:
-            context.close()
+    seen = tour(address)["phone" if viewport == PHONE else "readers"]
+    found, fits = seen["blocks"], seen["table_fits"]
     assert fits is not None, f"{address} has no benchmark table"
     assert not found["covered"], f"text under the copy button: {found['covered']}"
     assert not found["hidden"], (
@@ -345,19 +381,10 @@ def test_wide_blocks_fit_or_scroll_visibly_and_the_copy_button_covers_no_text(
 
 
 @pytest.mark.parametrize("edition", EDITIONS)
-def test_the_notebook_page_has_a_labelled_download_button_and_no_prompts_on_a_phone(
-    browser, site_url, edition, on_a_phone
-):
+def test_the_notebook_page_has_a_labelled_download_button_and_no_prompts_on_a_phone(tour, edition):
     words = {None: "Download the notebook", "zh": "下载笔记本"}
-    address = _address("notebook.ipynb", edition)
-    shown = {"phone": on_a_phone[address]["notebook"]}  # the module's pass at 390 px
-    context = browser.new_context(base_url=site_url, viewport={"width": 1280, "height": 800})
-    try:
-        page = context.new_page()
-        page.goto(address)
-        shown["desktop"] = _notebook_button(page)
-    finally:
-        context.close()
+    seen = tour(_address("notebook.ipynb", edition))  # as it opened at 1280 px, and at 390 px
+    shown = {"desktop": seen["readers"]["notebook"], "phone": seen["phone"]["notebook"]}
     for name, button in shown.items():
         assert button["count"] == 1, f"the notebook page has no download button ({name})"
         assert button["text"] == words[edition], f"{name}: {button['text']!r}"

@@ -11,7 +11,7 @@ import pytest
 
 from convdocs.verify.cells import read_cells
 from convdocs.verify.translations import translation_of
-from tests.browser.conftest import LANGUAGES, address_of, settle, watch
+from tests.browser.conftest import LANGUAGES, Traffic, address_of
 
 ROOT = Path(__file__).resolve().parents[2]
 CROSS_CORRELATION = "cross-correlation/"
@@ -47,15 +47,12 @@ _BLOCKS = """() => {
 
 
 @pytest.mark.parametrize("language", EDITIONS)
-def test_outputs_on_the_cross_correlation_page_look_like_outputs(context, language):
+def test_outputs_on_the_cross_correlation_page_look_like_outputs(tour, language):
     source = _source("cross-correlation.md", language)
     markdown = source.read_text(encoding="utf-8")
     expected = [fence.body for fence in read_cells(markdown).output_fences()]
-    page = context.new_page()
-    traffic = watch(page)
-    page.goto(address_of(source))
-    settle(page)
-    blocks = page.evaluate(_BLOCKS)
+    seen = tour(address_of(source))  # the page as it opened, in the tour of every page
+    blocks = seen["reading"]["blocks"]
     assert len(expected) >= 3 and blocks["code"], "the page should show code and outputs"
     shown = [output["text"] for output in blocks["outputs"]]
     assert [t.rstrip("\n") for t in shown] == [t.rstrip("\n") for t in expected], (
@@ -70,7 +67,7 @@ def test_outputs_on_the_cross_correlation_page_look_like_outputs(context, langua
             f"output {n} is not labelled: {output}"
         )
         assert output["numbers"] == 0, f"output {n} shows line numbers"
-    traffic.assert_clean(address_of(source))
+    Traffic(list(seen["requests"]), list(seen["problems"])).assert_clean(address_of(source))
 
 
 def test_an_output_copy_button_copies_the_output_alone(context, site_url):
@@ -134,16 +131,29 @@ _NOTEBOOK = """() => {
 }"""
 
 
+_BLOCKS_PAGES = {address_of(_source("cross-correlation.md", language)) for language in EDITIONS}
+_NOTEBOOK_PAGES = {address_of(_source("notebook.ipynb", language)) for language in EDITIONS}
+
+
+def what_reading_sees_as_it_opens(page, address: str) -> dict:
+    """What this module's checks of outputs need from ``page``, loaded and settled at
+    ``address`` (by the ``tour`` of every page), as it opens: nothing clicked or opened yet."""
+    seen: dict = {}
+    if address in _BLOCKS_PAGES:
+        seen["blocks"] = page.evaluate(_BLOCKS)
+    if address in _NOTEBOOK_PAGES:
+        seen["notebook"] = page.evaluate(_NOTEBOOK)
+    return seen
+
+
 @pytest.mark.parametrize("language", EDITIONS)
-def test_the_notebook_page_marks_and_labels_its_outputs(context, built_site, language):
+def test_the_notebook_page_marks_and_labels_its_outputs(tour, language):
     source = _source("notebook.ipynb", language)
     notebook = nbformat.read(source, as_version=4)
     outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs]
     text_outputs = sum(1 for o in outputs if "image/png" not in o.get("data", {}))
-    page = context.new_page()
-    traffic = watch(page)
-    page.goto(address_of(source))
-    shown = page.evaluate(_NOTEBOOK)
+    seen = tour(address_of(source))  # the page as it opened, in the tour of every page
+    shown = seen["reading"]["notebook"]
     assert len(shown["outputs"]) == len(outputs), (
         f"the notebook has {len(outputs)} outputs, the page {len(shown['outputs'])}"
     )
@@ -157,7 +167,7 @@ def test_the_notebook_page_marks_and_labels_its_outputs(context, built_site, lan
         assert output["label"] == label, f"notebook output {n} is not labelled: {output}"
         if output["background"] is not None:
             assert output["background"] not in inputs, f"notebook output {n} looks like code"
-    traffic.assert_clean(address_of(source))
+    Traffic(list(seen["requests"]), list(seen["problems"])).assert_clean(address_of(source))
 
 
 # The stamp's words in each edition: verified; not verified (the CPU), an earlier version or

@@ -28,7 +28,6 @@ from tests.browser.conftest import (
     address_of,
     is_local,
     page_addresses,
-    settle,
     watch,
 )
 
@@ -103,6 +102,20 @@ _HIDDEN_CODE = """() => {
 }"""
 
 
+_MATH = """() => {
+    const spans = Array.from(document.querySelectorAll(".arithmatex"));
+    return {
+        total: spans.length,
+        typeset: spans.filter(e => e.querySelector("mjx-container")).length,
+        display: document.querySelectorAll('div.arithmatex > mjx-container').length,
+        errors: document.querySelectorAll("mjx-merror").length,
+    };
+}"""
+
+_NOTEBOOK_DOWNLOADS = """() => Array.from(document.querySelectorAll("a[href][download]"), a => a.href)
+    .filter(h => new URL(h).pathname.endsWith(".ipynb"))"""
+
+
 _LANGUAGE_MENU = """() => Array.from(
     document.querySelectorAll(".md-header__option .md-select__link"), a => [a.hreflang, a.href])"""
 
@@ -127,6 +140,8 @@ def what_the_site_checks_see(page, path: str) -> dict:
     """What this module's checks need from ``page``, loaded and settled at ``path`` (by the
     ``tour`` of every page): its images, links and anchors, language menu and code blocks."""
     shots = os.environ.get("CONVDOCS_SHOTS")
+    math = page.evaluate(_MATH) if path == CROSS_CORRELATION else None
+    downloads = page.evaluate(_NOTEBOOK_DOWNLOADS)
     images = page.evaluate(_IMAGES)
     links = page.evaluate(_LINKS)
     languages = page.evaluate(_LANGUAGE_MENU)
@@ -142,6 +157,8 @@ def what_the_site_checks_see(page, path: str) -> dict:
         "code_blocks": code["count"],
         "hidden_code": code["hidden"],
         "languages": languages,
+        "math": math,
+        "notebook_downloads": downloads,
     }
 
 
@@ -250,28 +267,16 @@ def test_every_internal_link_and_anchor_resolves(visits, site_url, built_site):
     assert not broken, "internal links that do not resolve:\n  " + "\n  ".join(broken)
 
 
-def test_mathjax_typesets_the_cross_correlation_page(context):
-    page = context.new_page()
-    traffic = watch(page)
-    page.goto(CROSS_CORRELATION)
-    page.wait_for_selector("mjx-container")
-    settle(page)
-    math = page.evaluate("""() => {
-        const spans = Array.from(document.querySelectorAll(".arithmatex"));
-        return {
-            total: spans.length,
-            typeset: spans.filter(e => e.querySelector("mjx-container")).length,
-            display: document.querySelectorAll('div.arithmatex > mjx-container').length,
-            errors: document.querySelectorAll("mjx-merror").length,
-        };
-    }""")
+def test_mathjax_typesets_the_cross_correlation_page(tour):
+    seen = tour(CROSS_CORRELATION)  # the page as it opened, in the tour of every page
+    math = seen["math"]
     assert math["total"] > 0, "no .arithmatex element on the cross-correlation page"
     assert math["typeset"] == math["total"], f"math left untypeset by MathJax: {math}"
     assert math["display"] == CROSS_CORRELATION_MD.read_text().count("\\["), (
         f"display equations typeset: {math}"
     )
     assert math["errors"] == 0, f"MathJax reported TeX errors: {math}"
-    traffic.assert_clean(CROSS_CORRELATION)
+    Traffic(list(seen["requests"]), list(seen["problems"])).assert_clean(CROSS_CORRELATION)
 
 
 _SEARCH_READY = """() => {
@@ -447,7 +452,7 @@ def test_copy_button_copies_the_code_not_its_output(context, site_url, language)
     traffic.assert_clean(address)
 
 
-def test_notebook_download_link_serves_the_notebook(context, built_site):
+def test_notebook_download_link_serves_the_notebook(tour, built_site):
     # mkdocs-jupyter wraps every notebook page it renders in <div class="jupyter-wrapper">.
     notebook_pages = [
         folder_path(built_site, html.parent)
@@ -461,11 +466,7 @@ def test_notebook_download_link_serves_the_notebook(context, built_site):
         f"notebooks {notebooks}, .ipynb files in the site {loose}"
     )
     for path in notebook_pages:
-        page = context.new_page()
-        page.goto(path)
-        hrefs = page.locator("a[href][download]").evaluate_all(
-            "links => links.map(a => a.href).filter(h => new URL(h).pathname.endsWith('.ipynb'))"
-        )
+        hrefs = tour(path)["notebook_downloads"]  # as the page opened, in its tour
         assert hrefs, (
             f"{path} is a notebook page without a download link to its .ipynb: set mkdocs-jupyter's "
             "include_source: true and add the download button in overrides/main.html"
@@ -479,7 +480,6 @@ def test_notebook_download_link_serves_the_notebook(context, built_site):
                 f"{href} is not a notebook (JSON with a 'cells' list)"
             )
             assert notebook["cells"], f"{href} is a notebook without cells"
-        page.close()
 
 
 @pytest.mark.parametrize(
