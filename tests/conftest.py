@@ -223,29 +223,15 @@ def judged(
     document still runs in processes of its own; only pytest's collection and reports are left
     out. In update mode the session's edits are applied afterwards, as the plugin applies them
     at the end of its run."""
-    from sybil.example import SybilFailure
-
     from convdocs.verify.config import Settings, load_project
     from convdocs.verify.session import Session
 
     project = load_project(root)
     assert project is not None, f"{root} has no [tool.convdocs.verify] table"
     session = Session(Settings(project, device, update, shadow))
-    document = session.document(path, text)
-    found: list[tuple[str, str]] = []
-    session.setup_document(document.namespace)
     try:
-        for example in document.examples():
-            try:
-                example.evaluate()
-            except SybilFailure as failure:
-                found.append(("failed", str(failure)))
-            except pytest.skip.Exception as skip:
-                found.append(("skipped", str(skip.msg)))
-            else:
-                found.append(("passed", ""))
+        found = session.judge_each(path, text)
     finally:
-        session.teardown_document(document.namespace)
         session.close()
     if update:
         session.queue.apply()

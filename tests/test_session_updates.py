@@ -2,8 +2,9 @@
 block's: only the examples that print otherwise, indented like their prompts, in a fenced session
 and in a docstring alike; never a traceback, and never under a hidden-seed difference.
 
-In-process (``Session.evaluate`` and the queue's ``apply``): each document still runs in its own
-child processes, and nothing here is about pytest's integration.
+In-process (``conftest.judged``: a session's ``judge_each``, then its queue's ``apply``):
+each document still runs in its own child processes, and nothing here is about pytest's
+integration.
 """
 
 from __future__ import annotations
@@ -12,8 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from convdocs.verify.config import load_project
-from convdocs.verify.session import Session, Settings
+from tests.conftest import judged
 
 
 @pytest.fixture
@@ -27,25 +27,11 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def _update(root: Path, path: Path) -> list[str]:
     """Run ``path`` in update mode, write the edits, and return the failures of that run."""
-    project = load_project(root)
-    assert project is not None
-    session = Session(Settings(project, device="cpu", update=True))
-    try:
-        failures = session.evaluate(path)
-        session.queue.apply()
-    finally:
-        session.close()
-    return failures
+    return [message for outcome, message in judged(root, path, update=True) if outcome == "failed"]
 
 
 def _check(root: Path, path: Path) -> list[str]:
-    project = load_project(root)
-    assert project is not None
-    session = Session(Settings(project, device="cpu"))
-    try:
-        return session.evaluate(path)
-    finally:
-        session.close()
+    return [message for outcome, message in judged(root, path) if outcome == "failed"]
 
 
 def test_a_fenced_session_gets_what_its_examples_print(project):

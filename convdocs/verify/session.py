@@ -99,7 +99,7 @@ class Session:
         """A sybil parser: one region per example that ``read_source`` finds."""
         if self.device_from_run:  # parsers() without a device: the run's, known by now
             self.device_from_run = False
-            device = device_named(os.environ.get(DEVICE_ENV) or "cpu", f"${DEVICE_ENV}")
+            device = device_named(os.environ.get(DEVICE_ENV) or "cpu", f"--device (${DEVICE_ENV})")
             self.settings = dataclasses.replace(self.settings, device=device)
         source = read_source(document.path, document.text)
         document.source = source  # type: ignore[attr-defined]
@@ -159,31 +159,40 @@ class Session:
             document.add(region)
         return document
 
-    def evaluate(
+    def judge_each(
         self, path: str | Path, text: str | None = None, *, first_failure: bool = False
-    ) -> list[str]:
-        """Run the examples of one document, in order, in a fresh state; return the failures
-        (all of them, or only the first when ``first_failure``). A skipped example is passed
-        over, as pytest reports it: skipped, not failed."""
+    ) -> list[tuple[str, str]]:
+        """Run the examples of one document, in order, in a fresh state; return each one's
+        outcome as pytest reports it: ``("passed", "")``, ``("failed", message)`` or
+        ``("skipped", reason)`` (up to the first failure only, with ``first_failure``)."""
         import pytest
         from sybil.example import SybilFailure
 
         document = self.document(path, text)
-        failures: list[str] = []
+        found: list[tuple[str, str]] = []
         self.setup_document(document.namespace)
         try:
             for example in document.examples():
                 try:
                     example.evaluate()
                 except SybilFailure as failure:
-                    failures.append(str(failure))
+                    found.append(("failed", str(failure)))
                     if first_failure:
                         break
-                except pytest.skip.Exception:
-                    continue
+                except pytest.skip.Exception as skip:
+                    found.append(("skipped", str(skip.msg)))
+                else:
+                    found.append(("passed", ""))
         finally:
             self.teardown_document(document.namespace)
-        return failures
+        return found
+
+    def evaluate(
+        self, path: str | Path, text: str | None = None, *, first_failure: bool = False
+    ) -> list[str]:
+        """The failures of ``judge_each``: a skipped example is skipped, not failed."""
+        found = self.judge_each(path, text, first_failure=first_failure)
+        return [message for outcome, message in found if outcome == "failed"]
 
     def collect_file(self, file_path: Path, parent: Any) -> Any:
         """The pytest collector for ``file_path`` if the project lists it, else None."""
