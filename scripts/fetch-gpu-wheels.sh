@@ -15,3 +15,17 @@ python3 -m pip download -q --only-binary=:all: --python-version "$version" --imp
 # keeps .whl small enough to travel to a lent GPU machine (64 MiB in all).
 rm -f .whl/torch-* .whl/nvidia_* .whl/triton-* .whl/numpy-*
 ls .whl | wc -l
+# The Chinese pages' figures are drawn in Noto Sans CJK SC (fonts-noto-cjk, which `make test`
+# installs). A GPU machine has no apt: carry the glyphs those figures use, as a subset of this
+# machine's font under the same name (a few KB, not the 19 MB collection), in .whl/fonts/.
+mkdir -p .whl/fonts
+text=$(python3 - <<'PY'
+import pathlib, re
+chars = set()
+for page in pathlib.Path("docs").glob("*.zh.md"):
+    chars |= {c for c in page.read_text(encoding="utf-8") if ord(c) > 0x2E7F}
+print("".join(sorted(chars)) + "".join(chr(c) for c in range(0x20, 0x7F)))
+PY
+)
+.venv/bin/python -m fontTools.subset /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc --font-number=2 \
+  --text="$text" --layout-features='*' --output-file=.whl/fonts/NotoSansCJKsc-subset.otf

@@ -53,6 +53,12 @@ if ! "$python" -c "import sybil, pytest, IPython, matplotlib, nbformat, nbclient
   export PYTHONPATH="$target${PYTHONPATH:+:$PYTHONPATH}"
   export JUPYTER_PATH="$target/share/jupyter${JUPYTER_PATH:+:$JUPYTER_PATH}"
 fi
+if [[ -d .whl/fonts ]] && ! fc-list 2>/dev/null | grep -q "Noto Sans CJK SC"; then
+  # the Chinese figures' font, carried by scripts/fetch-gpu-wheels.sh; matplotlib finds it in
+  # ~/.local/share/fonts once it rebuilds its font cache (a fresh MPLCONFIGDIR)
+  mkdir -p "$HOME/.local/share/fonts" && cp .whl/fonts/* "$HOME/.local/share/fonts/"
+  export MPLCONFIGDIR=/tmp/convdocs-gpu-matplotlib
+fi
 export PYTHONPATH="$(pwd)${PYTHONPATH:+:$PYTHONPATH}"  # absolute: tests run pytest in other folders
 if ! "$python" -c "
 import importlib.metadata as m, sys

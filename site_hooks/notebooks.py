@@ -36,7 +36,7 @@ import nbformat
 import yaml
 
 from convdocs.verify.cells import Cell, Marker, iter_fences, iter_markers
-from convdocs.verify.documents import Source, project_root_of, read_source
+from convdocs.verify.documents import Source, figure_file, project_root_of, read_source
 from convdocs.verify.figures import image_reference
 from convdocs.verify.translations import language_of, original_of
 
@@ -401,7 +401,7 @@ def _page_cells(
         figure = cell.marker("figure")
         if figure is not None:
             target = figure.words[0]
-            png = (document.parent / target).read_bytes()
+            png = figure_file(document, target).read_bytes()  # a translation's own, if any
             alt = image_reference(document_text, target) or target
             outputs.append(
                 nbformat.v4.new_output(

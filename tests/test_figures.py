@@ -138,14 +138,16 @@ def test_a_changed_label_fails_where_the_rms_would_not_see_it(page):
     assert check(page) is None
 
 
-# --- figures carry no words ------------------------------------------------------------------
-# A Chinese page shows the PNGs its English twin draws (it runs the same code and is not run
-# again), so a figure may hold only what reads the same in both editions: numbers, symbols,
-# mathtext, and the names the page's code uses, set in a monospace font so that they read as
-# code. The words a reader needs go in the prose, alt text and caption of each edition. This
-# reads each figure cell's code, without running it, for the strings that reach the figure as
-# text: the arguments of matplotlib's text calls (and of the page's drawing helpers that pass
-# one on), followed to the names, loops and functions of the cell that bind them.
+# --- a figure's words are its page's ------------------------------------------------------------
+# A figure holds numbers, symbols, mathtext and the names the page's code uses, set in a monospace
+# font so that they read as code: those read the same in both editions, and the Chinese page
+# shows the PNG its English twin draws. A figure may also hold words, but only in the language of
+# its page: the Chinese twin's figure cell then draws it in its own words (its strings differ,
+# nothing else may), in its own image (figures/name.zh.png, which mkdocs-static-i18n serves on
+# the Chinese pages), and runs itself so that its image is checked. This reads each figure
+# cell's code, without running it, for the strings that reach the figure as text: the arguments
+# of matplotlib's text calls (and of the page's drawing helpers that pass one on), followed to
+# the names, loops and functions of the cell that bind them.
 
 import ast  # noqa: E402
 import re  # noqa: E402
@@ -153,7 +155,12 @@ from pathlib import Path  # noqa: E402
 
 from convdocs.verify.cells import Cell  # noqa: E402
 from convdocs.verify.documents import read_source  # noqa: E402
-from convdocs.verify.translations import language_of  # noqa: E402
+from convdocs.verify.translations import (  # noqa: E402
+    figure_file,
+    language_of,
+    translation_of,
+    vouched_by,
+)
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 # Matplotlib calls that put text in a figure, and the position of their text argument.
@@ -387,13 +394,24 @@ ENGLISH_PAGES = sorted(
 
 
 @pytest.mark.parametrize("path", ENGLISH_PAGES, ids=lambda p: p.name)
-def test_figures_carry_no_words(path):
+def test_figures_speak_the_language_of_their_page(path):
+    twin = translation_of(path, "zh")
     words = {figure: found for figure, found in figure_words(path).items() if found}
-    assert not words, (
-        f"{path.name}: figures that show words, which the Chinese twin shows too (say them in "
-        "the prose, alt text and caption; in a figure use numbers, mathtext, and the code's own "
-        f"names in a monospace font): {words}"
+    shared = {f: w for f, w in words.items() if figure_file(twin, f) == figure_file(path, f)}
+    assert not shared, (
+        f"{path.name}: figures that show words, which {twin.name} shows too (draw them in its "
+        "words there, into figures/NAME.zh.png, or say them in the prose, alt text and caption; "
+        f"in a figure use numbers, mathtext, and the code's own names in monospace): {shared}"
     )
+    latin = {
+        figure: latin_words
+        for figure, found in figure_words(twin).items()
+        if (latin_words := [w for w in found if w.split(" (")[0].isascii()])
+    }
+    assert not latin, f"{twin.name}: figures that show English words: {latin}"
+    if words:  # the twin draws its own images, so it runs itself
+        assert vouched_by(read_source(twin)) is None
+        assert all(figure_file(twin, f).name.endswith(".zh.png") for f in words)
 
 
 FIGURE_PAGE = """# A page

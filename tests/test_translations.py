@@ -159,3 +159,74 @@ def test_the_chinese_edition_speaks_d2l_zh():
     for name, title in D2L_ZH_TITLES.items():
         first = (DOCS / name).read_text(encoding="utf-8").splitlines()[0]
         assert first == f"# {title}", f"{name} is titled {first!r}, d2l-zh says {title}"
+
+
+# --- figures in a translation's own words ---------------------------------------------------
+
+FIGURE_PAGE = """# A figure
+
+<!-- convdocs: figure figures/f.png -->
+```python
+import matplotlib.pyplot as plt
+
+fig, ax = plt.subplots(figsize=(2, 1))
+ax.text(0.5, 0.5, "WORD", ha="center")
+ax.set_axis_off()
+```
+
+![WORD](figures/f.png)
+"""
+
+
+def test_a_figure_cell_may_draw_in_the_translations_words_and_nothing_else(tmp_path):
+    english, spanish = FIGURE_PAGE.replace("WORD", "one"), FIGURE_PAGE.replace("WORD", "uno")
+    assert _drift(english, spanish, tmp_path) == []
+    other_code = spanish.replace("ha=", "va=")
+    assert "the code differs" in " ".join(_drift(english, other_code, tmp_path))
+    no_figure = english.replace("<!-- convdocs: figure figures/f.png -->\n", "")
+    assert "the code differs" in " ".join(
+        _drift(no_figure, no_figure.replace("one", "uno"), tmp_path)
+    )
+
+
+def _judged_figures(tmp_path: Path, english: str, spanish: str, **options) -> dict[str, list]:
+    from tests.conftest import judged
+
+    (tmp_path / "pyproject.toml").write_text('[tool.convdocs.verify]\npaths = ["docs"]\n')
+    docs = tmp_path / "docs"
+    docs.mkdir(exist_ok=True)
+    (docs / "p.md").write_text(english.replace("WORD", "one"))
+    (docs / "p.es.md").write_text(spanish.replace("WORD", "uno"))
+    return {name: judged(tmp_path, docs / name, **options) for name in ("p.md", "p.es.md")}
+
+
+def test_a_translation_that_draws_its_own_figure_runs_itself_against_its_own_image(
+    tmp_path, monkeypatch
+):
+    monkeypatch.delenv("CI", raising=False)
+    figures = tmp_path / "docs" / "figures"
+    _judged_figures(tmp_path, FIGURE_PAGE, FIGURE_PAGE, update=True)
+    english = (figures / "f.png").read_bytes()
+    assert (figures / "f.es.png").read_bytes() != english  # written beside, never over, f.png
+    found = _judged_figures(tmp_path, FIGURE_PAGE, FIGURE_PAGE)
+    assert found == {"p.md": [("passed", "")], "p.es.md": [("passed", "")]}  # both ran
+
+    (figures / "f.es.png").write_bytes(english)  # the translation's own image is checked
+    message = _judged_figures(tmp_path, FIGURE_PAGE, FIGURE_PAGE)["p.es.md"][0][1]
+    assert "figures/f.es.png no longer matches what the code draws" in message
+
+
+def test_a_translation_with_an_image_of_its_own_is_not_vouched_for_by_its_original(
+    tmp_path, monkeypatch
+):
+    monkeypatch.delenv("CI", raising=False)
+    same = FIGURE_PAGE.replace("WORD", "one")
+    figures = tmp_path / "docs" / "figures"
+    _judged_figures(tmp_path, same, FIGURE_PAGE.replace("WORD", "uno"), update=True)
+    # the same code as the original, but an image of its own that the code does not draw
+    found = _judged_figures(tmp_path, same, same)
+    assert found["p.md"] == [("passed", "")]
+    assert found["p.es.md"][0][0] == "failed", found  # run, not skipped as its original's twin
+    assert "figures/f.es.png no longer matches" in found["p.es.md"][0][1]
+    (figures / "f.es.png").unlink()
+    assert _judged_figures(tmp_path, same, same)["p.es.md"][0][0] == "skipped"

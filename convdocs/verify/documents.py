@@ -71,6 +71,46 @@ class Source:
         return [e for e in self.examples if isinstance(e, (Cell, NotebookCell))]
 
 
+_LANGUAGE = re.compile(r"^[a-z]{2}(?:[_-][A-Z]{2})?$")
+
+
+def language_of(path: str | Path) -> str | None:
+    """The language a file names before its extension (``zh`` for ``pooling.zh.md``), if any."""
+    suffixes = Path(path).suffixes
+    if len(suffixes) >= 2 and _LANGUAGE.match(suffixes[-2][1:]):
+        return suffixes[-2][1:]
+    return None
+
+
+def original_of(path: str | Path) -> Path | None:
+    """The document that ``path`` translates (``pooling.md`` for ``pooling.zh.md``), or None
+    when ``path`` is not a translation."""
+    path = Path(path)
+    language = language_of(path)
+    if language is None:
+        return None
+    return path.with_name(path.name.removesuffix(f".{language}{path.suffix}") + path.suffix)
+
+
+def translation_of(path: str | Path, language: str) -> Path:
+    """Where the ``language`` translation of ``path`` sits: ``pooling.zh.md`` for
+    ``pooling.md`` (whether it exists or not)."""
+    path = Path(path)
+    return path.with_name(f"{path.stem}.{language}{path.suffix}")
+
+
+def figure_file(document: str | Path, target: str, *, written: bool = False) -> Path:
+    """The image that ``document``'s figure marker ``target`` names, as mkdocs-static-i18n
+    serves it: for a translation, its own ``name.zh.png`` beside ``name.png`` where there is
+    one, and always where the update mode writes (a translation never redraws its original's)."""
+    plain = Path(document).parent / target
+    language = language_of(document)
+    if language is None:
+        return plain
+    own = translation_of(plain, language)
+    return own if written or own.is_file() else plain
+
+
 def kind_of(path: str | Path) -> str | None:
     """The kind of document a path names (``page``, ``notebook``, ``docstring``), or None."""
     suffix = Path(path).suffix
@@ -384,7 +424,7 @@ def dependencies(source: Source, root: Path) -> list[str]:
         if isinstance(example, Cell):
             for marker in example.markers:
                 if marker.directive == "figure" and marker.words:
-                    found.add((document.parent / marker.words[0]).resolve())
+                    found.add(figure_file(document, marker.words[0]).resolve())
     for folder in [document.parent, *document.parent.parents]:  # pytest's conftest.py files
         if folder != root and root not in folder.parents:
             break

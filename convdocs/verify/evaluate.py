@@ -28,6 +28,7 @@ import pytest
 from convdocs.verify import tolerances
 from convdocs.verify.cells import Cell, Claim, Fence, Marker, Problem
 from convdocs.verify.compare import compare_outputs
+from convdocs.verify.documents import figure_file
 from convdocs.verify.edits import (
     FileWrite,
     NotebookOutput,
@@ -295,7 +296,8 @@ def _check_figure(outcome: Outcome, marker: Marker, drawn: Drawn) -> str | None:
     if found.failure is None:
         return None
     if outcome.settings.writes_shared_outputs and found.drawn is not None:
-        outcome.edits.append(FileWrite(str(found.committed), found.drawn))
+        written = figure_file(example.document.path, marker.words[0], written=True)
+        outcome.edits.append(FileWrite(str(written), found.drawn))
         return None
     return found.failure
 

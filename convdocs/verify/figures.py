@@ -3,16 +3,20 @@
 A cell preceded by ``<!-- convdocs: figure figures/name.png -->`` must draw exactly one
 matplotlib figure. The suite renders it (Agg, fixed DPI) and compares it with the committed
 image, pixel by pixel, with matplotlib's RMS image comparison (tolerance ``tol``, in 0-255
-units, default ``DEFAULT_TOL``); the update mode writes the PNG instead. The page must show
+units, default ``DEFAULT_TOL``); the update mode writes the PNG instead. A translation's
+figure is its own ``figures/name.zh.png`` where it has one, as mkdocs-static-i18n serves it. The page must show
 the image with alt text: ``![what it shows](figures/name.png)``.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from convdocs.verify.documents import figure_file
 
 DEFAULT_TOL = 2.0
 """RMS difference (0-255) above which a committed figure no longer matches its code."""
@@ -77,8 +81,9 @@ def check_figure(
     """Compare what the cell drew with the committed PNG; write nothing. ``strict`` (where the
     committed image is drawn, on the CPU) also counts strongly changed pixels, which a changed
     label or number makes even where the RMS stays under ``tol``."""
-    committed = Path(page_path).parent / target
+    committed = figure_file(page_path, target)
     alt = image_reference(page_text, target)
+    target = os.path.relpath(committed, Path(page_path).parent)  # a translation's own, if any
     if drawn.count != 1 or drawn.png is None:
         return FigureCheck(
             f"{page}: the figure cell for {target} must draw exactly one figure, it drew {drawn.count}",

@@ -32,7 +32,7 @@ from convdocs.verify.compare import compare_outputs
 from convdocs.verify.config import ProjectConfig, Settings
 from convdocs.verify.documents import Source, fingerprint, read_source
 from convdocs.verify.edits import write_atomically
-from convdocs.verify.translations import drift, original_of
+from convdocs.verify.translations import vouched_by
 
 FORMAT = 3
 DEVICE_KINDS = ("cpu", "cuda")
@@ -222,11 +222,11 @@ def valid_runs(
     record_data: dict[str, Any], project: ProjectConfig, document: str
 ) -> dict[str, dict[str, Any]]:
     """The runs of ``document`` that vouch for it as it is now, by device kind; a translation
-    with the same code, outputs, markers and numbers as its original has its original's."""
+    whose original's run vouches for it (``translations.vouched_by``) has its original's."""
+    stands_for = _runs_for(project, document)
+    if stands_for != document:
+        return valid_runs(record_data, project, stands_for)
     source = read_source(project.root / document)
-    original = original_of(project.root / document)
-    if original is not None and original.is_file() and not drift(read_source(original), source):
-        return valid_runs(record_data, project, original.relative_to(project.root).as_posix())
     runs = record_data.get("documents", {}).get(document, {})
     if not runs:
         return {}
@@ -288,8 +288,6 @@ def stamp(
 
 def _runs_for(project: ProjectConfig, document: str) -> str:
     """The document whose entry in the record stands for ``document``: its original, for a
-    translation that runs the same code."""
-    original = original_of(project.root / document)
-    if original is not None and original.is_file():
-        return original.relative_to(project.root).as_posix()
-    return document
+    translation that its original's run vouches for (``translations.vouched_by``)."""
+    original = vouched_by(read_source(project.root / document))
+    return document if original is None else original.relative_to(project.root).as_posix()

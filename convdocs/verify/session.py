@@ -38,7 +38,7 @@ from convdocs.verify.edits import EditQueue, read_text
 from convdocs.verify.notebook import NotebookCell
 from convdocs.verify.rules import ATOL_CEILING, RTOL_CEILING
 from convdocs.verify.runner import DocumentRun, ProcessEnded, zygote_for
-from convdocs.verify.translations import drift, original_of
+from convdocs.verify.translations import original_of, vouched_by
 
 
 class VerifiedDocument(Document):
@@ -141,13 +141,9 @@ class Session:
                 self.end_document(example, outcome.ended)
 
     def runs_as(self, source: Source) -> Path | None:
-        """The original whose run vouches for ``source``, a translation with the same code,
-        outputs, markers and numbers (``translations.drift``); None when ``source`` runs itself
-        (it is no translation, it drifts, or this run rewrites outputs)."""
-        original = original_of(source.path)
-        if self.settings.update or original is None or not original.is_file():
-            return None
-        return None if drift(read_source(original), source) else original
+        """The original whose run vouches for ``source`` (``translations.vouched_by``); None
+        when ``source`` runs itself, as every document does when this run rewrites outputs."""
+        return None if self.settings.update else vouched_by(source)
 
     def document(self, path: str | Path, text: str | None = None) -> Document:
         """Parse one document into sybil examples bound to this session (``text`` overrides the file)."""

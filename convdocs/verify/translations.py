@@ -11,71 +11,50 @@ show, and ``drift`` keeps them showing the same.
 from __future__ import annotations
 
 import io
-import re
 import tokenize
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from convdocs.verify.cells import Cell, Claim, Marker
-from convdocs.verify.documents import Source
+from convdocs.verify.documents import (  # noqa: F401 (where a translation sits)
+    Source,
+    figure_file,
+    language_of,
+    original_of,
+    read_source,
+    translation_of,
+)
 from convdocs.verify.notebook import NotebookCell
-
-_LANGUAGE = re.compile(r"^[a-z]{2}(?:[_-][A-Z]{2})?$")
 
 # Marker options that are words for the reader, which a translation translates.
 TRANSLATABLE_OPTIONS = frozenset({"reason"})
 
 
-def language_of(path: str | Path) -> str | None:
-    """The language a file names before its extension (``zh`` for ``pooling.zh.md``), if any."""
-    suffixes = Path(path).suffixes
-    if len(suffixes) >= 2 and _LANGUAGE.match(suffixes[-2][1:]):
-        return suffixes[-2][1:]
-    return None
-
-
-def original_of(path: str | Path) -> Path | None:
-    """The document that ``path`` translates (``pooling.md`` for ``pooling.zh.md``), or None
-    when ``path`` is not a translation."""
-    path = Path(path)
-    language = language_of(path)
-    if language is None:
-        return None
-    return path.with_name(path.name.removesuffix(f".{language}{path.suffix}") + path.suffix)
-
-
-def translation_of(path: str | Path, language: str) -> Path:
-    """Where the ``language`` translation of ``path`` sits: ``pooling.zh.md`` for
-    ``pooling.md`` (whether it exists or not)."""
-    path = Path(path)
-    return path.with_name(f"{path.stem}.{language}{path.suffix}")
-
-
-def code_tokens(code: str) -> list[tuple[int, str]] | str:
+def code_tokens(code: str, *, strings: bool = True) -> list[tuple[int, str]] | str:
     """What a cell's code does, without its comments: its tokens, less comments and the line
-    breaks inside brackets or after a comment line. Code that Python cannot tokenize is kept
-    whole, so that it must match exactly."""
+    breaks inside brackets or after a comment line (and less the text of its string literals,
+    without ``strings``). Code that Python cannot tokenize is kept whole, so that it must match
+    exactly."""
     try:
         tokens = list(tokenize.generate_tokens(io.StringIO(code).readline))
     except (tokenize.TokenError, SyntaxError, IndentationError):
         return code
-    return [(t.type, t.string) for t in tokens if t.type not in (tokenize.COMMENT, tokenize.NL)]
+    return [
+        (t.type, t.string if strings or t.type not in _STRINGS else "")
+        for t in tokens
+        if t.type not in (tokenize.COMMENT, tokenize.NL)
+    ]
 
 
-def _marker_key(marker: Marker) -> tuple[object, ...]:
-    options = {k: v for k, v in marker.options.items() if k not in TRANSLATABLE_OPTIONS}
-    return (marker.directive, marker.words, tuple(sorted(options.items())))
+_STRINGS = {tokenize.STRING, getattr(tokenize, "FSTRING_MIDDLE", tokenize.STRING)}
+
+
+def _options(options: Mapping[str, object]) -> list[tuple[str, str]]:
+    return sorted((k, str(v)) for k, v in options.items() if k not in TRANSLATABLE_OPTIONS)
 
 
 def _markers(markers: Iterable[Marker]) -> list[tuple[object, ...]]:
-    return [_marker_key(m) for m in markers]
-
-
-def _tolerances(tolerances: Iterable[Mapping[str, object]]) -> list[tuple[object, ...]]:
-    return [
-        tuple(sorted((k, str(v)) for k, v in t.items() if k not in TRANSLATABLE_OPTIONS))
-        for t in tolerances
-    ]
+    return [(m.directive, m.words, _options(m.options)) for m in markers]
 
 
 def _outputs(cell: Cell) -> list[tuple[str, str]]:
@@ -89,8 +68,10 @@ def _cell_drift(where: str, original: Cell, translation: Cell) -> list[str]:
     if original.marker("source"):  # the package's own source, comments and all
         if original.code.body != translation.code.body:
             problems.append(f"{where}: the source shown differs (it must be the package's, as is)")
-    elif code_tokens(original.code.body) != code_tokens(translation.code.body):
-        problems.append(f"{where}: the code differs (beyond its comments)")
+    elif code_tokens(original.code.body, strings=not (figure := original.marker("figure"))) != (
+        code_tokens(translation.code.body, strings=not figure)
+    ):
+        problems.append(f"{where}: the code differs (beyond its comments, and a figure's strings)")
     if _markers(original.markers) != _markers(translation.markers):
         problems.append(f"{where}: its markers differ (only a reason may be translated)")
     if _outputs(original) != _outputs(translation):
@@ -126,9 +107,31 @@ def drift(original: Source, translation: Source) -> list[str]:
         )
     if _markers(original.page_markers) != _markers(translation.page_markers):
         problems.append(f"{translation.path}: its page markers differ from {original.path}'s")
-    if _tolerances(original.tolerances) != _tolerances(translation.tolerances):
+    if [*map(_options, original.tolerances)] != [*map(_options, translation.tolerances)]:
         problems.append(f"{translation.path}: its tolerances differ from {original.path}'s")
     return problems
+
+
+def vouched_by(translation: Source) -> Path | None:
+    """The original whose run vouches for ``translation``: one that shows the same code and
+    outputs (``drift`` finds nothing) and the same figures. None for a document that runs
+    itself: no translation, one that drifts, or one whose figure cells draw in its own words
+    (their strings differ) or that has an image of its own (``figure_file``), so that its
+    figures are checked as it shows them."""
+    path = original_of(translation.path)
+    if path is None or not path.is_file() or drift(original := read_source(path), translation):
+        return None
+    for cell, twin in zip(original.cells(), translation.cells(), strict=True):
+        if not isinstance(cell, Cell) or not isinstance(twin, Cell):
+            continue  # a notebook's cells: drift compares them whole
+        figure = twin.marker("figure")
+        own = (
+            figure
+            and figure_file(translation.path, figure.words[0]) != path.parent / figure.words[0]
+        )
+        if own or code_tokens(cell.code.body) != code_tokens(twin.code.body):
+            return None
+    return path
 
 
 def _line(cell: Cell | NotebookCell) -> int:
