@@ -355,11 +355,8 @@ def evaluate_cell(outcome: Outcome) -> str | None:
     if settings.update and (cell.device_outputs or settings.writes_shared_outputs):
         return _queue_output(outcome, cell, shown, actual)
     where = (shown or cell.code).line
-    label = (
-        f" ({_DEVICE_NAMES.get(settings.device_kind, settings.device_kind)} tab)"
-        if cell.device_outputs
-        else ""
-    )
+    tab = _DEVICE_NAMES.get(settings.device_kind, settings.device_kind)
+    label = f" ({tab} tab)" if cell.device_outputs else ""
     hint = (
         "(run `pytest --update-outputs` to rewrite the block from the code)"
         if not settings.update

@@ -152,9 +152,7 @@ def read_notebook(text: str, path: str = "notebook") -> Notebook:
         stored = f"{errors[0].get('ename')}: {errors[0].get('evalue')}" if errors else ""
         hidden = _hidden_source(cell.get("metadata", {}))
         fault = (
-            f"the cell's metadata hides its code from readers ({hidden}), yet it runs"
-            if hidden
-            else ""
+            hidden and f"the cell's metadata hides its code from readers ({hidden}), yet it runs"
         )
         line = text.count("\n", 0, text.find('"source":', start)) + 2
         code, end = _text(cell.get("source", "")), max(end, start + 1)

@@ -158,10 +158,8 @@ def note_run(
     }
     runs = record_data["documents"].setdefault(path, {})
     previous = runs.get(kind, {})
-    if {key: previous.get(key) for key in entry} != entry:
-        entry["date"] = datetime.date.today().isoformat()
-    else:
-        entry["date"] = previous.get("date", datetime.date.today().isoformat())
+    unchanged = {key: previous.get(key) for key in entry} == entry
+    entry["date"] = (unchanged and previous.get("date")) or datetime.date.today().isoformat()
     entry["signature"] = signature(entry)
     runs[kind] = entry
 
@@ -184,13 +182,8 @@ def why_invalid(
         ]
         if changed:
             return f"it ran with other versions than are installed now ({', '.join(changed)})"
-    now = fingerprint(
-        source,
-        kind,
-        context(project, run["versions"]),
-        root=project.root,
-        data_files=run["data_files"],
-    )
+    settings_then = context(project, run["versions"])
+    now = fingerprint(source, kind, settings_then, root=project.root, data_files=run["data_files"])
     if run["fingerprint"] != now:
         return "the document or a file it depends on changed since"
     if len(run["outputs"]) != source.example_count:

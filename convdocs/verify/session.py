@@ -223,6 +223,7 @@ class Session:
             for other in list(self._runs):  # a Sybil of a project's own has no teardown for us
                 self._runs.pop(other).close()
             project = self.settings.project
+            notebook = kind_of(example.path) == "notebook"
             run = DocumentRun(
                 zygote_for(self.preload),
                 root=project.root,
@@ -230,11 +231,7 @@ class Session:
                 timeout=project.timeout,
                 shadow=self.settings.shadow,
                 # a notebook runs in its folder, as Jupyter runs it (reads work, writes do not)
-                workdir=(
-                    os.path.dirname(os.path.abspath(example.path))
-                    if kind_of(example.path) == "notebook"
-                    else None
-                ),
+                workdir=os.path.dirname(os.path.abspath(example.path)) if notebook else None,
             )
             self._runs[key] = run
             hello = run.hello
