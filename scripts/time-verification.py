@@ -34,7 +34,7 @@ def in_process(paths: list[Path]) -> int:
     session = Session(Settings(PROJECT, "cpu"))
     count = 0
     for path in paths:
-        failures = session.evaluate(path)
+        failures = [m for outcome, m in session.judge_each(path) if outcome == "failed"]
         if failures:
             raise SystemExit(f"{path}: {failures[0]}")
         count += read_source(path).example_count

@@ -20,6 +20,7 @@ import pytest
 import torch
 
 from convdocs.verify.pytest_plugin import requested_device
+from convdocs.verify.session import Session
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -236,6 +237,11 @@ def judged(
     if update:
         session.queue.apply()
     return found
+
+
+def failures_of(session: Session, path: Path, text: str | None = None) -> list[str]:
+    """The failure messages of ``session.judge_each`` (a skipped example is no failure)."""
+    return [message for outcome, message in session.judge_each(path, text) if outcome == "failed"]
 
 
 def counted(found: list[tuple[str, str]]) -> dict[str, int]:

@@ -30,6 +30,7 @@ from tests.conftest import (
     assert_refused,
     counted,
     failure_lines,
+    failures_of,
     judged,
     parse_problems,
     runs_in_a_fresh_process,
@@ -528,18 +529,18 @@ def test_cpu_update_rewrites_the_cpu_tab_and_leaves_the_gpu_tab(project):
 def test_a_gpu_run_checks_and_updates_only_its_own_tabs(project):
     """The GPU side, simulated: a session on cuda:0 runs the same page on this CPU machine."""
     path = page(project, TABS_PAGE)
-    assert session(project.path, "cpu").evaluate(path) == []
-    gpu_failures = session(project.path, "cuda:0").evaluate(path)
+    assert failures_of(session(project.path, "cpu"), path) == []
+    gpu_failures = failures_of(session(project.path, "cuda:0"), path)
     assert len(gpu_failures) == 1
     assert "docs/page.md:22: the output (GPU tab) differs" in gpu_failures[0]
     assert "first difference: line 1, column 12: expected 'the', got 'cuda'" in gpu_failures[0]
 
     updating = session(project.path, "cuda:0", update=True)
-    assert updating.evaluate(path) == []
+    assert failures_of(updating, path) == []
     assert updating.queue.apply() == [str(path)]
     assert path.read_text() == TABS_PAGE.replace("running on the moon", "running on cuda:0")
-    assert session(project.path, "cuda:0").evaluate(path) == []
-    assert session(project.path, "cpu").evaluate(path) == []
+    assert failures_of(session(project.path, "cuda:0"), path) == []
+    assert failures_of(session(project.path, "cpu"), path) == []
 
 
 @NEEDS_CUDA
@@ -547,7 +548,7 @@ def test_a_gpu_update_does_not_rewrite_shared_outputs(project):
     text = TABS_PAGE.replace("same everywhere\n```", "shown wrong\n```")
     path = page(project, text)
     updating = session(project.path, "cuda:0", update=True)
-    failures = updating.evaluate(path)
+    failures = failures_of(updating, path)
     assert len(failures) == 1  # the shared block; the GPU tab is rewritten
     assert "a run on cuda:0 rewrites only the blocks of its own device tab" in failures[0]
     updating.queue.apply()
@@ -961,6 +962,43 @@ def test_an_output_block_in_another_form_is_compared_and_updated_in_place(projec
     failure_lines(found, "*expected '41', got '42'*")
     run(project, "--update-outputs").assert_outcomes(passed=1)  # the update mode's write
     assert path.read_text() == "```python\nprint(6 * 7)\n```\n\n" + output  # rewritten in place
+
+
+def _outputs_table(project: pytest.Pytester, outputs: str) -> None:
+    project.makepyprojecttoml(PYPROJECT + f"outputs = {outputs}\n")
+
+
+def test_the_table_names_the_forms_of_an_output_block(project):
+    """A project whose bare fences are not outputs says so; its update writes its own form."""
+    _outputs_table(project, '["output", "Résultat:"]')
+    bare = page(project, "```python\nprint(6 * 7)\n```\n\n```\n42\n```\n", "bare.md")
+    failure_lines(
+        judged(project.path, bare),
+        "*a `plain` block right after the cell*is no output block of this project*",
+    )
+    labelled = page(
+        project,
+        "```python\nprint(6 * 7)\n```\n\n**Résultat :**\n```output\n42\n```\n",
+        "labelled.md",
+    )
+    # "Résultat :" is no label: the cell shows no output, and the block after it runs nothing
+    assert counted(judged(project.path, labelled)) == {"failed": 2}
+    labelled.write_text(labelled.read_text().replace("Résultat :", "Résultat:"))
+    assert counted(judged(project.path, labelled)) == {"passed": 1}
+    path = page(project, "```python\nprint(6 * 7)\n```\n", "new.md")
+    before = bare.read_text()
+    run(project, "--update-outputs").assert_outcomes(passed=2, failed=2)  # bare.md's two
+    assert bare.read_text() == before  # a document with a problem is not rewritten
+    assert path.read_text() == "```python\nprint(6 * 7)\n```\n\n```output\n42\n```\n"
+
+
+@pytest.mark.parametrize("outputs", ['"text"', '["text", 3]', '["Output: "]', '[":"]'])
+def test_forms_of_an_output_block_that_are_none_are_refused_up_front(project, outputs):
+    _outputs_table(project, outputs)
+    page(project, GOOD_PAGE)
+    result = run(project)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*outputs must be a list of fence languages*"])
 
 
 # --- what a second look at sessions and notebooks found (each once let shown text through) ---------

@@ -14,6 +14,7 @@ from convdocs.verify import compare_outputs
 from convdocs.verify.config import Settings, load_project
 from convdocs.verify.notebook import expected_output
 from convdocs.verify.session import Session
+from tests.conftest import failures_of
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "docs" / "notebook.ipynb"
@@ -28,7 +29,7 @@ def session(device: torch.device | str) -> Session:
 
 
 def _evaluate(path: Path, text: str, device: torch.device | str = "cpu") -> list[str]:
-    return session(device).evaluate(path, text)
+    return failures_of(session(device), path, text)
 
 
 def test_a_real_kernel_prints_the_stored_outputs(device, monkeypatch):
@@ -149,7 +150,7 @@ def test_a_warning_a_real_kernel_stored_passes_and_a_changed_one_fails(tmp_path,
     assert project is not None
 
     def failures() -> list[str]:
-        return Session(Settings(project, str(device))).evaluate(path)
+        return failures_of(Session(Settings(project, str(device))), path)
 
     assert failures() == []
     path.write_text(path.read_text().replace("careful", "carefree", 1))

@@ -112,7 +112,7 @@ def test_what_the_update_cannot_fix_still_fails_and_writes_nothing(project, sess
 
 
 def test_evaluate_passes_over_a_skipped_example(project):
-    """``Session.evaluate`` reports what follows a skipped example (pytest's skip is no failure
+    """``Session.judge_each`` reports what follows a skipped example (pytest's skip is no failure
     and no end of the document)."""
     page = project / "docs" / "page.md"
     page.write_text(

@@ -38,12 +38,10 @@ CELL_DIRECTIVES = frozenset({"skip", "source", "tolerance", "figure"})
 PAGE_DIRECTIVES = frozenset({"page-tolerance", "examples-from"})
 CLAIM_DIRECTIVES = frozenset({"prose"})
 _PROMPTS = re.compile(r"^[ \t]*(?:>>>|In \[\d*\]:)(?: |$)", re.M)
-OUTPUT_LANGUAGES = ("", "output")
-"""Fences that are a cell's output block when they follow it, besides ``text``."""
-_LABEL = re.compile(
-    r"(?:[ \t]*\n)*[ \t]*[*_]{0,2}(?:Output|Out|Result|输出|结果)[*_]{0,2}[:：]?[*_]{0,2}[ \t]*\n(?:[ \t]*\n)*"
-)
-"""A label line between a cell and its output block (``Output:``, ``**Output**``), with blank lines."""
+OUTPUTS = ("text", "output", "", "Output:", "Out:", "Result:", "输出:", "结果:")
+"""The forms of an output block (a project's table may list others, ``outputs``): fence
+languages (``""`` a bare fence; a ``text`` fence always is one) of a block right after its cell,
+and label lines (``Output:``, also as ``**Output**``) that may stand between the two."""
 DEVICE_TABS = {"CPU": "cpu", "GPU": "cuda"}
 """Tab labels of a device output group, and the device kind each one is checked on."""
 
@@ -243,13 +241,11 @@ def iter_markers(text: str) -> Iterator[Marker | Problem]:
         m = _MARKER.match(stripped)
         if not m:
             if _LOOSE_MARKER.search(stripped) and "`" not in stripped:
-                yield Problem(
+                message = (
                     "this looks like a convdocs marker but is not one: a marker is one line of its "
-                    'own, <!-- convdocs: DIRECTIVE key="value" -->',
-                    start,
-                    end,
-                    number,
+                    'own, <!-- convdocs: DIRECTIVE key="value" -->'
                 )
+                yield Problem(message, start, end, number)
             continue
         try:
             parts = shlex.split(m["body"])
@@ -261,12 +257,8 @@ def iter_markers(text: str) -> Iterator[Marker | Problem]:
         directive = parts[0] if parts else ""
         if directive not in CELL_DIRECTIVES | PAGE_DIRECTIVES | CLAIM_DIRECTIVES:
             known = ", ".join(sorted(CELL_DIRECTIVES | PAGE_DIRECTIVES | CLAIM_DIRECTIVES))
-            yield Problem(
-                f"unknown convdocs marker {directive!r}; expected one of: {known}",
-                start,
-                end,
-                number,
-            )
+            message = f"unknown convdocs marker {directive!r}; expected one of: {known}"
+            yield Problem(message, start, end, number)
             continue
         problems = rules.marker_problems(directive, words, options)
         if problems:
@@ -297,9 +289,14 @@ def _only_blank_between(text: str, start: int, end: int) -> bool:
 class _Reader:
     """The state of one pass over a text's fences, markers and tabs, in order."""
 
-    def __init__(self, text: str, reasons: bool = True) -> None:
+    def __init__(self, text: str, reasons: bool, outputs: tuple[str, ...]) -> None:
         self.text = text
         self.reasons = reasons  # whether a block shown and not run needs a skip marker
+        self.languages = {o for o in outputs if not o.endswith(":")}
+        labels = "|".join(re.escape(o[:-1]) for o in outputs if o.endswith(":")) or "(?!)"
+        self.label = re.compile(
+            rf"\s*[*_]{{0,2}}(?:{labels})[*_]{{0,2}}[:：]?[*_]{{0,2}}[ \t]*\r?\n\s*"
+        )
         self.page = Page()
         self.pending: list[Marker] = []
         self.open_cell: int | None = None  # index of the cell that may still take outputs
@@ -457,10 +454,10 @@ class _Reader:
         before = self.page.cells[index] if index is not None else None
         right_after = before is not None and self.adjacent(fence.start)
         labelled = before is not None and bool(
-            _LABEL.fullmatch(self.text, self.last_end, fence.start)
+            self.label.fullmatch(self.text, self.last_end, fence.start)
         )
         output = (
-            (fence.kind == "text" or (fence.kind == "other" and fence.lang in OUTPUT_LANGUAGES))
+            (fence.kind == "text" or (fence.kind == "other" and fence.lang in self.languages))
             and (right_after or labelled)
             and before is not None
             and before.output is None
@@ -515,8 +512,8 @@ class _Reader:
         elif right_after and before is not None:
             self.problem(
                 f"a `{fence.lang or 'plain'}` block right after the cell at line {before.code.line} "
-                "looks like its output, but only a `text` block is compared with what the cell "
-                "prints: make it the `text` output block, or put prose between them",
+                "looks like its output, but is no output block of this project (a `text` fence, or "
+                "a form the table's `outputs` lists): make it one, or put prose between them",
                 fence,
             )
         self.close_cell()
@@ -577,11 +574,13 @@ def _sessions_outside_fences(text: str, fences: list[Fence], comments: list[tupl
     return cells
 
 
-def read_cells(text: str, sessions_outside_fences: bool = False, reasons: bool = True) -> Page:
+def read_cells(
+    text: str, sessions_outside_fences: bool = False, reasons: bool = True, outputs=OUTPUTS
+) -> Page:
     """Find the cells, page markers and problems of a Markdown text; with
     ``sessions_outside_fences`` (a docstring), also its doctest sessions written without a
     fence; without ``reasons`` (a notebook's markdown cell, where nothing is run), a block in
-    another language needs no skip marker."""
+    another language needs no skip marker; ``outputs``: the forms of an output block."""
     fences = list(iter_fences(text))
     inside = [(f.start, f.end) for f in fences]
 
@@ -599,7 +598,7 @@ def read_cells(text: str, sessions_outside_fences: bool = False, reasons: bool =
         *fences,
     ]
     events.sort(key=lambda item: item.start)
-    reader = _Reader(text, reasons)
+    reader = _Reader(text, reasons, outputs)
     sessions = []
     if sessions_outside_fences:
         sessions = _sessions_outside_fences(text, fences, rules.comment_spans(text, inside))

@@ -8,7 +8,15 @@ paths = ["docs", "README.md"]   # Markdown files, notebooks, modules, and folder
 rtol = 1e-6                     # the default tolerance for floats in outputs (at most 1e-2)
 atol = 1e-8
 timeout = 60                    # seconds a cell may run
+outputs = ["text", "Output:"]   # the forms of an output block (see below)
 ```
+
+``outputs`` lists what an output block may look like, besides a ``text`` fence right after its
+cell (which always is one): fence languages (``"output"``; ``""`` for a bare fence) and label
+lines that may stand between the cell and its block (``"Output:"``, also written ``**Output**``).
+The update mode writes a new block as a fence of the first language listed. The default,
+``cells.OUTPUTS``, takes ``text``, ``output`` and bare fences, and the labels Output, Out,
+Result, 输出 and 结果.
 
 A project without the table gets nothing collected: the plugin stays out of its way.
 """
@@ -22,15 +30,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from convdocs.verify.cells import OUTPUTS
 from convdocs.verify.compare import DEFAULT_ATOL, DEFAULT_RTOL
 from convdocs.verify.rules import ATOL_CEILING, RTOL_CEILING
 
 DEVICE_ENV = "CONVDOCS_DEVICE"
 """The environment variable that names the device (``--device`` wins; the documents see it too)."""
 TABLE = "[tool.convdocs.verify]"
-KEYS = frozenset({"paths", "rtol", "atol", "timeout", "record"})
+KEYS = frozenset({"paths", "rtol", "atol", "timeout", "record", "outputs"})
 DEFAULT_TIMEOUT = 60.0
 TIMEOUT_CEILING = 24 * 3600.0
+_OUTPUT = re.compile(r"[\w+#.-]*|[^\W_][^:\n]*:")  # a fence language, or a label line
 
 
 class ConfigError(ValueError):
@@ -48,6 +58,7 @@ class ProjectConfig:
     atol: float = DEFAULT_ATOL
     timeout: float = DEFAULT_TIMEOUT
     record: Path | None = None
+    outputs: tuple[str, ...] = OUTPUTS
 
     def covers(self, path: Path) -> bool:
         """Whether ``path`` is one of the listed files or lies in one of the listed folders."""
@@ -100,47 +111,50 @@ def load_project(root: Path) -> ProjectConfig | None:
     table = data.get("tool", {}).get("convdocs", {}).get("verify")
     if table is None:
         return None
-    if not isinstance(table, dict):
-        raise ConfigError(f"{TABLE} in {pyproject} must be a table")
-    unknown = set(table) - KEYS
-    if unknown:
-        raise ConfigError(
-            f"{TABLE} in {pyproject} accepts {', '.join(sorted(KEYS))}; "
-            f"got unknown key(s) {', '.join(sorted(unknown))}"
-        )
-    raw_paths = table.get("paths")
-    if not (
-        isinstance(raw_paths, list)
-        and raw_paths
-        and all(isinstance(p, str) and p for p in raw_paths)
-    ):
-        raise ConfigError(
-            f"{TABLE} in {pyproject}: paths must be a non-empty list of file or folder names, got {raw_paths!r}"
-        )
-    paths = []
-    for name in raw_paths:
-        path = (Path(root) / name).resolve()
-        if not path.exists():
-            raise ConfigError(f"{TABLE} in {pyproject}: paths lists {name!r}, which does not exist")
-        paths.append(path)
+    where, root = f"{TABLE} in {pyproject}", Path(root).resolve()
+    _require(isinstance(table, dict), f"{where} must be a table")
+    unknown = ", ".join(sorted(set(table) - KEYS))
+    _require(
+        not unknown, f"{where} accepts {', '.join(sorted(KEYS))}; got unknown key(s) {unknown}"
+    )
+    names = table.get("paths")
+    _require(
+        isinstance(names, list) and names and all(isinstance(p, str) and p for p in names),
+        f"{where}: paths must be a non-empty list of file or folder names, got {names!r}",
+    )
+    paths = tuple((root / name).resolve() for name in names)
+    for name, path in zip(names, paths, strict=True):
+        _require(path.exists(), f"{where}: paths lists {name!r}, which does not exist")
     name = table.get("record")
-    record = None if name is None else (Path(root) / str(name)).resolve()
-    if record is not None and not (
-        isinstance(name, str) and name.endswith(".json") and Path(root).resolve() in record.parents
-    ):
-        raise ConfigError(
-            f"{TABLE} in {pyproject}: record must name a .json file inside the project, "
-            f"such as 'verification-record.json', got {name!r}"
-        )
-    where = f"{TABLE} in {pyproject}"
+    record = None if name is None else (root / str(name)).resolve()
+    _require(
+        record is None
+        or (isinstance(name, str) and name.endswith(".json") and root in record.parents),
+        f"{where}: record must name a .json file inside the project, such as "
+        f"'verification-record.json', got {name!r}",
+    )
+    outputs = table.get("outputs", OUTPUTS)
+    _require(
+        isinstance(outputs, (list, tuple))
+        and all(isinstance(o, str) and _OUTPUT.fullmatch(o) for o in outputs),
+        f"{where}: outputs must be a list of fence languages (such as 'output', or '' for a bare "
+        f"fence) and label lines ending in ':' (such as 'Output:'), got {outputs!r}",
+    )
     return ProjectConfig(
-        Path(root).resolve(),
-        tuple(paths),
+        root,
+        paths,
         number(where, "rtol", table.get("rtol", DEFAULT_RTOL), RTOL_CEILING),
         number(where, "atol", table.get("atol", DEFAULT_ATOL), ATOL_CEILING),
         number(where, "timeout", table.get("timeout", DEFAULT_TIMEOUT), TIMEOUT_CEILING),
         record,
+        tuple(outputs),
     )
+
+
+def _require(holds: object, message: str) -> None:
+    """Raise a ``ConfigError`` with ``message`` unless ``holds``."""
+    if not holds:
+        raise ConfigError(message)
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from convdocs.verify.cells import (
+    OUTPUTS,
     Cell,
     Claim,
     Fence,
@@ -31,6 +32,7 @@ from convdocs.verify.cells import (
     read_cells,
     split_lines,
 )
+from convdocs.verify.config import load_project
 from convdocs.verify.notebook import NotebookCell, read_notebook
 from convdocs.verify.rendered import disagreements
 
@@ -133,18 +135,19 @@ def read_source(path: str | Path, text: str | None = None) -> Source:
         raise ValueError(f"{path} is not a document: expected one of {', '.join(sorted(SUFFIXES))}")
     if text is None:
         text = Path(path).read_text(encoding="utf-8")
-    return _read(str(path), kind, text)
+    project = load_project(project_root_of(Path(path))) if kind == "page" else None
+    return _read(str(path), kind, text, project.outputs if project else OUTPUTS)
 
 
 @functools.lru_cache(maxsize=256)
-def _read(path: str, kind: str, text: str) -> Source:
+def _read(path: str, kind: str, text: str, outputs: tuple[str, ...]) -> Source:
     """``read_source`` of a text read before (the site's hook asks for a page several times, and
     rendering it for the cross-check is most of the cost): a ``Source`` is immutable."""
     if kind == "notebook":
         return _notebook_source(str(path), text)
     if kind == "docstring":
         return _docstring_source(str(path), text)
-    page = read_cells(text)
+    page = read_cells(text, outputs=outputs)
     problems = [*page.problems, *_missing_examples_from(Path(path), page.page_markers)]
     if not problems:
         problems += _not_as_shown(Path(path), text, page.fences)
@@ -244,6 +247,12 @@ def docstrings(text: str) -> Iterator[tuple[int, int, str, bool, str]]:
         )
 
 
+_ESCAPES = (
+    "this docstring has escape sequences, so its examples as written differ from the text the "
+    'API page shows; make it a raw docstring (r"""...""") or drop the escapes'
+)
+
+
 def _docstring_source(path: str, text: str) -> Source:
     examples: list[Example] = []
     markers: list[Marker] = []
@@ -264,15 +273,7 @@ def _docstring_source(path: str, text: str) -> Source:
         if not page.cells and not page.problems and not page.claims:
             continue
         if written != value:
-            examples.append(
-                Problem(
-                    "this docstring has escape sequences, so its examples as written differ from the text "
-                    'the API page shows; make it a raw docstring (r"""...""") or drop the escapes',
-                    start,
-                    end,
-                    text.count("\n", 0, start) + 1,
-                )
-            )
+            examples.append(Problem.within(text, _ESCAPES, start, end))
             continue
         examples += [*page.cells, *page.problems, *page.claims]
         markers += page.page_markers

@@ -592,7 +592,9 @@ def _queue_output(outcome: Outcome, cell: Cell, shown: Fence | None, actual: str
     elif shown is not None:
         edit = TextEdit(path, cell.code.end, shown.end, "", original)
     else:
-        block = _fence_for(actual, cell.code.indent, "text")
+        outputs = outcome.settings.project.outputs
+        language = next((o for o in outputs if not o.endswith(":")), "text")
+        block = _fence_for(actual, cell.code.indent, language)
         edit = TextEdit(path, cell.code.end, cell.code.end, "\n\n" + block, original)
     outcome.edits.append(edit)
     return None

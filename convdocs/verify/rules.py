@@ -55,6 +55,11 @@ class Problem:
     end: int
     line: int
 
+    @classmethod
+    def within(cls, text: str, message: str, start: int, end: int) -> Problem:
+        """A problem at ``start``..``end`` of ``text``, on the line where it starts."""
+        return cls(message, start, end, text.count("\n", 0, start) + 1)
+
 
 # --- languages -------------------------------------------------------------------------------
 
@@ -180,20 +185,13 @@ def hidden_markers(
                 "a `>>>` example outside a fence is shown but never run: put the session in a "
                 "`pycon` fence, which the checker runs as doctest does"
             )
-            found.append(
-                Problem(
-                    message,
-                    m.start(),
-                    len(text) if end < 0 else end,
-                    text.count("\n", 0, m.start()) + 1,
-                )
-            )
+            found.append(Problem.within(text, message, m.start(), len(text) if end < 0 else end))
     for start, end in sorted((s, e) for s, e in markers if s in hidden):
         message = (
             "a convdocs marker inside another HTML comment: its note would be hidden from "
             "readers; put the marker on its own line, outside any comment"
         )
-        found.append(Problem(message, start, end, text.count("\n", 0, start) + 1))
+        found.append(Problem.within(text, message, start, end))
     return found, hidden
 
 
@@ -356,10 +354,8 @@ def figures_without_markers(
             or not _outside(hidden, m.start())
         ):
             continue
-        yield Problem(
+        message = (
             f"the page shows {target}, but no cell draws it: put <!-- convdocs: figure {target} --> "
-            "before the cell that draws it, so that the suite checks the committed image",
-            m.start(),
-            m.end(),
-            text.count("\n", 0, m.start()) + 1,
+            "before the cell that draws it, so that the suite checks the committed image"
         )
+        yield Problem.within(text, message, m.start(), m.end())

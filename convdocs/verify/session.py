@@ -183,13 +183,6 @@ class Session:
             self.teardown_document(document.namespace)
         return found
 
-    def evaluate(
-        self, path: str | Path, text: str | None = None, *, first_failure: bool = False
-    ) -> list[str]:
-        """The failures of ``judge_each``: a skipped example is skipped, not failed."""
-        found = self.judge_each(path, text, first_failure=first_failure)
-        return [message for outcome, message in found if outcome == "failed"]
-
     def collect_file(self, file_path: Path, parent: Any) -> Any:
         """The pytest collector for ``file_path`` if the project lists it, else None."""
         kind = kind_of(file_path)
