@@ -630,7 +630,7 @@ def test_only_the_listed_paths_are_collected(project):
     [
         (
             'paths = ["docs"]\nrtl = 1e-3\n',
-            "*accepts atol, paths, record, rtol, timeout; got unknown key(s) rtl*",
+            "*accepts atol, outputs, paths, record, rtol, timeout; got unknown key(s) rtl*",
         ),
         ('paths = ["nowhere"]\n', "*paths lists 'nowhere', which does not exist*"),
         ("paths = []\n", "*paths must be a non-empty list of file or folder names, got []*"),
