@@ -20,6 +20,7 @@ setup: $(STAMP)
 # Verify the pages' examples, build the site strictly, and serve it on http://127.0.0.1:8000/convdocs/
 # (the path of site_url, as GitHub Pages publishes it).
 serve: setup
+	bash scripts/ensure-chromium.sh   # also the Chinese figures' font and the compiled pass's g++
 	$(BIN)/python -m pytest -q -p no:cacheprovider docs README.md
 	$(BIN)/mkdocs serve --strict --dev-addr 127.0.0.1:8000
 
