@@ -18,6 +18,7 @@ from convdocs.verify import record
 from convdocs.verify.cells import Cell, Marker, iter_fences, iter_markers, read_cells
 from convdocs.verify.config import load_project
 from convdocs.verify.documents import MARKDOWN_SUFFIXES, kind_of, read_source
+from convdocs.verify.rules import DEVICE_KINDS, DEVICE_NAMES
 
 if TYPE_CHECKING:  # the checker itself runs without MkDocs (on a GPU machine, say)
     from mkdocs.config.defaults import MkDocsConfig
@@ -33,8 +34,6 @@ def plugin_error(message: str) -> Exception:
         return RuntimeError(message)
     return PluginError(message)
 
-
-_DEVICE_NAMES = {"cpu": "CPU", "cuda": "GPU"}
 
 # What the site says around the code, in each language of the site (mkdocs-static-i18n builds
 # one language after the other; Material's ``theme.language`` names the one being built).
@@ -117,7 +116,7 @@ def _tolerance_text(options: Mapping[str, object], language: str = "en") -> str:
     words = _text(language)
     values = ", ".join(f"{k}={options[k]}" for k in ("rtol", "atol") if k in options)
     device = options.get("device")
-    name = _DEVICE_NAMES.get(str(device).split(":")[0], str(device))
+    name = DEVICE_NAMES.get(str(device).split(":")[0], str(device))
     where = words["on_device"].format(device=name) if device else ""
     reason = f"{words['colon']}{options['reason']}" if options.get("reason") else ""
     return f"{values}{where}{reason}"
@@ -294,9 +293,9 @@ def stamp_html(
         head += words["not_run"].format(count=len(state["skipped"]), reasons=reasons)
     parts = [f'<span class="convdocs-stamp__count">{head}</span>']
     machines = []
-    for kind in record.DEVICE_KINDS:
+    for kind in DEVICE_KINDS:
         run, earlier = state["runs"].get(kind), state["earlier"].get(kind)
-        name = _DEVICE_NAMES[kind]
+        name = DEVICE_NAMES[kind]
         if run:
             said = words["verified"].format(
                 device=name, torch=html.escape(run["torch"]), date=html.escape(run["date"])

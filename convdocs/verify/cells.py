@@ -32,7 +32,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 
 from convdocs.verify import rules
-from convdocs.verify.rules import Problem, fence_language, language_kind
+from convdocs.verify.rules import DEVICE_TABS, Problem, fence_language, language_kind
 
 CELL_DIRECTIVES = frozenset({"skip", "source", "tolerance", "figure"})
 PAGE_DIRECTIVES = frozenset({"page-tolerance", "examples-from"})
@@ -42,8 +42,6 @@ OUTPUTS = ("text", "output", "", "Output:", "Out:", "Result:", "输出:", "结�
 """The forms of an output block (a project's table may list others, ``outputs``): fence
 languages (``""`` a bare fence; a ``text`` fence always is one) of a block right after its cell,
 and label lines (``Output:``, also as ``**Output**``) that may stand between the two."""
-DEVICE_TABS = {"CPU": "cpu", "GPU": "cuda"}
-"""Tab labels of a device output group, and the device kind each one is checked on."""
 
 _FENCE_OPEN = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[^\n]*?)[ \t]*$")
 _MARKER = re.compile(r"^[ \t]*<!--[ \t]*convdocs:[ \t]*(?P<body>.*?)[ \t]*-->[ \t]*$")

@@ -39,6 +39,7 @@ from convdocs.verify.edits import (
 )
 from convdocs.verify.figures import DEFAULT_TOL, Drawn, check_figure
 from convdocs.verify.notebook import NotebookCell
+from convdocs.verify.rules import DEVICE_NAMES
 from convdocs.verify.runner import ProcessEnded, changed_files, project_files
 
 if TYPE_CHECKING:
@@ -47,8 +48,6 @@ if TYPE_CHECKING:
     from convdocs.verify.config import Settings
     from convdocs.verify.edits import Edit
     from convdocs.verify.runner import DocumentRun
-
-_DEVICE_NAMES = {"cpu": "CPU", "cuda": "GPU"}
 
 
 @dataclass
@@ -323,7 +322,7 @@ def evaluate_cell(outcome: Outcome) -> str | None:
         return _check_source(outcome, cell, source)
 
     if cell.device_outputs and cell.output_for(settings.device_kind) is None:
-        tabs = ", ".join(_DEVICE_NAMES.get(kind, kind) for kind, _ in cell.device_outputs)
+        tabs = ", ".join(DEVICE_NAMES.get(kind, kind) for kind, _ in cell.device_outputs)
         return f"{page}:{cell.code.line}: this cell shows an output per device ({tabs}), but none for {settings.device}"
 
     tolerance = tolerances.for_cell(cell, settings.device_kind, settings.project)
@@ -355,7 +354,7 @@ def evaluate_cell(outcome: Outcome) -> str | None:
     if settings.update and (cell.device_outputs or settings.writes_shared_outputs):
         return _queue_output(outcome, cell, shown, actual)
     where = (shown or cell.code).line
-    tab = _DEVICE_NAMES.get(settings.device_kind, settings.device_kind)
+    tab = DEVICE_NAMES.get(settings.device_kind, settings.device_kind)
     label = f" ({tab} tab)" if cell.device_outputs else ""
     hint = (
         "(run `pytest --update-outputs` to rewrite the block from the code)"

@@ -32,10 +32,10 @@ from convdocs.verify.compare import compare_outputs
 from convdocs.verify.config import ProjectConfig, Settings
 from convdocs.verify.documents import Source, fingerprint, read_source
 from convdocs.verify.edits import write_atomically
+from convdocs.verify.rules import DEVICE_KINDS
 from convdocs.verify.translations import vouched_by
 
 FORMAT = 3
-DEVICE_KINDS = ("cpu", "cuda")
 
 
 class RecordError(ValueError):

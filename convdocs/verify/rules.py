@@ -31,7 +31,10 @@ FIGURE_TOL_CEILING = 4.0
 """The largest RMS tolerance (0-255) a figure marker may set without a reason."""
 FIGURE_TOL_LIMIT = 16.0
 """The largest RMS tolerance a figure marker may set at all."""
-DEVICE_KINDS = ("cpu", "cuda")
+DEVICE_TABS = {"CPU": "cpu", "GPU": "cuda"}
+"""The device kinds, each with the label of its content tab (and its name for readers)."""
+DEVICE_KINDS = tuple(DEVICE_TABS.values())
+DEVICE_NAMES = {kind: label for label, kind in DEVICE_TABS.items()}
 
 MARKERS: Mapping[str, tuple[str, int, int]] = {
     "skip": ("reason", 0, 0),
