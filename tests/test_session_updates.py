@@ -134,3 +134,21 @@ def test_a_sessions_imports_are_its_documents_dependencies(project):
     source = read_source(page)
     assert "helper.py" in dependencies(source, project)
     assert "json" in third_party_imports(source, project)
+
+
+def test_a_session_compares_stdout_and_values_not_stderr_as_doctest_does(project, monkeypatch):
+    """A warning goes to stderr, which doctest leaves to the terminal: a session that shows no
+    warning passes, and the update mode never writes one into it; stdout is still compared."""
+    monkeypatch.delenv("CI", raising=False)
+    page = project / "docs" / "page.md"
+    session = (
+        "```pycon\n>>> import sys, warnings\n>>> warnings.warn('old')\n"
+        ">>> print('out'); print('err', file=sys.stderr)\nout\n>>> 6 * 7\n42\n```\n"
+    )
+    page.write_text(session)
+    assert _check(project, page) == []
+    page.write_text(session.replace("out\n>>>", "other\n>>>"))
+    failures = _check(project, page)
+    assert len(failures) == 1 and "expected 'other', got 'out'" in failures[0], failures
+    assert _update(project, page) == []
+    assert page.read_text() == session

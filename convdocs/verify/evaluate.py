@@ -425,9 +425,9 @@ def _evaluate_session(outcome: Outcome, cell: Cell, tolerance: tolerances.Tolera
             and ran.exception is None
             and _doctest_difference(shown, ran, tolerance)
         ):
-            rewrites.append((region, ran.output))
+            rewrites.append((region, ran.results))
             shown = doctest.Example(
-                shown.source, ran.output, None, shown.lineno, shown.indent, shown.options
+                shown.source, ran.results, None, shown.lineno, shown.indent, shown.options
             )
         for run, when in (
             (ran, ""),
@@ -492,8 +492,9 @@ DOCTEST_FLAGS = doctest.ELLIPSIS
 
 
 def _doctest_difference(shown: doctest.Example, ran: Ran, tolerance: tolerances.Tolerance) -> str:
-    """Why ``ran`` is not what ``shown`` expects, or "": its output within the tolerance
-    (device-neutral, as for cells), or as doctest's own checker accepts it (``ELLIPSIS``,
+    """Why ``ran`` is not what ``shown`` expects, or "": what it wrote to stdout and its value
+    (as doctest, which leaves stderr to the terminal: a warning is no output of a session)
+    within the tolerance (device-neutral, as for cells), or as doctest's own checker accepts it (``ELLIPSIS``,
     ``NORMALIZE_WHITESPACE`` and the other flags the example turns on); an expected exception
     by its last traceback line (only its type with ``IGNORE_EXCEPTION_DETAIL``)."""
     flags = DOCTEST_FLAGS
@@ -513,12 +514,12 @@ def _doctest_difference(shown: doctest.Example, ran: Ran, tolerance: tolerances.
         return "" if same else f"expected it to raise:\n{shown.exc_msg}it raised:\n{ran.exception}"
     if ran.exception is not None:
         return f"it raised, where the session shows no traceback:\n{ran.exception}"
-    result = compare_outputs(shown.want, ran.output, rtol=tolerance.rtol, atol=tolerance.atol)
-    if result or checker.check_output(shown.want, ran.output, flags):
+    result = compare_outputs(shown.want, ran.results, rtol=tolerance.rtol, atol=tolerance.atol)
+    if result or checker.check_output(shown.want, ran.results, flags):
         return ""
     return (
         f"it prints otherwise ({tolerance.origin})\nfirst difference: {result}\n"
-        f"--- shown in the session\n{shown.want}--- printed now\n{ran.output}"
+        f"--- shown in the session\n{shown.want}--- printed now\n{ran.results}"
     )
 
 
