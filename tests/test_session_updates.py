@@ -136,7 +136,9 @@ def test_a_sessions_imports_are_its_documents_dependencies(project):
     assert "json" in third_party_imports(source, project)
 
 
-def test_a_session_compares_stdout_and_values_not_stderr_as_doctest_does(project, monkeypatch):
+def test_a_session_compares_stdout_and_values_not_stderr_as_doctest_does(
+    project, monkeypatch, device
+):
     """A warning goes to stderr, which doctest leaves to the terminal: a session that shows no
     warning passes, and the update mode never writes one into it; stdout is still compared."""
     monkeypatch.delenv("CI", raising=False)
@@ -146,9 +148,14 @@ def test_a_session_compares_stdout_and_values_not_stderr_as_doctest_does(project
         ">>> print('out'); print('err', file=sys.stderr)\nout\n>>> 6 * 7\n42\n```\n"
     )
     page.write_text(session)
-    assert _check(project, page) == []
+
+    def check() -> list[str]:
+        found = judged(project, page, device=str(device))
+        return [message for outcome, message in found if outcome == "failed"]
+
+    assert check() == []
     page.write_text(session.replace("out\n>>>", "other\n>>>"))
-    failures = _check(project, page)
+    failures = check()
     assert len(failures) == 1 and "expected 'other', got 'out'" in failures[0], failures
     assert _update(project, page) == []
     assert page.read_text() == session

@@ -190,6 +190,7 @@ def test_a_figure_cell_may_draw_in_the_translations_words_and_nothing_else(tmp_p
 
 
 def _judged_figures(tmp_path: Path, english: str, spanish: str, **options) -> dict[str, list]:
+    """Each edition of a page judged in-process (``tests.conftest.judged``, with ``options``)."""
     from tests.conftest import judged
 
     (tmp_path / "pyproject.toml").write_text('[tool.convdocs.verify]\npaths = ["docs"]\n')
@@ -201,32 +202,38 @@ def _judged_figures(tmp_path: Path, english: str, spanish: str, **options) -> di
 
 
 def test_a_translation_that_draws_its_own_figure_runs_itself_against_its_own_image(
-    tmp_path, monkeypatch
+    tmp_path, monkeypatch, device
 ):
+    """The update draws the images on the CPU (where shared outputs are written); the checks
+    run on the run's device."""
     monkeypatch.delenv("CI", raising=False)
     figures = tmp_path / "docs" / "figures"
     _judged_figures(tmp_path, FIGURE_PAGE, FIGURE_PAGE, update=True)
     english = (figures / "f.png").read_bytes()
     assert (figures / "f.es.png").read_bytes() != english  # written beside, never over, f.png
-    found = _judged_figures(tmp_path, FIGURE_PAGE, FIGURE_PAGE)
+    found = _judged_figures(tmp_path, FIGURE_PAGE, FIGURE_PAGE, device=str(device))
     assert found == {"p.md": [("passed", "")], "p.es.md": [("passed", "")]}  # both ran
 
     (figures / "f.es.png").write_bytes(english)  # the translation's own image is checked
-    message = _judged_figures(tmp_path, FIGURE_PAGE, FIGURE_PAGE)["p.es.md"][0][1]
+    message = _judged_figures(tmp_path, FIGURE_PAGE, FIGURE_PAGE, device=str(device))["p.es.md"][0][
+        1
+    ]
     assert "figures/f.es.png no longer matches what the code draws" in message
 
 
 def test_a_translation_with_an_image_of_its_own_is_not_vouched_for_by_its_original(
-    tmp_path, monkeypatch
+    tmp_path, monkeypatch, device
 ):
+    """The update draws the images on the CPU (where shared outputs are written); the checks
+    run on the run's device."""
     monkeypatch.delenv("CI", raising=False)
     same = FIGURE_PAGE.replace("WORD", "one")
     figures = tmp_path / "docs" / "figures"
     _judged_figures(tmp_path, same, FIGURE_PAGE.replace("WORD", "uno"), update=True)
     # the same code as the original, but an image of its own that the code does not draw
-    found = _judged_figures(tmp_path, same, same)
+    found = _judged_figures(tmp_path, same, same, device=str(device))
     assert found["p.md"] == [("passed", "")]
     assert found["p.es.md"][0][0] == "failed", found  # run, not skipped as its original's twin
     assert "figures/f.es.png no longer matches" in found["p.es.md"][0][1]
     (figures / "f.es.png").unlink()
-    assert _judged_figures(tmp_path, same, same)["p.es.md"][0][0] == "skipped"
+    assert _judged_figures(tmp_path, same, same, device=str(device))["p.es.md"][0][0] == "skipped"

@@ -573,7 +573,10 @@ def _sessions_outside_fences(text: str, fences: list[Fence], comments: list[tupl
 
 
 def read_cells(
-    text: str, sessions_outside_fences: bool = False, reasons: bool = True, outputs=OUTPUTS
+    text: str,
+    sessions_outside_fences: bool = False,
+    reasons: bool = True,
+    outputs: tuple[str, ...] = OUTPUTS,
 ) -> Page:
     """Find the cells, page markers and problems of a Markdown text; with
     ``sessions_outside_fences`` (a docstring), also its doctest sessions written without a

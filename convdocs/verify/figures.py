@@ -4,8 +4,8 @@ A cell preceded by ``<!-- convdocs: figure figures/name.png -->`` must draw exac
 matplotlib figure. The suite renders it (Agg, fixed DPI) and compares it with the committed
 image, pixel by pixel, with matplotlib's RMS image comparison (tolerance ``tol``, in 0-255
 units, default ``DEFAULT_TOL``); the update mode writes the PNG instead. A translation's
-figure is its own ``figures/name.zh.png`` where it has one, as mkdocs-static-i18n serves it. The page must show
-the image with alt text: ``![what it shows](figures/name.png)``.
+figure is its own ``figures/name.zh.png`` where it has one, as mkdocs-static-i18n serves it.
+The page must show the image with alt text: ``![what it shows](figures/name.png)``.
 """
 
 from __future__ import annotations
