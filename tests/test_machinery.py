@@ -1105,7 +1105,7 @@ def test_two_prompts_on_a_line_of_prose_are_one_problem(docs):
                 ],
                 [],
             ),
-            "*a stored result holds text/html, which a notebook shows instead of its text*",
+            "*(cell 0): the stored text/html differs from what the cell shows*",
         ),
         (
             (

@@ -12,7 +12,7 @@ from nbclient import NotebookClient
 
 from convdocs.verify import compare_outputs
 from convdocs.verify.config import Settings, load_project
-from convdocs.verify.notebook import expected_output
+from convdocs.verify.notebook import shown_by
 from convdocs.verify.session import Session
 from tests.conftest import failures_of
 
@@ -50,12 +50,13 @@ def test_a_real_kernel_prints_the_stored_outputs(device, monkeypatch):
     )
     rtol, atol = rule.rtol, rule.atol
     for number, (s, e) in enumerate(code_cells, start=1):
-        want, want_stderr, problem = expected_output(s.outputs)
-        got, got_stderr, _ = expected_output(e.outputs)
+        (want, problem), (got, _) = shown_by(s.outputs), shown_by(e.outputs)
         assert not problem
-        result = compare_outputs(want, got, rtol=rtol, atol=atol)
-        assert result, f"code cell {number}: {result}"
-        assert want_stderr == got_stderr, f"code cell {number}: stderr"
+        for stream in ("output", "stderr"):
+            stored, printed = ("".join(t for k, t in pairs if k == stream) for pairs in (want, got))
+            result = compare_outputs(stored, printed, rtol=rtol, atol=atol)
+            assert result, f"code cell {number}, {stream}: {result}"
+        assert {k for k, _ in want} <= {"output", "stderr"}
 
 
 def test_the_stored_outputs_pass_as_they_are(device):
@@ -81,8 +82,8 @@ def test_a_changed_stored_output_fails_with_the_cells_line(device):
             "hold an error (ValueError: boom)",
         ),
         (
-            [{"output_type": "display_data", "data": {"image/png": "AAAA"}, "metadata": {}}],
-            "type 'display_data' cannot be verified",
+            [{"output_type": "update_display_data", "data": {}, "metadata": {}}],
+            "type 'update_display_data' cannot be verified",
         ),
     ],
 )
@@ -155,3 +156,97 @@ def test_a_warning_a_real_kernel_stored_passes_and_a_changed_one_fails(tmp_path,
     assert failures() == []
     path.write_text(path.read_text().replace("careful", "carefree", 1))
     assert "the stored stderr differs" in "\n".join(failures())
+
+
+# A notebook as Jupyter users write them: a plot (the inline backend shows it as a PNG), an HTML
+# display, a rich result (text and HTML), and a warning on stderr.
+RICH_CELLS = [
+    "import warnings\nimport matplotlib.pyplot as plt\nfrom IPython.display import HTML, display",
+    "plt.plot([0, 1, 2], [0, 1, 4])\nplt.title('share: 91%')",
+    "display(HTML('<b>accuracy 0.91</b>'))\nprint('shown')",
+    "class Table:\n    def _repr_html_(self):\n        return '<table><td>0.91</td></table>'\n"
+    "    def __repr__(self):\n        return 'Table(1)'\nTable()",
+    "warnings.warn('careful')",
+]
+
+
+def _execute(notebook: nbformat.NotebookNode) -> None:
+    """Run ``notebook`` in a real kernel with Jupyter's own backend for figures (the suite's
+    environment says Agg, which a kernel would inherit)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+        NotebookClient(notebook, kernel_name="python3", timeout=120).execute()
+
+
+@pytest.fixture(scope="module")
+def rich_notebook() -> str:
+    """The notebook of ``RICH_CELLS``, with the outputs a real Jupyter kernel stored."""
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in RICH_CELLS])
+    _execute(notebook)
+    kinds = [{o["output_type"] for o in c.outputs} for c in notebook.cells]
+    assert kinds[1:] == [
+        {"execute_result", "display_data"},
+        {"display_data", "stream"},
+        {"execute_result"},
+        {"stream"},
+    ]
+    return nbformat.writes(notebook)
+
+
+def _other_plot(text: str) -> str:
+    """``text`` with its stored plot replaced by a real kernel's plot of other numbers."""
+    notebook = nbformat.reads(text, as_version=4)
+    cells = [RICH_CELLS[0], RICH_CELLS[1].replace("4]", "3]")]
+    other = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    _execute(other)
+    plot, drawn = (
+        next(o for o in n.cells[1].outputs if o["output_type"] == "display_data")
+        for n in (notebook, other)
+    )
+    plot["data"]["image/png"] = drawn["data"]["image/png"]
+    return nbformat.writes(notebook)
+
+
+def test_a_notebooks_displays_plots_and_html_are_checked_as_jupyter_stores_them(
+    tmp_path, rich_notebook, device
+):
+    """What a real kernel stored passes; a changed number in the HTML, a plot of other numbers,
+    or a plot that is missing, each fails its cell; the update mode stores the outputs again."""
+    path = tmp_path / "rich.ipynb"
+    path.write_text(rich_notebook)
+    assert _evaluate(path, rich_notebook, device) == []
+
+    def stored(cell: int, change) -> str:  # the notebook, with ``change`` made to a cell's outputs
+        notebook = nbformat.reads(rich_notebook, as_version=4)
+        change(notebook.cells[cell].outputs)
+        return nbformat.writes(notebook)
+
+    def html(number: str):
+        def change(outputs):
+            data = outputs[0]["data"]
+            data["text/html"] = data["text/html"].replace("0.91", number)
+
+        return change
+
+    changed = {
+        "html": (stored(2, html("0.99")), "stored text/html"),
+        "result": (stored(3, html("0.9")), "stored text/html"),
+        "plot": (_other_plot(rich_notebook), "stored image/png differs from what the cell shows"),
+        "no plot": (stored(1, lambda outputs: outputs.pop()), "stored output differs"),
+        "no image": (
+            stored(1, lambda outputs: outputs[1]["data"].pop("image/png")),
+            "stored image/png differs from what the cell shows: it stored 0 and shows 1",
+        ),
+    }
+    for name, (text, message) in changed.items():
+        assert text != rich_notebook, name
+        failures = _evaluate(path, text, device)
+        assert len(failures) == 1 and message in failures[0], (name, failures)
+    from tests.conftest import judged
+
+    path.write_text(changed["no plot"][0])
+    (tmp_path / "pyproject.toml").write_text('[tool.convdocs.verify]\npaths = ["rich.ipynb"]\n')
+    judged(tmp_path, path, update=True)
+    assert _evaluate(path, path.read_text(), device) == []
+    outputs = nbformat.read(path, as_version=4).cells[1].outputs
+    assert [o["output_type"] for o in outputs] == ["execute_result", "display_data"]

@@ -176,8 +176,21 @@ def make_shell() -> Any:
     fork must not copy), plain tracebacks, and a display hook that keeps the value's text
     instead of printing it after an ``Out[n]:`` prompt."""
     from IPython.core.displayhook import DisplayHook
+    from IPython.core.displaypub import DisplayPublisher
     from IPython.core.interactiveshell import InteractiveShell
     from traitlets.config import Config
+
+    class KeptDisplays(DisplayPublisher):
+        """In a notebook, each display kept with all its data, as Jupyter stores it; on a page
+        only its text is shown, printed (IPython's own behaviour without a front end)."""
+
+        chunks: list[list[Any]] | None = None
+
+        def publish(self, data: dict[str, Any], *args: Any, **kwargs: Any) -> None:
+            if self.chunks is None:
+                super().publish(data, *args, **kwargs)
+            else:
+                self.chunks.append(["display", _jsonable(data)])
 
     class KeptValue(DisplayHook):
         value: str | None = None
@@ -187,14 +200,19 @@ def make_shell() -> Any:
 
         def write_format_data(self, format_dict: dict[str, Any], md_dict: Any = None) -> None:
             self.value = format_dict.get("text/plain")
+            chunks = shell.display_pub.chunks
+            if chunks is not None:  # a notebook's: its whole result
+                chunks.append(["result", _jsonable(format_dict)])
 
     config = Config()
     config.HistoryManager.enabled = False
     config.InteractiveShell.colors = "nocolor"
     config.InteractiveShell.xmode = "Plain"
-    shell: Any = InteractiveShell.instance(config=config, displayhook_class=KeptValue)
-    # %matplotlib (inline or any backend): figures are drawn off-screen with Agg here, and the
-    # checker collects each cell's figures itself
+    shell: Any = InteractiveShell.instance(
+        config=config, displayhook_class=KeptValue, display_pub_class=KeptDisplays
+    )
+    # %matplotlib (inline or any backend): on a page figures are drawn off-screen with Agg and
+    # the checker collects each cell's figures itself; a notebook has the inline backend
     shell.enable_matplotlib = lambda gui=None: (gui, "agg")
     shell.showtraceback = lambda *args, **kwargs: None  # the child formats errors itself
     shell.showsyntaxerror = lambda *args, **kwargs: None
@@ -270,6 +288,32 @@ def _describe(result: Any, filename: str, code: str, first_line: int) -> str | N
     return _traceback(error, filename, code, first_line)
 
 
+def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
+    """A display's data as Jupyter stores it: bytes (an image) in base64."""
+    return {
+        mime: base64.b64encode(value).decode("ascii") if isinstance(value, bytes) else value
+        for mime, value in data.items()
+    }
+
+
+_INLINE = "module://matplotlib_inline.backend_inline"
+
+
+def _inline_figures(shell: Any) -> None:
+    """Draw a notebook's figures as Jupyter does: with matplotlib's inline backend, which shows
+    each figure as a display (PNG) when the cell ends or at ``plt.show()``."""
+    if "matplotlib.pyplot" in sys.modules:
+        from IPython.core.pylabtools import activate_matplotlib
+        from matplotlib_inline.backend_inline import configure_inline_support
+
+        activate_matplotlib(_INLINE)
+        configure_inline_support(shell, _INLINE)
+    else:  # matplotlib, when pyplot is imported, loads the backend, which then sets itself up
+        os.environ["MPLBACKEND"] = _INLINE
+        if "matplotlib" in sys.modules:
+            sys.modules["matplotlib"].rcParams["backend"] = _INLINE
+
+
 def _figures() -> dict[str, Any]:
     """The open matplotlib figures: how many, and the one figure as PNG (Agg, 100 dpi); then
     every figure is closed."""
@@ -292,17 +336,29 @@ class Document:
 
     def __init__(self, shell: Any, guard: Guard) -> None:
         self.shell, self.guard = shell, guard
+        self.inline = False
 
     def run(
-        self, code: str, filename: str, first_line: int, session: bool = False
+        self,
+        code: str,
+        filename: str,
+        first_line: int,
+        session: bool = False,
+        notebook: bool = False,
     ) -> dict[str, Any]:
         """Run a cell as Jupyter would: what it wrote to each stream, in order, its value as the
         display formatter shows it, an error, the figure it drew and what else it changed.
         ``session``: a ``>>>`` example, run as doctest does: its value as ``repr`` shows it, and
         an exception it raises is data (``exception``, as Python's last traceback line has it),
-        not an error."""
+        not an error. ``notebook``: a notebook's cell, whose displays and result are kept with
+        all their data, in order among the streams (``display`` and ``result`` chunks), and
+        whose figures are drawn by the inline backend, as displays."""
         shell = self.shell
-        chunks: list[list[str]] = []
+        chunks: list[list[Any]] = []
+        if notebook and not self.inline:
+            self.inline = True
+            _inline_figures(shell)
+        shell.display_pub.chunks = chunks if notebook else None
         shell.displayhook.value = None
         shell.display_formatter.formatters["text/plain"].pprint = not session
         shell.convdocs_offset.lines = first_line - 1

@@ -470,7 +470,8 @@ def fingerprint(
         elif isinstance(example, Claim):
             add("claim", example.paragraph, json.dumps(example.claims))
         elif isinstance(example, NotebookCell):
-            add("notebook-cell", example.code, example.expected, example.problem, example.fault)
+            add("notebook-cell", example.code, json.dumps(example.expected), example.problem)
+            add(example.fault, *example.tags)
         else:
             output = example.output_for(device_kind)
             add(

@@ -62,14 +62,13 @@ class TextEdit:
 
 @dataclass(frozen=True)
 class NotebookOutput:
-    """Replace the stored outputs of cell ``index`` of a notebook with what it printed now."""
+    """Replace the stored outputs of cell ``index`` of a notebook with what it shows now (as
+    Jupyter stores outputs)."""
 
     path: str
     index: int
-    printed: str
-    value: str | None
+    outputs: tuple[dict, ...]
     original_sha256: str
-    stderr: str = ""
 
 
 @dataclass(frozen=True)
@@ -132,11 +131,7 @@ class EditQueue:
             ):
                 raise ValueError(f"{path} changed while the tests ran; not rewriting it")
             text_edits = [e for e in edits if isinstance(e, TextEdit)]
-            notebook_outputs = {
-                e.index: (e.printed, e.value, e.stderr)
-                for e in edits
-                if isinstance(e, NotebookOutput)
-            }
+            notebook_outputs = {e.index: e.outputs for e in edits if isinstance(e, NotebookOutput)}
             new_text = _apply_text_edits(path, text, text_edits)
             if notebook_outputs:
                 from convdocs.verify.notebook import with_outputs

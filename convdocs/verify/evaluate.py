@@ -37,8 +37,8 @@ from convdocs.verify.edits import (
     read_text,
     sha256,
 )
-from convdocs.verify.figures import DEFAULT_TOL, Drawn, check_figure
-from convdocs.verify.notebook import NotebookCell
+from convdocs.verify.figures import DEFAULT_TOL, Drawn, check_figure, image_difference
+from convdocs.verify.notebook import IMAGES, STREAMS, NotebookCell, jupyter_outputs, shown_by
 from convdocs.verify.rules import DEVICE_NAMES
 from convdocs.verify.runner import ProcessEnded, changed_files, project_files
 
@@ -181,6 +181,8 @@ class Ran:
     """What it wrote to stdout alone."""
     shadow: Ran | None = None
     """The shadow run, when the caller judges it itself (``run_twice(compared=False)``)."""
+    outputs: tuple[dict, ...] = ()
+    """What it showed, as Jupyter stores a cell's outputs (a notebook cell's displays too)."""
 
     @property
     def output(self) -> str:
@@ -188,16 +190,22 @@ class Ran:
 
     @classmethod
     def from_reply(cls, reply: dict[str, Any]) -> Ran:
-        figures = reply["figures"]
+        figures, chunks = reply["figures"], reply["chunks"]
         png = figures["png"]
         return cls(
-            "".join(text for _, text in reply["chunks"]),
+            "".join(text for name, text in chunks if name in ("stdout", "stderr")),
             reply["value"],
             Drawn(int(figures["count"]), None if png is None else base64.b64decode(png)),
             reply.get("exception"),
-            "".join(text for name, text in reply["chunks"] if name == "stderr"),
-            "".join(text for name, text in reply["chunks"] if name == "stdout"),
+            "".join(text for name, text in chunks if name == "stderr"),
+            "".join(text for name, text in chunks if name == "stdout"),
+            outputs=tuple(jupyter_outputs(chunks)),
         )
+
+    @property
+    def shown(self) -> tuple[tuple[str, str], ...]:
+        """What it showed, by stream and data type (``notebook.shown_by``)."""
+        return shown_by(list(self.outputs))[0]
 
     @property
     def transcript(self) -> str:
@@ -219,6 +227,7 @@ def run_twice(
     *,
     doctest: bool = False,
     compared: bool = True,
+    notebook: bool = False,
 ) -> tuple[Ran | None, str | None]:
     """Run ``code`` in the document's process, and in its shadow process, whose random
     generators started from another hidden seed.
@@ -230,7 +239,14 @@ def run_twice(
     __tracebackhide__ = True
     run, page, root = outcome.run, outcome.page, outcome.settings.project.root
     files_before = project_files(root)
-    request = dict(op="run", code=code, filename=page, first_line=first_line, session=doctest)
+    request = dict(
+        op="run",
+        code=code,
+        filename=page,
+        first_line=first_line,
+        session=doctest,
+        notebook=notebook,
+    )
     replies = run.request_both(request, outcome.settings.project.timeout)
     failure, ran, visible = None, None, replies[0]
     if isinstance(visible, ProcessEnded):
@@ -260,7 +276,12 @@ def run_twice(
         else:
             other = Ran.from_reply(shadow)
             result = compare_outputs(
-                ran.transcript, other.transcript, rtol=tolerance.rtol, atol=tolerance.atol
+                *(
+                    r.transcript + "".join(t for k, t in r.shown if k not in NOT_TEXT)
+                    for r in (ran, other)
+                ),
+                rtol=tolerance.rtol,
+                atol=tolerance.atol,
             )
             if not result:
                 failure = (
@@ -523,6 +544,9 @@ def _doctest_difference(shown: doctest.Example, ran: Ran, tolerance: tolerances.
     )
 
 
+NOT_TEXT = IMAGES | set(STREAMS)
+"""What a run shows beside its transcript: its displays' data, images aside."""
+
 _UNSHOWABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\r(?!\n)")
 
 
@@ -613,7 +637,7 @@ def evaluate_notebook_cell(outcome: Outcome) -> str | None:
     tolerance = tolerances.for_notebook(
         example.document.source.tolerances, settings.device_kind, settings.project
     )
-    if "nbval-skip" in cell.tags and (cell.expected or cell.expected_stderr):
+    if "nbval-skip" in cell.tags and cell.expected:
         return f"{where}: the cell is tagged nbval-skip, yet it shows stored outputs nothing checks"
     if "nbval-skip" in cell.tags:
         raise pytest.skip.Exception(
@@ -621,7 +645,7 @@ def evaluate_notebook_cell(outcome: Outcome) -> str | None:
         )
     compared, raises = "nbval-ignore-output" not in cell.tags, cell.raises
     ran, failure = run_twice(
-        outcome, cell.code, cell.line, tolerance, doctest=raises, compared=compared
+        outcome, cell.code, cell.line, tolerance, doctest=raises, compared=compared, notebook=True
     )
     if ran is not None and raises and ran.exception is None:
         failure = "the cell is tagged raises-exception, but it raised nothing"
@@ -632,9 +656,10 @@ def evaluate_notebook_cell(outcome: Outcome) -> str | None:
     if ran is None or failure:  # later cells build on this one: they are not run
         outcome.ended = "failed, and a notebook's later cells build on it"
         return f"{where}: {failure}"
-    outcome.printed = ran.transcript
-    if ran.drawn.count:
-        return f"{where}: the cell draws a figure, which a stored text output cannot check"
+    now = ran.shown
+    outcome.printed = "".join(text for name, text in now if name == "output")
+    if ran.drawn.count:  # not shown by the inline backend (the cell chose another)
+        return f"{where}: the cell draws a figure that it does not show, so nothing checks it"
     if not compared:  # it ran; its outputs are shown unchecked: say so
         raise pytest.skip.Exception(
             "ran, outputs not compared: the cell is tagged nbval-ignore-output",
@@ -642,20 +667,39 @@ def evaluate_notebook_cell(outcome: Outcome) -> str | None:
         )
     # where a warning was raised: a temporary file of Jupyter's kernel, or the notebook here
     at = re.compile(rf"^\S*?(?:ipykernel_\d+[/\\]\d+\.py|{re.escape(outcome.page)}):\d+: ", re.M)
-    stderr = [at.sub("<cell>: ", text) for text in (cell.expected_stderr, ran.stderr)]
-    streams = [("output", cell.expected, ran.results), ("stderr", *stderr)]
-    for name, stored, printed in streams:
-        result = compare_outputs(stored, printed, rtol=tolerance.rtol, atol=tolerance.atol)
-        if result and not cell.problem:
-            continue
-        if settings.writes_shared_outputs:
+    for name in dict.fromkeys([*STREAMS, *(k for k, _ in cell.expected), *(k for k, _ in now)]):
+        stored, shown = ([t for k, t in pairs if k == name] for pairs in (cell.expected, now))
+        if name in IMAGES:
+            difference = _images_differ(stored, shown, outcome.settings.device_kind == "cpu")
+            if difference and not settings.writes_shared_outputs:
+                return f"{where}: the stored {name} differs from what the cell shows: {difference}"
+        else:
+            glue = "" if name in STREAMS else "\n"  # a stream's parts, or data that may lack a \n
+            stored, shown = (
+                [at.sub("<cell>: ", glue.join(t) + glue * bool(t))] for t in (stored, shown)
+            )
+            result = compare_outputs(stored[0], shown[0], rtol=tolerance.rtol, atol=tolerance.atol)
+            difference = "" if result and not cell.problem else str(result)
+            if difference and not settings.writes_shared_outputs:
+                return (
+                    f"{where}: the stored {name} differs from what the cell shows ({tolerance.origin})\n"
+                    f"first difference: {result}\n--- stored\n{stored[0]}--- shown now\n{shown[0]}"
+                )
+        if difference:  # the update mode stores what the cell shows now
             path = example.document.path
-            original = sha256(read_text(path))
-            edit = NotebookOutput(path, cell.index, ran.stdout, ran.value, original, ran.stderr)
-            outcome.edits.append(edit)
+            outcome.edits.append(
+                NotebookOutput(path, cell.index, ran.outputs, sha256(read_text(path)))
+            )
             return None
-        return (
-            f"{where}: the stored {name} differs from what the cell prints ({tolerance.origin})\n"
-            f"first difference: {result}\n--- stored\n{stored}--- printed now\n{printed}"
-        )
     return None
+
+
+def _images_differ(stored: list[str], shown: list[str], strict: bool) -> str:
+    """Why the images a cell shows now are not those it stored (each in base64), or ""."""
+    if len(stored) != len(shown):
+        return f"it stored {len(stored)} and shows {len(shown)}"
+    for number, (old, new) in enumerate(zip(stored, shown, strict=True), start=1):
+        reason = image_difference(base64.b64decode(old), base64.b64decode(new), DEFAULT_TOL, strict)
+        if reason:
+            return f"image {number}: {reason}"
+    return ""

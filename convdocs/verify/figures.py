@@ -29,16 +29,48 @@ drawing the same numbers gives the same pixels): a changed digit of a label chan
 while the RMS over a large figure may stay under its tolerance."""
 
 
-def strongly_changed(committed: Path, drawn: bytes) -> tuple[int, int]:
-    """How many pixels differ by more than ``STRONG`` between the two images, and how many may."""
+def strongly_changed(expected: bytes, drawn: bytes) -> int:
+    """How many pixels differ by more than ``STRONG`` between two images of the same size."""
     import io
 
     import numpy
     from PIL import Image
 
-    old = numpy.asarray(Image.open(committed).convert("RGB"), dtype=numpy.int16)
-    new = numpy.asarray(Image.open(io.BytesIO(drawn)).convert("RGB"), dtype=numpy.int16)
-    return int((numpy.abs(old - new).max(axis=2) > STRONG).sum()), STRONG_ALLOWED
+    old, new = (
+        numpy.asarray(Image.open(io.BytesIO(data)).convert("RGB"), dtype=numpy.int16)
+        for data in (expected, drawn)
+    )
+    return int((numpy.abs(old - new).max(axis=2) > STRONG).sum())
+
+
+def image_difference(expected: bytes, drawn: bytes, tol: float, strict: bool) -> str | None:
+    """Why the image ``drawn`` is not ``expected`` (PNG, or any format Pillow reads), or None:
+    another size, an RMS difference (matplotlib's image comparison) above ``tol``, or, when
+    ``strict`` (where the expected image was drawn, on the CPU), more strongly changed pixels
+    than anti-aliasing makes, as a changed label or number does where the RMS stays low."""
+    import io
+
+    from matplotlib.testing.compare import compare_images
+    from matplotlib.testing.exceptions import ImageComparisonFailure
+    from PIL import Image
+
+    with tempfile.TemporaryDirectory() as tmp:
+        files = [Path(tmp) / "expected.png", Path(tmp) / "drawn.png"]
+        for file, data in zip(files, (expected, drawn), strict=True):
+            Image.open(io.BytesIO(data)).save(file, format="png")
+        try:
+            difference = compare_images(str(files[0]), str(files[1]), tol, in_decorator=True)
+        except ImageComparisonFailure as failure:  # another size: nothing to compare pixel by pixel
+            return str(failure)
+    if difference is not None:
+        return f"RMS {difference['rms']:.2f} > tol {tol:g}"
+    changed = strongly_changed(expected, drawn) if strict else 0
+    if changed <= STRONG_ALLOWED:
+        return None
+    return (
+        f"{changed} pixels changed colour, more than the {STRONG_ALLOWED} anti-aliasing may "
+        "move; a label or a number differs?"
+    )
 
 
 def image_reference(page_text: str, target: str) -> str | None:
@@ -105,26 +137,12 @@ def _difference(
     page: str, committed: Path, target: str, tol: float, png: bytes, strict: bool
 ) -> str | None:
     """Why the committed image is not what the cell drew (``png``), or None."""
-    from matplotlib.testing.compare import compare_images
-    from matplotlib.testing.exceptions import ImageComparisonFailure
-
+    redraw = "run `pytest --update-outputs` to redraw it"
     if not committed.is_file():
         return f"{page}: {target} is missing; run pytest --update-outputs to draw it"
-    differs = f"{page}: {target} no longer matches what the code draws"
-    redraw = "run `pytest --update-outputs` to redraw it"
-    with tempfile.TemporaryDirectory() as tmp:
-        new = Path(tmp) / committed.name
-        new.write_bytes(png)
-        try:
-            difference = compare_images(str(committed), str(new), tol=tol, in_decorator=True)
-        except ImageComparisonFailure as failure:  # another size: nothing to compare pixel by pixel
-            return f"{differs} ({failure}); {redraw}"
-    if difference is not None:
-        return f"{differs} (RMS {difference['rms']:.2f} > tol {tol:g}); {redraw}"
-    changed, allowed = strongly_changed(committed, png) if strict else (0, 0)
-    if changed <= allowed:
-        return None
+    reason = image_difference(committed.read_bytes(), png, tol, strict)
     return (
-        f"{differs} ({changed} pixels changed colour, more than the {allowed} anti-aliasing may "
-        f"move; a label or a number differs?); {redraw}"
+        None
+        if reason is None
+        else f"{page}: {target} no longer matches what the code draws ({reason}); {redraw}"
     )

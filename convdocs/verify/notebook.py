@@ -1,8 +1,8 @@
-"""Notebooks as documents: each code cell is an example, its stored text outputs the expected output.
+"""Notebooks as documents: each code cell is an example, its stored outputs the expected output.
 
-The rules are the pages' rules (``compare_outputs``, tolerance, devices, update mode): a code
-cell's stored ``stream`` outputs plus its ``execute_result`` text must match what the cell
-prints now. A stored error, or an output that is not text (an image, HTML only), is reported
+The rules are the pages' rules (``compare_outputs``, tolerance, devices, update mode): what a
+code cell's stored outputs show (``shown_by``: its streams, and each display's and result's
+data, an image pixel by pixel) must match what the cell shows now. A stored error is reported
 rather than ignored. Failures name the notebook and the line of the cell in the ``.ipynb`` file.
 
 A notebook sets its tolerance, like a page's ``page-tolerance`` marker, in its metadata:
@@ -30,7 +30,8 @@ class NotebookCell:
 
     index: int
     code: str
-    expected: str
+    expected: tuple[tuple[str, str], ...]
+    """What its stored outputs show, as ``shown_by`` reads them."""
     start: int
     end: int
     line: int
@@ -38,8 +39,6 @@ class NotebookCell:
     """What is wrong with the stored outputs (the update mode may write them anew)."""
     fault: str = ""
     """What is wrong with the cell itself (nothing the update mode can fix)."""
-    expected_stderr: str = ""
-    """The stored stderr stream, compared as a stream of its own."""
     tags: tuple[str, ...] = ()
     """The cell's tags; nbval's are honoured: ``nbval-skip`` (not run, said so),
     ``nbval-ignore-output`` (run, outputs not compared, said so), ``raises-exception`` or
@@ -66,22 +65,35 @@ def _text(value: str | list[str]) -> str:
     return "".join(value) if isinstance(value, list) else value
 
 
-def expected_output(outputs: list[dict], raises: bool = False) -> tuple[str, str, str]:
-    """The text a cell's stored outputs show on stdout (and as values), on stderr, and a
-    problem when some output is not plain text (a stored error, unless the cell ``raises``)."""
-    text: list[str] = []
-    stderr: list[str] = []
+STREAMS = ("output", "stderr")
+"""What a cell shows as text: ``output`` (stdout, and each display's and result's text/plain,
+in order, as a notebook shows them) and ``stderr``, compared apart."""
+IMAGES = frozenset({"image/png", "image/jpeg", "image/gif"})
+"""The data of a display compared as an image, pixel by pixel; every other type (HTML, SVG,
+LaTeX, JSON...) is compared as text."""
+
+
+def shown_by(outputs: list[dict], raises: bool = False) -> tuple[tuple[tuple[str, str], ...], str]:
+    """What a cell's outputs (as Jupyter stores them) show, as ``(stream, text)`` pairs in
+    order: ``output``, ``stderr`` (``STREAMS``), and the other data types of its displays and
+    result, by name (an image in base64, data that is not text as JSON); and a problem: a stored
+    error (unless the cell ``raises``), or an output of another kind."""
+    shown: list[tuple[str, str]] = []
     problem = ""
     for output in outputs:
         kind = output.get("output_type")
         if kind == "stream" and output.get("name") in ("stdout", "stderr"):
-            (text if output["name"] == "stdout" else stderr).append(_text(output.get("text", "")))
-        elif kind == "execute_result" and set(output.get("data", {})) - {"text/plain"}:
-            rich = ", ".join(sorted(set(output["data"]) - {"text/plain"}))
-            problem = f"a stored result holds {rich}, which a notebook shows instead of its text"
-        elif kind == "execute_result" and "text/plain" in output.get("data", {}):
-            value = _text(output["data"]["text/plain"])
-            text.append(value if value.endswith("\n") else value + "\n")
+            name = "output" if output["name"] == "stdout" else "stderr"
+            shown.append((name, _text(output.get("text", ""))))
+        elif kind in ("display_data", "execute_result"):
+            for mime, value in sorted(output.get("data", {}).items()):
+                if mime == "text/plain":
+                    text = _text(value)
+                    shown.append(("output", text if text.endswith("\n") else text + "\n"))
+                elif isinstance(value, (str, list)):
+                    shown.append((mime, _text(value)))
+                else:
+                    shown.append((mime, json.dumps(value, sort_keys=True)))
         elif kind == "error" and raises:
             pass  # its traceback: the cell must raise, which is checked when it runs
         elif kind == "error":
@@ -89,8 +101,23 @@ def expected_output(outputs: list[dict], raises: bool = False) -> tuple[str, str
                 f"the stored outputs hold an error ({output.get('ename')}: {output.get('evalue')})"
             )
         else:
-            problem = f"a stored output of type {kind!r} cannot be verified as text"
-    return "".join(text), "".join(stderr), problem
+            problem = f"a stored output of type {kind!r} cannot be verified"
+    return tuple(shown), problem
+
+
+def jupyter_outputs(chunks: list[list[Any]], execution_count: int | None = None) -> list[dict]:
+    """The outputs Jupyter stores for a cell's run, from what the child kept of it, in order:
+    each stream's text, each display, and the result."""
+    outputs: list[dict] = []
+    for name, content in chunks:
+        if name in ("stdout", "stderr"):
+            outputs.append({"name": name, "output_type": "stream", "text": content})
+        else:
+            output_type = "display_data" if name == "display" else "execute_result"
+            outputs.append({"data": content, "metadata": {}, "output_type": output_type})
+            if name == "result":
+                outputs[-1]["execution_count"] = execution_count
+    return outputs
 
 
 def _cell_offsets(text: str) -> list[int]:
@@ -145,9 +172,7 @@ def read_notebook(text: str, path: str = "notebook") -> Notebook:
         metadata = cell.get("metadata", {})
         tags = metadata.get("tags", []) if isinstance(metadata, Mapping) else []
         tags = tuple(t for t in tags if isinstance(t, str)) if isinstance(tags, list) else ()
-        expected, stderr, problem = expected_output(
-            cell.get("outputs", []), bool(RAISES & set(tags))
-        )
+        expected, problem = shown_by(cell.get("outputs", []), bool(RAISES & set(tags)))
         errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
         stored = f"{errors[0].get('ename')}: {errors[0].get('evalue')}" if errors else ""
         hidden = _hidden_source(cell.get("metadata", {}))
@@ -157,9 +182,7 @@ def read_notebook(text: str, path: str = "notebook") -> Notebook:
         line = text.count("\n", 0, text.find('"source":', start)) + 2
         code, end = _text(cell.get("source", "")), max(end, start + 1)
         found.append(
-            NotebookCell(
-                index, code, expected, start, end, line, problem, fault, stderr, tags, stored
-            )
+            NotebookCell(index, code, expected, start, end, line, problem, fault, tags, stored)
         )
     return Notebook(tuple(found), tuple(tolerances), tuple(problems))
 
@@ -208,31 +231,11 @@ def _markdown_cell_problems(source: str, text: str, start: int, end: int) -> lis
     return [Problem("; ".join(messages), start, end, line)] if messages else []
 
 
-def outputs_for(printed: str, value: str | None, stderr: str, execution_count: int) -> list[dict]:
-    """Jupyter-style outputs: the printed text as a stream, stderr as its own stream, the final
-    value as an execute_result."""
-    outputs: list[dict] = [
-        {"name": name, "output_type": "stream", "text": text}
-        for name, text in (("stdout", printed), ("stderr", stderr))
-        if text
-    ]
-    if value is not None:
-        outputs.append(
-            {
-                "data": {"text/plain": value},
-                "execution_count": execution_count,
-                "metadata": {},
-                "output_type": "execute_result",
-            }
-        )
-    return outputs
-
-
-def with_outputs(text: str, new_outputs: Mapping[int, tuple[str, str | None, str]]) -> str:
-    """The notebook ``text`` with the outputs of the cells in ``new_outputs`` (by cell index)
-    replaced, written as nbformat writes it with the file's own indentation and final newline.
-    A rewritten cell without an execution count gets the one its place among the code cells
-    gives; every other cell keeps its own."""
+def with_outputs(text: str, new_outputs: Mapping[int, tuple[dict, ...]]) -> str:
+    """The notebook ``text`` with the outputs of the cells in ``new_outputs`` (by cell index,
+    as ``jupyter_outputs`` makes them) replaced, written as nbformat writes it with the file's
+    own indentation and final newline. A rewritten cell without an execution count gets the one
+    its place among the code cells gives; every other cell keeps its own."""
     import nbformat
 
     notebook = nbformat.reads(text, as_version=4)
@@ -245,8 +248,12 @@ def with_outputs(text: str, new_outputs: Mapping[int, tuple[str, str | None, str
             if cell.execution_count is None:
                 cell.execution_count = count
             cell.outputs = [
-                nbformat.from_dict(o)
-                for o in outputs_for(*new_outputs[index], execution_count=cell.execution_count)
+                nbformat.from_dict(
+                    {**o, "execution_count": cell.execution_count}
+                    if o["output_type"] == "execute_result"
+                    else o
+                )
+                for o in new_outputs[index]
             ]
     second = text.split("\n", 2)[1] if text.count("\n") >= 2 else ""
     indent = len(second) - len(second.lstrip(" ")) or 1

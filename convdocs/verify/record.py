@@ -203,7 +203,7 @@ def why_invalid(
             continue  # not run, or its outputs not compared (reported so)
         else:
             tolerance = tolerances.for_notebook(source.tolerances, kind, project)
-            expected = example.expected
+            expected = "".join(text for name, text in example.expected if name == "output")
         if output is None or not compare_outputs(
             expected, output, rtol=tolerance.rtol, atol=tolerance.atol
         ):
