@@ -175,10 +175,6 @@ class Ran:
     drawn: Drawn
     exception: str | None = None
     """What a ``>>>`` example raised, as Python's last traceback line has it (sessions only)."""
-    stderr: str = ""
-    """What it wrote to stderr alone (``printed`` has it too, in order, as a page shows it)."""
-    stdout: str = ""
-    """What it wrote to stdout alone."""
     shadow: Ran | None = None
     """The shadow run, when the caller judges it itself (``run_twice(compared=False)``)."""
     outputs: tuple[dict, ...] = ()
@@ -197,8 +193,6 @@ class Ran:
             reply["value"],
             Drawn(int(figures["count"]), None if png is None else base64.b64decode(png)),
             reply.get("exception"),
-            "".join(text for name, text in chunks if name == "stderr"),
-            "".join(text for name, text in chunks if name == "stdout"),
             outputs=tuple(jupyter_outputs(chunks)),
         )
 
@@ -214,9 +208,9 @@ class Ran:
 
     @property
     def results(self) -> str:
-        """What it wrote to stdout, and its value: a notebook cell's stdout and results, which
-        it stores apart from its stderr."""
-        return self.stdout if self.value is None else self.stdout + self.value + "\n"
+        """What it wrote to stdout, and its value (a session's output, which leaves stderr out)."""
+        stdout = "".join(o["text"] for o in self.outputs if o.get("name") == "stdout")
+        return stdout if self.value is None else stdout + self.value + "\n"
 
 
 def run_twice(

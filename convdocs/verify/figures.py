@@ -29,20 +29,6 @@ drawing the same numbers gives the same pixels): a changed digit of a label chan
 while the RMS over a large figure may stay under its tolerance."""
 
 
-def strongly_changed(expected: bytes, drawn: bytes) -> int:
-    """How many pixels differ by more than ``STRONG`` between two images of the same size."""
-    import io
-
-    import numpy
-    from PIL import Image
-
-    old, new = (
-        numpy.asarray(Image.open(io.BytesIO(data)).convert("RGB"), dtype=numpy.int16)
-        for data in (expected, drawn)
-    )
-    return int((numpy.abs(old - new).max(axis=2) > STRONG).sum())
-
-
 def image_difference(expected: bytes, drawn: bytes, tol: float, strict: bool) -> str | None:
     """Why the image ``drawn`` is not ``expected`` (PNG, or any format Pillow reads), or None:
     another size, an RMS difference (matplotlib's image comparison) above ``tol``, or, when
@@ -50,6 +36,7 @@ def image_difference(expected: bytes, drawn: bytes, tol: float, strict: bool) ->
     than anti-aliasing makes, as a changed label or number does where the RMS stays low."""
     import io
 
+    import numpy
     from matplotlib.testing.compare import compare_images
     from matplotlib.testing.exceptions import ImageComparisonFailure
     from PIL import Image
@@ -64,7 +51,11 @@ def image_difference(expected: bytes, drawn: bytes, tol: float, strict: bool) ->
             return str(failure)
     if difference is not None:
         return f"RMS {difference['rms']:.2f} > tol {tol:g}"
-    changed = strongly_changed(expected, drawn) if strict else 0
+    old, new = (
+        numpy.asarray(Image.open(io.BytesIO(b)).convert("RGB"), dtype=int)
+        for b in (expected, drawn)
+    )
+    changed = int((numpy.abs(old - new).max(axis=2) > STRONG).sum()) if strict else 0
     if changed <= STRONG_ALLOWED:
         return None
     return (
