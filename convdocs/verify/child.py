@@ -144,21 +144,20 @@ class Guard:
 
 
 class _Stream(io.TextIOBase):
-    """sys.stdout or sys.stderr of a cell: every write kept, in order, with its stream's name."""
+    """sys.stdout or sys.stderr of a cell: every write kept, in order, as Jupyter stores a
+    stream's output (consecutive writes to one stream in one output)."""
 
-    def __init__(self, name: str, chunks: list[list[str]]) -> None:
-        self.name, self.chunks = name, chunks
+    def __init__(self, name: str, outputs: list[dict[str, Any]]) -> None:
+        self.name, self.outputs = name, outputs
 
     def writable(self) -> bool:
         return True
 
     def write(self, text: str) -> int:
-        if not text:
-            return 0
-        if self.chunks and self.chunks[-1][0] == self.name:
-            self.chunks[-1][1] += text
-        else:
-            self.chunks.append([self.name, text])
+        if text and self.outputs and self.outputs[-1].get("name") == self.name:
+            self.outputs[-1]["text"] += text
+        elif text:
+            self.outputs.append({"name": self.name, "output_type": "stream", "text": text})
         return len(text)
 
 
@@ -184,13 +183,13 @@ def make_shell() -> Any:
         """In a notebook, each display kept with all its data, as Jupyter stores it; on a page
         only its text is shown, printed (IPython's own behaviour without a front end)."""
 
-        chunks: list[list[Any]] | None = None
+        outputs: list[dict[str, Any]] | None = None
 
         def publish(self, data: dict[str, Any], *args: Any, **kwargs: Any) -> None:
-            if self.chunks is None:
+            if self.outputs is None:
                 super().publish(data, *args, **kwargs)
             else:
-                self.chunks.append(["display", _jsonable(data)])
+                self.outputs.append(_output("display_data", data))
 
     class KeptValue(DisplayHook):
         value: str | None = None
@@ -200,9 +199,9 @@ def make_shell() -> Any:
 
         def write_format_data(self, format_dict: dict[str, Any], md_dict: Any = None) -> None:
             self.value = format_dict.get("text/plain")
-            chunks = shell.display_pub.chunks
-            if chunks is not None:  # a notebook's: its whole result
-                chunks.append(["result", _jsonable(format_dict)])
+            outputs = shell.display_pub.outputs
+            if outputs is not None:  # a notebook's: its whole result
+                outputs.append(_output("execute_result", format_dict))
 
     config = Config()
     config.HistoryManager.enabled = False
@@ -288,12 +287,13 @@ def _describe(result: Any, filename: str, code: str, first_line: int) -> str | N
     return _traceback(error, filename, code, first_line)
 
 
-def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
-    """A display's data as Jupyter stores it: bytes (an image) in base64."""
-    return {
-        mime: base64.b64encode(value).decode("ascii") if isinstance(value, bytes) else value
-        for mime, value in data.items()
+def _output(output_type: str, data: dict[str, Any]) -> dict[str, Any]:
+    """A display or result as Jupyter stores it, its bytes (an image) in base64."""
+    data = {
+        k: base64.b64encode(v).decode("ascii") if isinstance(v, bytes) else v
+        for k, v in data.items()
     }
+    return {"data": data, "metadata": {}, "output_type": output_type}
 
 
 _INLINE = "module://matplotlib_inline.backend_inline"
@@ -350,22 +350,22 @@ class Document:
         display formatter shows it, an error, the figure it drew and what else it changed.
         ``session``: a ``>>>`` example, run as doctest does: its value as ``repr`` shows it, and
         an exception it raises is data (``exception``, as Python's last traceback line has it),
-        not an error. ``notebook``: a notebook's cell, whose displays and result are kept with
-        all their data, in order among the streams (``display`` and ``result`` chunks), and
-        whose figures are drawn by the inline backend, as displays."""
+        not an error. What it showed is kept as Jupyter stores outputs; for a ``notebook``'s
+        cell with its displays and result, with all their data, in order among the streams,
+        and its figures drawn by the inline backend, as displays."""
         shell = self.shell
-        chunks: list[list[Any]] = []
+        outputs: list[dict[str, Any]] = []
         if notebook and not self.inline:
             self.inline = True
             _inline_figures(shell)
-        shell.display_pub.chunks = chunks if notebook else None
+        shell.display_pub.outputs = outputs if notebook else None
         shell.displayhook.value = None
         shell.display_formatter.formatters["text/plain"].pprint = not session
         shell.convdocs_offset.lines = first_line - 1
         shell.compile.get_code_name = lambda raw, transformed, number: filename
         before = _hooks()
         saved = sys.stdout, sys.stderr
-        sys.stdout, sys.stderr = _Stream("stdout", chunks), _Stream("stderr", chunks)
+        sys.stdout, sys.stderr = _Stream("stdout", outputs), _Stream("stderr", outputs)
         try:
             result = shell.run_cell(code, store_history=True)
         finally:
@@ -381,7 +381,7 @@ class Document:
             error = f"tried to change a file and caught the refusal: {self.guard.refused[0]}"
         self.guard.refused.clear()
         return {
-            "chunks": chunks,
+            "outputs": outputs,
             "value": shell.displayhook.value,
             "error": error,
             "exception": exception,

@@ -13,13 +13,13 @@ of ``runner.Zygote``: nothing a cell does reaches this process, which only compa
 
 from __future__ import annotations
 
-import base64
 import difflib
 import doctest
 import functools
 import os
 import re
 import traceback
+from base64 import b64decode
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -38,7 +38,7 @@ from convdocs.verify.edits import (
     sha256,
 )
 from convdocs.verify.figures import DEFAULT_TOL, Drawn, check_figure, image_difference
-from convdocs.verify.notebook import IMAGES, STREAMS, NotebookCell, jupyter_outputs, shown_by
+from convdocs.verify.notebook import IMAGES, STREAMS, NotebookCell, shown_by
 from convdocs.verify.rules import DEVICE_NAMES
 from convdocs.verify.runner import ProcessEnded, changed_files, project_files
 
@@ -165,41 +165,39 @@ def _check_source(outcome: Outcome, cell: Cell, marker: Marker) -> str | None:
     return f"{page}:{cell.code.line}: the code shown is not the source of {marker.words[0]}\n{diff}"
 
 
+NOT_TEXT = IMAGES | set(STREAMS)
+"""What a run shows beside its transcript: its displays' data, images aside."""
+
+
 @dataclass(frozen=True)
 class Ran:
-    """A cell's run: what it wrote to stdout and stderr (in order), its final value's text as
-    the display formatter shows it, and the figures it drew."""
+    """A cell's run: what it showed, as Jupyter stores a cell's outputs (its streams in order,
+    and a notebook cell's displays and result too), its final value's text as the display
+    formatter shows it, and the figures it drew."""
 
-    printed: str
+    outputs: tuple[dict, ...]
     value: str | None
     drawn: Drawn
     exception: str | None = None
     """What a ``>>>`` example raised, as Python's last traceback line has it (sessions only)."""
     shadow: Ran | None = None
     """The shadow run, when the caller judges it itself (``run_twice(compared=False)``)."""
-    outputs: tuple[dict, ...] = ()
-    """What it showed, as Jupyter stores a cell's outputs (a notebook cell's displays too)."""
-
-    @property
-    def output(self) -> str:
-        return self.printed if self.value is None else self.printed + self.value + "\n"
 
     @classmethod
     def from_reply(cls, reply: dict[str, Any]) -> Ran:
-        figures, chunks = reply["figures"], reply["chunks"]
-        png = figures["png"]
-        return cls(
-            "".join(text for name, text in chunks if name in ("stdout", "stderr")),
-            reply["value"],
-            Drawn(int(figures["count"]), None if png is None else base64.b64decode(png)),
-            reply.get("exception"),
-            outputs=tuple(jupyter_outputs(chunks)),
-        )
+        png = reply["figures"]["png"]
+        drawn = Drawn(int(reply["figures"]["count"]), png and b64decode(png))
+        return cls(tuple(reply["outputs"]), reply["value"], drawn, reply.get("exception"))
+
+    def printed(self, *streams: str) -> str:
+        """What it wrote to ``streams`` (stdout and stderr when none is named), in order."""
+        names = streams or ("stdout", "stderr")
+        return "".join(o["text"] for o in self.outputs if o.get("name") in names)
 
     @property
-    def shown(self) -> tuple[tuple[str, str], ...]:
-        """What it showed, by stream and data type (``notebook.shown_by``)."""
-        return shown_by(list(self.outputs))[0]
+    def output(self) -> str:
+        """What it printed, then its value: all a page's cell shows."""
+        return self.printed() + ("" if self.value is None else self.value + "\n")
 
     @property
     def transcript(self) -> str:
@@ -209,8 +207,17 @@ class Ran:
     @property
     def results(self) -> str:
         """What it wrote to stdout, and its value (a session's output, which leaves stderr out)."""
-        stdout = "".join(o["text"] for o in self.outputs if o.get("name") == "stdout")
-        return stdout if self.value is None else stdout + self.value + "\n"
+        return self.printed("stdout") + ("" if self.value is None else self.value + "\n")
+
+    @property
+    def shown(self) -> tuple[tuple[str, str], ...]:
+        """What it showed, by stream and data type (``notebook.shown_by``)."""
+        return shown_by(list(self.outputs))[0]
+
+    @property
+    def compared(self) -> str:
+        """What the shadow run must show alike: its transcript and every display's text."""
+        return self.transcript + "".join(t for k, t in self.shown if k not in NOT_TEXT)
 
 
 def run_twice(
@@ -270,10 +277,8 @@ def run_twice(
         else:
             other = Ran.from_reply(shadow)
             result = compare_outputs(
-                *(
-                    r.transcript + "".join(t for k, t in r.shown if k not in NOT_TEXT)
-                    for r in (ran, other)
-                ),
+                ran.compared,
+                other.compared,
                 rtol=tolerance.rtol,
                 atol=tolerance.atol,
             )
@@ -538,9 +543,6 @@ def _doctest_difference(shown: doctest.Example, ran: Ran, tolerance: tolerances.
     )
 
 
-NOT_TEXT = IMAGES | set(STREAMS)
-"""What a run shows beside its transcript: its displays' data, images aside."""
-
 _UNSHOWABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\r(?!\n)")
 
 
@@ -661,39 +663,48 @@ def evaluate_notebook_cell(outcome: Outcome) -> str | None:
         )
     # where a warning was raised: a temporary file of Jupyter's kernel, or the notebook here
     at = re.compile(rf"^\S*?(?:ipykernel_\d+[/\\]\d+\.py|{re.escape(outcome.page)}):\d+: ", re.M)
-    for name in dict.fromkeys([*STREAMS, *(k for k, _ in cell.expected), *(k for k, _ in now)]):
-        stored, shown = ([t for k, t in pairs if k == name] for pairs in (cell.expected, now))
-        if name in IMAGES:
-            difference = _images_differ(stored, shown, outcome.settings.device_kind == "cpu")
-            if difference and not settings.writes_shared_outputs:
-                return f"{where}: the stored {name} differs from what the cell shows: {difference}"
-        else:
-            glue = "" if name in STREAMS else "\n"  # a stream's parts, or data that may lack a \n
-            stored, shown = (
-                [at.sub("<cell>: ", glue.join(t) + glue * bool(t))] for t in (stored, shown)
-            )
-            result = compare_outputs(stored[0], shown[0], rtol=tolerance.rtol, atol=tolerance.atol)
-            difference = "" if result and not cell.problem else str(result)
-            if difference and not settings.writes_shared_outputs:
+    names = dict.fromkeys([*STREAMS, *(k for k, _ in cell.expected), *(k for k, _ in now)])
+    strict = settings.device_kind == "cpu"  # where stored outputs are written
+    found = (_difference(n, cell.expected, now, tolerance, strict, at) for n in names)
+    difference = next(filter(None, found), "")
+    if not (difference or cell.problem):
+        return None
+    if settings.writes_shared_outputs:  # the update mode stores what the cell shows now
+        path = example.document.path
+        outcome.edits.append(NotebookOutput(path, cell.index, ran.outputs, sha256(read_text(path))))
+        return None
+    return f"{where}: {difference}"
+
+
+def _difference(
+    name: str,
+    expected: tuple[tuple[str, str], ...],
+    now: tuple[tuple[str, str], ...],
+    tolerance: tolerances.Tolerance,
+    strict: bool,
+    at: re.Pattern[str],
+) -> str:
+    """Why what a notebook cell shows now of ``name`` (a stream, or a data type of its
+    displays) is not what it stored, or "": images pixel by pixel (``strict``, see
+    ``image_difference``), the rest as text within the tolerance, where ``at`` marks where a
+    warning was raised."""
+    stored, shown = ([t for k, t in pairs if k == name] for pairs in (expected, now))
+    if name in IMAGES and len(stored) != len(shown):
+        return f"the stored {name} differs from what the cell shows: it stored {len(stored)} and shows {len(shown)}"
+    if name in IMAGES:
+        for number, (old, new) in enumerate(zip(stored, shown, strict=True), start=1):
+            reason = image_difference(b64decode(old), b64decode(new), DEFAULT_TOL, strict)
+            if reason:
                 return (
-                    f"{where}: the stored {name} differs from what the cell shows ({tolerance.origin})\n"
-                    f"first difference: {result}\n--- stored\n{stored[0]}--- shown now\n{shown[0]}"
+                    f"the stored {name} differs from what the cell shows: image {number}: {reason}"
                 )
-        if difference:  # the update mode stores what the cell shows now
-            path = example.document.path
-            outcome.edits.append(
-                NotebookOutput(path, cell.index, ran.outputs, sha256(read_text(path)))
-            )
-            return None
-    return None
-
-
-def _images_differ(stored: list[str], shown: list[str], strict: bool) -> str:
-    """Why the images a cell shows now are not those it stored (each in base64), or ""."""
-    if len(stored) != len(shown):
-        return f"it stored {len(stored)} and shows {len(shown)}"
-    for number, (old, new) in enumerate(zip(stored, shown, strict=True), start=1):
-        reason = image_difference(base64.b64decode(old), base64.b64decode(new), DEFAULT_TOL, strict)
-        if reason:
-            return f"image {number}: {reason}"
-    return ""
+        return ""
+    glue = "" if name in STREAMS else "\n"  # a stream's parts, or data that may lack a \n
+    old, new = (at.sub("<cell>: ", glue.join(t) + glue * bool(t)) for t in (stored, shown))
+    result = compare_outputs(old, new, rtol=tolerance.rtol, atol=tolerance.atol)
+    if result:
+        return ""
+    return (
+        f"the stored {name} differs from what the cell shows ({tolerance.origin})\n"
+        f"first difference: {result}\n--- stored\n{old}--- shown now\n{new}"
+    )

@@ -105,21 +105,6 @@ def shown_by(outputs: list[dict], raises: bool = False) -> tuple[tuple[tuple[str
     return tuple(shown), problem
 
 
-def jupyter_outputs(chunks: list[list[Any]], execution_count: int | None = None) -> list[dict]:
-    """The outputs Jupyter stores for a cell's run, from what the child kept of it, in order:
-    each stream's text, each display, and the result."""
-    outputs: list[dict] = []
-    for name, content in chunks:
-        if name in ("stdout", "stderr"):
-            outputs.append({"name": name, "output_type": "stream", "text": content})
-        else:
-            output_type = "display_data" if name == "display" else "execute_result"
-            outputs.append({"data": content, "metadata": {}, "output_type": output_type})
-            if name == "result":
-                outputs[-1]["execution_count"] = execution_count
-    return outputs
-
-
 def _cell_offsets(text: str) -> list[int]:
     """Where each cell's JSON object starts: nbformat writes ``"cell_type"`` first in every cell."""
     offsets: list[int] = []
@@ -233,7 +218,7 @@ def _markdown_cell_problems(source: str, text: str, start: int, end: int) -> lis
 
 def with_outputs(text: str, new_outputs: Mapping[int, tuple[dict, ...]]) -> str:
     """The notebook ``text`` with the outputs of the cells in ``new_outputs`` (by cell index,
-    as ``jupyter_outputs`` makes them) replaced, written as nbformat writes it with the file's
+    as the checker's child keeps them) replaced, written as nbformat writes it with the file's
     own indentation and final newline. A rewritten cell without an execution count gets the one
     its place among the code cells gives; every other cell keeps its own."""
     import nbformat
