@@ -13,7 +13,7 @@ from PIL import Image
 
 from convdocs.verify.child import _figures
 from convdocs.verify.edits import EditQueue, FileWrite
-from convdocs.verify.figures import Drawn, check_figure
+from convdocs.verify.figures import Drawn, figure_difference, figure_problem
 
 PAGE_TEXT = "# Page\n\n![a diagonal line](figures/line.png)\n"
 
@@ -41,24 +41,25 @@ def page(tmp_path):
 
 def check(page, update=False, text=PAGE_TEXT, tol=2.0, strict=True):
     """Check the drawn figure; when updating, write what was drawn as the update mode does (at the end)."""
-    found = check_figure(
-        "page.md", str(page), text, "figures/line.png", tol, capture_figures(), strict=strict
-    )
-    if update and found.failure is not None and found.drawn is not None:
+    drawn = capture_figures()
+    problem = figure_problem("page.md", str(page), text, "figures/line.png", drawn)
+    if problem or drawn.png is None:
+        return problem
+    failure = figure_difference("page.md", str(page), "figures/line.png", tol, drawn.png, strict)
+    if update and failure is not None:
         queue = EditQueue()
-        queue.add(FileWrite(str(found.committed), found.drawn))
-        assert queue.apply() == [str(found.committed)]
+        queue.add(FileWrite(str(page.parent / "figures/line.png"), drawn.png))
+        assert queue.apply() == [str(page.parent / "figures/line.png")]
         return None
-    return found.failure
+    return failure
 
 
 def test_nothing_is_written_while_checking(page):
     draw()
-    found = check_figure(
-        "page.md", str(page), PAGE_TEXT, "figures/line.png", 2.0, capture_figures()
-    )
-    assert found.failure is not None and "is missing" in found.failure
-    assert found.drawn is not None and found.drawn.startswith(b"\x89PNG")
+    drawn = capture_figures()
+    assert drawn.png is not None and drawn.png.startswith(b"\x89PNG")
+    failure = figure_difference("page.md", str(page), "figures/line.png", 2.0, drawn.png, True)
+    assert failure is not None and "is missing" in failure
     assert not (page.parent / "figures").exists()
 
 

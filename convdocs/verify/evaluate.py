@@ -37,7 +37,13 @@ from convdocs.verify.edits import (
     read_text,
     sha256,
 )
-from convdocs.verify.figures import DEFAULT_TOL, Drawn, check_figure, image_difference
+from convdocs.verify.figures import (
+    DEFAULT_TOL,
+    Drawn,
+    figure_difference,
+    figure_problem,
+    image_difference,
+)
 from convdocs.verify.notebook import IMAGES, STREAMS, NotebookCell, shown_by
 from convdocs.verify.rules import DEVICE_NAMES
 from convdocs.verify.runner import ProcessEnded, changed_files, project_files
@@ -133,12 +139,8 @@ def evaluate_claim(outcome: Outcome) -> str | None:
 
 def _check_source(outcome: Outcome, cell: Cell, marker: Marker) -> str | None:
     page, example = outcome.page, outcome.example
-    try:
-        reply = outcome.run.request(
-            {"op": "source", "dotted": marker.words[0]}, outcome.settings.project.timeout
-        )
-    except ProcessEnded as error:
-        return f"{page}:{marker.line}: {error}"
+    request = {"op": "source", "dotted": marker.words[0]}  # (a ProcessEnded: see ``guarded``)
+    reply = outcome.run.request(request, outcome.settings.project.timeout)
     if "error" in reply:
         return f"{page}:{marker.line}: {reply['error']}"
     wanted = str(reply["source"])
@@ -301,24 +303,17 @@ def run_twice(
 
 
 def _check_figure(outcome: Outcome, marker: Marker, drawn: Drawn) -> str | None:
-    page, example = outcome.page, outcome.example
+    page, path, target = outcome.page, outcome.example.document.path, marker.words[0]
+    problem = figure_problem(page, path, outcome.example.document.text, target, drawn)
+    if problem or drawn.png is None:
+        return problem
     tol = float(marker.options.get("tol", DEFAULT_TOL))
-    found = check_figure(
-        page,
-        example.document.path,
-        example.document.text,
-        marker.words[0],
-        tol,
-        drawn,
-        strict=outcome.settings.device_kind == "cpu",
-    )
-    if found.failure is None:
+    strict = outcome.settings.device_kind == "cpu"
+    failure = figure_difference(page, path, target, tol, drawn.png, strict)
+    if failure and outcome.settings.writes_shared_outputs:  # the update mode redraws it
+        outcome.edits.append(FileWrite(str(figure_file(path, target, written=True)), drawn.png))
         return None
-    if outcome.settings.writes_shared_outputs and found.drawn is not None:
-        written = figure_file(example.document.path, marker.words[0], written=True)
-        outcome.edits.append(FileWrite(str(written), found.drawn))
-        return None
-    return found.failure
+    return failure
 
 
 def evaluate_cell(outcome: Outcome) -> str | None:

@@ -81,59 +81,30 @@ class Drawn:
     png: bytes | None
 
 
-@dataclass(frozen=True)
-class FigureCheck:
-    """What ``check_figure`` found: a failure (or None), where the figure is committed, and
-    the PNG the cell drew (None when it drew no single figure)."""
-
-    failure: str | None
-    committed: Path
-    drawn: bytes | None
-
-
-def check_figure(
-    page: str,
-    page_path: str,
-    page_text: str,
-    target: str,
-    tol: float,
-    drawn: Drawn,
-    *,
-    strict: bool = True,
-) -> FigureCheck:
-    """Compare what the cell drew with the committed PNG; write nothing. ``strict`` (where the
-    committed image is drawn, on the CPU) also counts strongly changed pixels, which a changed
-    label or number makes even where the RMS stays under ``tol``."""
-    committed = figure_file(page_path, target)
-    alt = image_reference(page_text, target)
-    target = os.path.relpath(committed, Path(page_path).parent)  # a translation's own, if any
-    if drawn.count != 1 or drawn.png is None:
-        return FigureCheck(
-            f"{page}: the figure cell for {target} must draw exactly one figure, it drew {drawn.count}",
-            committed,
-            None,
-        )
-    if alt is None or not alt.strip():
-        return FigureCheck(
-            f"{page}: the page must show {target} with alt text: ![what it shows]({target})",
-            committed,
-            None,
-        )
-    return FigureCheck(
-        _difference(page, committed, target, tol, drawn.png, strict), committed, drawn.png
-    )
-
-
-def _difference(
-    page: str, committed: Path, target: str, tol: float, png: bytes, strict: bool
+def figure_problem(
+    page: str, page_path: str, page_text: str, target: str, drawn: Drawn
 ) -> str | None:
-    """Why the committed image is not what the cell drew (``png``), or None."""
-    redraw = "run `pytest --update-outputs` to redraw it"
+    """What no redrawing fixes (None when all is well): the cell must draw exactly one figure,
+    and the page must show it with alt text."""
+    shown = os.path.relpath(figure_file(page_path, target), Path(page_path).parent)
+    if drawn.count != 1 or drawn.png is None:
+        return f"{page}: the figure cell for {shown} must draw exactly one figure, it drew {drawn.count}"
+    alt = image_reference(page_text, target)
+    if alt is None or not alt.strip():
+        return f"{page}: the page must show {shown} with alt text: ![what it shows]({shown})"
+    return None
+
+
+def figure_difference(
+    page: str, page_path: str, target: str, tol: float, png: bytes, strict: bool
+) -> str | None:
+    """Why the committed image (a translation's own, if any) is not what the cell drew
+    (``png``), or None; nothing is written. ``strict``: see ``image_difference``."""
+    committed = figure_file(page_path, target)
+    target = os.path.relpath(committed, Path(page_path).parent)
     if not committed.is_file():
         return f"{page}: {target} is missing; run pytest --update-outputs to draw it"
     reason = image_difference(committed.read_bytes(), png, tol, strict)
-    return (
-        None
-        if reason is None
-        else f"{page}: {target} no longer matches what the code draws ({reason}); {redraw}"
-    )
+    if reason is None:
+        return None
+    return f"{page}: {target} no longer matches what the code draws ({reason}); run `pytest --update-outputs` to redraw it"
