@@ -86,21 +86,12 @@ def pytest_configure(config: pytest.Config) -> None:
     # nothing heavy (no torch, IPython or numpy), whatever project pytest runs in.
     from convdocs.verify.config import ConfigError, Settings, load_project
 
-    # pytest-xdist registers it too; registered here, the mark also works without xdist
-    config.addinivalue_line(
-        "markers", "xdist_group(name): keep the tests of one group on one xdist worker"
-    )
     if config.getoption("device"):  # for a project's own Sybil too (parsers() reads it)
         config.stash[_DEVICE_BEFORE] = os.environ.get(DEVICE_ENV)
         os.environ[DEVICE_ENV] = config.getoption("device")
     workerinput = getattr(config, "workerinput", None)
     if workerinput is not None:
         _share_the_cores(int(workerinput.get("workercount", 1)))
-    if getattr(config, "workerinput", {}).get("convdocs_loadgroup"):
-        # A worker parses the command line anew and cannot see that the controller chose
-        # loadgroup below; without this, it would not name items by group, and the controller
-        # would split pages over workers.
-        config.option.loadgroup = True
     try:
         project = load_project(Path(config.rootpath))
     except ConfigError as error:
@@ -121,10 +112,12 @@ def pytest_configure(config: pytest.Config) -> None:
     except record.RecordError as error:
         raise pytest.UsageError(str(error)) from None
     session = Session(Settings(project, requested_device(config), update))
+    for sybil in session.sybils.values():
+        sybil.grouped = workerinput is not None
     config.stash[SESSION] = session
     config.pluginmanager.register(_Hooks(session, config), "convdocs-verify-session")
-    # Examples of one page share a namespace: each document's items carry an xdist_group mark
-    # (items.py), which --dist loadgroup keeps on one worker; other tests spread freely.
+    # A document's examples share its processes: on xdist workers their names end in
+    # "@document" (Session), which --dist loadgroup keeps on one worker; other tests spread freely.
     if getattr(config.option, "numprocesses", None) and getattr(config.option, "dist", "no") in (
         "no",
         "load",
@@ -143,39 +136,6 @@ def pytest_unconfigure(config: pytest.Config) -> None:
             os.environ.pop(DEVICE_ENV, None)
         else:
             os.environ[DEVICE_ENV] = before
-
-
-@pytest.hookimpl(optionalhook=True)
-def pytest_configure_node(node: Any) -> None:
-    """pytest-xdist, before it starts a worker: tell it that pages are grouped (loadgroup)."""
-    if node.config.getoption("dist", "no") == "loadgroup":
-        node.workerinput["convdocs_loadgroup"] = True
-
-
-@pytest.hookimpl(trylast=True)
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """On an xdist worker under loadgroup, make sure every item with an ``xdist_group`` mark
-    carries its group in its node id (``path::name@group``), which is all the controller's
-    LoadGroupScheduling looks at. pytest-xdist 3.8 sets ``item._nodeid``, which pytest 9.2 no
-    longer reads (its node ids live in ``item._id``): without this, pages would be split over
-    workers. ``tests/test_machinery.py`` runs a project of chained pages with ``-n 2``."""
-    if not getattr(config.option, "loadgroup", False):
-        return
-    for item in items:
-        groups = sorted(
-            {
-                str(m.args[0] if m.args else m.kwargs.get("name", "default"))
-                for m in item.iter_markers("xdist_group")
-            }
-        )
-        if not groups or "@" in item.nodeid.rsplit("::", 1)[-1]:
-            continue
-        nodeid = f"{item.nodeid}@{'_'.join(groups)}"
-        current = getattr(item, "_id", None)
-        if current is not None and hasattr(type(current), "parse"):
-            item._id = type(current).parse(nodeid)
-        else:
-            item._nodeid = nodeid  # type: ignore[attr-defined]
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> Any:

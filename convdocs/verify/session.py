@@ -55,6 +55,18 @@ class VerifiedDocument(Document):
         return document
 
 
+class _Sybil(Sybil):
+    """sybil's ``Sybil``; on an xdist worker (``grouped``), each example's name ends in
+    ``@`` and its document's path, the group by which ``--dist loadgroup`` keeps the examples
+    of a document, which share its processes, on one worker."""
+
+    grouped = False
+
+    def identify(self, example: Any) -> str:
+        name = super().identify(example)
+        return f"{name}@{os.path.relpath(example.path, self.path)}" if self.grouped else name
+
+
 class Session:
     """A verification run: ``settings``, the ``queue`` of edits (update mode), the ``outcomes``
     of each document's examples and what the examples printed and read (for the record)."""
@@ -90,7 +102,7 @@ class Session:
             document_types={suffix: VerifiedDocument for suffix in SUFFIXES},
         )
         self.sybils = {
-            kind: Sybil(name=kind, **common) for kind in ("page", "notebook", "docstring")
+            kind: _Sybil(name=kind, **common) for kind in ("page", "notebook", "docstring")
         }
 
     # --- reading -------------------------------------------------------------------------
@@ -188,10 +200,10 @@ class Session:
         kind = kind_of(file_path)
         if kind is None or not self.settings.project.covers(file_path):
             return None
-        from convdocs.verify.items import VerifiedFile
+        from sybil.integration.pytest import SybilFile
 
         self.collected.add(Path(file_path).resolve())
-        return VerifiedFile.from_parent(parent, path=file_path, sybils=[self.sybils[kind]])
+        return SybilFile.from_parent(parent, path=file_path, sybils=[self.sybils[kind]])
 
     # --- each document's fresh start -------------------------------------------------------
 
