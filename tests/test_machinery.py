@@ -473,6 +473,7 @@ def test_passing_pages_are_recorded_and_an_edit_unverifies_the_stamp(project):
         "cpu",
         record.context(session(project.path).settings.project, entry["versions"]),
         root=project.path,
+        files=entry["data_files"],
     )
     stamp = stamp_text(project.path, ["docs/page.md"])
     assert "2 examples · verified on CPU with torch" in stamp and "GPU: not run on one yet" in stamp

@@ -79,9 +79,8 @@ _CACHE_FOLDERS = frozenset(
     ".ruff_cache .venv venv __pycache__ site-packages".split()
 )
 """Folders of tools and caches: reads there are not a document's data, writes there are allowed."""
-_SOURCE_SUFFIXES = (".py", ".pyc", ".md", ".markdown", ".mdown", ".mkdn", ".mkd", ".ipynb")
-"""Files Python reads for imports and tracebacks: not a document's data (the fingerprint finds
-the modules itself)."""
+_DOCUMENT_SUFFIXES = (".md", ".markdown", ".mdown", ".mkdn", ".mkd", ".ipynb")
+"""Documents, which tracebacks read: not a document's data (its examples are fingerprinted)."""
 
 
 @dataclass
@@ -122,7 +121,7 @@ class Guard:
                 return
             if writing:
                 self._refuse(relative)
-            elif not relative.endswith(_SOURCE_SUFFIXES) and os.path.isfile(os.fsdecode(path)):
+            elif not relative.endswith(_DOCUMENT_SUFFIXES) and os.path.isfile(os.fsdecode(path)):
                 self.reads.add(relative)
         elif event == "sqlite3.connect":
             relative = self._inside(args[0] if args else None)
@@ -133,6 +132,13 @@ class Guard:
                 relative = self._inside(path)
                 if relative is not None:
                     self._refuse(relative)
+
+    def loaded(self) -> list[str]:
+        """The project files the document's process has read or imported so far: its data
+        (data files read at import time included) and every project module it has loaded."""
+        files = (getattr(module, "__file__", None) for module in list(sys.modules.values()))
+        ours = (f for f in files if isinstance(f, str) and f.startswith(str(self.root)))
+        return sorted(self.reads | {r for f in ours if (r := self._inside(f))})
 
     def _refuse(self, relative: str) -> None:
         message = f"examples may not change files of the project ({relative})"
@@ -387,7 +393,7 @@ class Document:
             "exception": exception,
             "changes": changes,
             "figures": _figures(),
-            "reads": sorted(self.guard.reads),
+            "reads": self.guard.loaded(),
         }
 
     def evaluate(self, expression: str) -> dict[str, Any]:
@@ -429,7 +435,7 @@ class Document:
             and ast.get_docstring(node) is not None
         ):
             del lines[node.body[0].lineno - 1 : node.body[0].end_lineno]
-        return {"source": "".join(lines), "reads": sorted(self.guard.reads)}
+        return {"source": "".join(lines), "reads": self.guard.loaded()}
 
     def serve(self, sock: socket.socket) -> None:
         while True:

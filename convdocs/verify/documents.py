@@ -288,54 +288,17 @@ def _marker_text(marker: Marker) -> str:
 # --- what a document depends on -------------------------------------------------------------
 
 
-def _imports(tree: ast.AST, package: str = "") -> set[str]:
+def _imports(tree: ast.AST) -> set[str]:
     """The modules an AST imports: ``import a.b`` gives a.b; ``from a import b`` gives a and a.b
-    (b may be a submodule); relative imports are resolved against ``package``."""
+    (b may be a submodule)."""
     names: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                parts = package.split(".") if package else []
-                parts = parts[: len(parts) - node.level + 1] if node.level > 1 else parts
-                base = ".".join([*parts, *([base] if base else [])])
-            if base:
-                names.add(base)
-                names.update(f"{base}.{alias.name}" for alias in node.names if alias.name != "*")
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.add(node.module)
+            names.update(f"{node.module}.{a.name}" for a in node.names if a.name != "*")
     return names
-
-
-def _module_file(name: str, roots: tuple[Path, ...]) -> Path | None:
-    """The file of a module of the project, found without importing it (None if not the project's)."""
-    parts = name.split(".")
-    for root in roots:
-        base = root.joinpath(*parts)
-        for candidate in (base.with_suffix(".py"), base / "__init__.py"):
-            if candidate.is_file():
-                return candidate
-    return None
-
-
-@functools.lru_cache(maxsize=512)
-def _module_imports(path: Path, mtime_ns: int, package: str) -> frozenset[str]:
-    """The modules a project file imports (cached while the file is unchanged)."""
-    try:
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-    except (SyntaxError, UnicodeDecodeError):
-        return frozenset()
-    return frozenset(_imports(tree, package))
-
-
-def _package_of(path: Path, root: Path) -> str:
-    relative = path.relative_to(root).with_suffix("")
-    parts = list(relative.parts)
-    if parts and parts[-1] == "__init__":
-        parts.pop()
-    else:
-        parts = parts[:-1]
-    return ".".join(parts)
 
 
 def _code_of(example: Example) -> str:
@@ -377,12 +340,11 @@ def third_party_imports(source: Source, root: Path) -> set[str]:
     import importlib.util
 
     root = Path(root).resolve()
-    roots = (root, root / "src")
-    found = set()
+    roots, found = (root, root / "src"), set()
     for name in _wanted_modules(source):
         top = name.partition(".")[0]
-        if _module_file(top, roots) is not None:
-            continue
+        if any((r / f"{top}.py").is_file() or (r / top / "__init__.py").is_file() for r in roots):
+            continue  # the project's own
         try:
             if importlib.util.find_spec(top) is not None:
                 found.add(name)
@@ -391,36 +353,12 @@ def third_party_imports(source: Source, root: Path) -> set[str]:
     return found
 
 
-def dependencies(source: Source, root: Path) -> list[str]:
-    """The project files a document's outputs depend on, relative to ``root``, found statically:
-    the project modules its cells import (and their source markers name), with every module
-    those import in turn and their packages' ``__init__.py``; the module itself for docstrings;
-    the committed images its figure markers check."""
-    root = Path(root).resolve()
-    roots = (root, root / "src")
-    wanted = _wanted_modules(source)
-    found: set[Path] = set()
+def _files(source: Source, root: Path, files: Iterable[str]) -> list[str]:
+    """What a run of ``source`` depends on beside its text, relative to ``root``: ``files``, the
+    project files its run imported or read (``child.Guard``); the committed images its figure
+    markers check; the conftest.py files pytest loads for it."""
     document = Path(source.path).resolve()
-    if source.kind == "docstring":
-        found.add(document)
-    queue = [f for f in (_module_file(name, roots) for name in sorted(wanted)) if f is not None]
-    queue += sorted(found)
-    while queue:
-        path = queue.pop()
-        if path in found and path != document:
-            continue
-        found.add(path)
-        for parent in path.parents:  # importing a.b.c runs a/__init__.py and a/b/__init__.py
-            if parent == root or root not in parent.parents:
-                break
-            init = parent / "__init__.py"
-            if init.is_file() and init not in found:
-                queue.append(init)
-        base = next((r for r in reversed(roots) if r in path.parents), root)
-        for name in _module_imports(path, path.stat().st_mtime_ns, _package_of(path, base)):
-            target = _module_file(name, roots)
-            if target is not None and target not in found:
-                queue.append(target)
+    found = {Path(root) / f for f in files}
     for example in source.examples:
         if isinstance(example, Cell):
             for marker in example.markers:
@@ -447,7 +385,7 @@ def fingerprint(
     context: Mapping[str, Any],
     *,
     root: Path | None = None,
-    data_files: Iterable[str] = (),
+    files: Iterable[str] = (),
 ) -> str:
     """A SHA-256 over everything a run of ``source``'s examples on ``device_kind`` depends on.
 
@@ -455,7 +393,8 @@ def fingerprint(
     tab for another device is left out, so a GPU run's update leaves the CPU's stamp alone),
     the page's markers, a notebook's tolerance metadata, ``context`` (the device kind, the
     project's tolerance, the torch version of the run), and, when ``root`` is given, the
-    contents of the document's ``dependencies`` and of the ``data_files`` its cells read.
+    contents of the project ``files`` its run imported or read, of the images its figure
+    markers check and of its conftest.py files.
     """
     digest = hashlib.sha256()
 
@@ -484,6 +423,6 @@ def fingerprint(
         add("page-marker", _marker_text(marker))
     add("tolerances", json.dumps(list(source.tolerances), sort_keys=True, default=str))
     if root is not None:
-        for relative in sorted({*dependencies(source, root), *data_files}):
+        for relative in _files(source, Path(root).resolve(), files):
             add("file", relative, _file_digest(Path(root) / relative))
     return digest.hexdigest()

@@ -6,7 +6,7 @@ to stamp every page. Each device kind has its own entry per document:
 
 * ``fingerprint``: ``documents.fingerprint`` of what that run checked: the code, markers and
   outputs compared on that device, the page's tolerances, the torch version, the project files
-  the page imports (statically) and draws, and the data files its cells read (``data_files``);
+  its run imported or read (``data_files``), and the images it draws;
 * ``outputs``: what each example printed on that device, in the order of the document;
 * ``torch``, ``device_name``, ``date``, the counts, and a ``signature`` over all of these.
 
@@ -145,7 +145,7 @@ def note_run(
     versions = {**versions_here(), **versions}
     entry: dict[str, Any] = {
         "fingerprint": fingerprint(
-            source, kind, context(project, versions), root=project.root, data_files=data_files
+            source, kind, context(project, versions), root=project.root, files=data_files
         ),
         "versions": versions,
         "data_files": data_files,
@@ -183,7 +183,7 @@ def why_invalid(
         if changed:
             return f"it ran with other versions than are installed now ({', '.join(changed)})"
     settings_then = context(project, run["versions"])
-    now = fingerprint(source, kind, settings_then, root=project.root, data_files=run["data_files"])
+    now = fingerprint(source, kind, settings_then, root=project.root, files=run["data_files"])
     if run["fingerprint"] != now:
         return "the document or a file it depends on changed since"
     if len(run["outputs"]) != source.example_count:

@@ -271,7 +271,7 @@ class DocumentRun:
         self.module_loaded = False
         """Whether a docstring's module names are in the namespace (``evaluate``)."""
         self.reads: set[str] = set()
-        """The project files the document's process has read (data files, not sources)."""
+        """The project files the document's process has read or imported (``Guard.loaded``)."""
 
     @property
     def hello(self) -> dict[str, Any]:
