@@ -77,15 +77,8 @@ class Session:
         self.outcomes: dict[str, dict[str, int]] = {}
         self.observed: dict[tuple[str, int], dict[str, Any]] = {}
         """What each example printed and which project files its page read, by (path, line)."""
-        self.printed: dict[str, dict[int, str | None]] = {}
-        self.reads: dict[str, set[str]] = {}
-        self.ran_texts: dict[str, set[str]] = {}
-        """The text each document's examples were collected from (one, unless it changed)."""
-        self.device_names: dict[str, set[str]] = {}
-        """The device each document's processes said they ran on, before any example."""
-        self.versions: dict[str, dict[str, str]] = {}
-        self.texts: dict[str, str] = {}
-        """The text of each document as it was collected, by absolute path."""
+        self.observations: dict[str, list[dict[str, Any]]] = {}
+        """The ``observed`` of each reported example, by the document's path in its report."""
         self.preload: set[str] = set()
         """The third-party modules the collected documents import, for the zygote."""
         self._runs: dict[int, DocumentRun] = {}
@@ -115,7 +108,6 @@ class Session:
             self.settings = dataclasses.replace(self.settings, device=device)
         source = read_source(document.path, document.text)
         document.source = source  # type: ignore[attr-defined]
-        self.texts[os.path.abspath(document.path)] = document.text
         self.preload |= third_party_imports(source, self.settings.project.root)
         original = self.runs_as(source)
         for example in source.examples:
@@ -268,12 +260,12 @@ class Session:
             self._runs.pop(key).close()
 
     def observe(self, example: Any, output: str | None) -> None:
-        """Note what an example printed, which project files its document has read so far and
-        what its process said of its device, for its report."""
+        """Note what an example printed, the text it was collected from, which project files its
+        document has read so far and what its process said of its device, for its report."""
         run = self._runs.get(id(example.namespace))
-        path = os.path.abspath(example.document.path)
-        self.observed[(path, example.line)] = {
-            "text": self.texts.get(path),
+        self.observed[(os.path.abspath(example.document.path), example.line)] = {
+            "line": example.line,
+            "text": example.document.text,
             "output": output,
             "reads": sorted(run.reads) if run is not None else [],
             "device_name": run.hello.get("device_name") if run is not None else None,
@@ -299,14 +291,7 @@ class Session:
         if outcome:
             counts[outcome] += 1
         if observation is not None:
-            line = int(name.split("line:", 1)[1].split(",", 1)[0])
-            self.printed.setdefault(path, {})[line] = observation["output"]
-            self.reads.setdefault(path, set()).update(observation["reads"])
-            if observation.get("text") is not None:
-                self.ran_texts.setdefault(path, set()).add(observation["text"])
-            if observation.get("device_name") is not None:
-                self.device_names.setdefault(path, set()).add(observation["device_name"])
-                self.versions[path] = observation["versions"]
+            self.observations.setdefault(path, []).append(observation)
 
     def write_record(self) -> None:
         """Record each document whose examples all ran in this session and none failed, from
@@ -320,8 +305,10 @@ class Session:
             if counts["skipped"] and not counts["passed"] and original_of(path) is not None:
                 record_data["documents"].pop(path, None)  # its original's run vouches for it
                 continue
-            texts = self.ran_texts.get(path, set())
-            names = self.device_names.get(path, set())
+            seen = self.observations.get(path, [])
+            texts = {o["text"] for o in seen}
+            ran = [o for o in seen if o["device_name"] is not None]  # in the document's processes
+            names = {o["device_name"] for o in ran}
             if counts["failed"] or not counts["passed"] or len(texts) != 1 or len(names) != 1:
                 continue
             source = read_source(root / path, next(iter(texts)))
@@ -333,10 +320,10 @@ class Session:
                 source,
                 self.settings,
                 counts,
-                printed=self.printed.get(path, {}),
-                data_files=sorted(self.reads.get(path, set())),
+                printed={o["line"]: o["output"] for o in seen},
+                data_files=sorted({file for o in seen for file in o["reads"]}),
                 device_name=next(iter(names)),
-                versions=self.versions[path],
+                versions=ran[-1]["versions"],
             )
         record.save(self.settings.project.record, record_data)
 
