@@ -7,7 +7,7 @@ forks, and the child runs that document's examples in the shell, as a Jupyter ke
 answers each request with plain data (JSON). Nothing a cell does in the child can reach the
 checker: the comparison, the session and the record live in the pytest process.
 
-Messages on a document's socket are length-prefixed JSON (``send``/``receive``, used by both
+Messages on a document's socket are JSON, one per line (``send``/``receive``, used by both
 sides); the parent never unpickles anything the child sends.
 """
 
@@ -23,45 +23,28 @@ import os
 import random
 import signal
 import socket
-import struct
 import sys
 import threading
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
-_HEADER = struct.Struct("!Q")
-
-# --- framing, for both sides -----------------------------------------------------------------
+# --- messages, for both sides ---------------------------------------------------------------
 
 
 def send(sock: socket.socket, message: dict[str, Any]) -> None:
-    """Send one JSON message, prefixed by its length."""
-    data = json.dumps(message).encode("utf-8")
-    sock.sendall(_HEADER.pack(len(data)) + data)
+    """Send one JSON message, as one line (JSON escapes every line break in it)."""
+    sock.sendall(json.dumps(message).encode("utf-8") + b"\n")
 
 
-def _exactly(sock: socket.socket, size: int) -> bytes | None:
-    chunks = []
-    while size:
-        chunk = sock.recv(min(size, 1 << 20))
-        if not chunk:
-            return None
-        chunks.append(chunk)
-        size -= len(chunk)
-    return b"".join(chunks)
-
-
-def receive(sock: socket.socket) -> dict[str, Any] | None:
-    """The next JSON message, or None when the other side has closed the socket."""
-    header = _exactly(sock, _HEADER.size)
-    if header is None:
+def receive(stream: BinaryIO) -> dict[str, Any] | None:
+    """The next JSON message on ``stream`` (a socket's ``makefile("rb")``), or None when the
+    other side has closed the socket (in the middle of a message, or before one)."""
+    line = stream.readline()
+    if not line.endswith(b"\n"):
         return None
-    data = _exactly(sock, _HEADER.unpack(header)[0])
-    if data is None:
-        return None
-    message = json.loads(data)
+    message = json.loads(line)
     if not isinstance(message, dict):
         raise ValueError(f"expected a JSON object, got {type(message).__name__}")
     return message
@@ -438,8 +421,9 @@ class Document:
         return {"source": "".join(lines), "reads": self.guard.loaded()}
 
     def serve(self, sock: socket.socket) -> None:
+        stream = sock.makefile("rb")
         while True:
-            request = receive(sock)
+            request = receive(stream)
             if request is None:
                 return
             op = request.pop("op", None)

@@ -143,11 +143,15 @@ def zygote_for(preload: Iterable[str]) -> Zygote:
     return zygote
 
 
+_GONE = "ended its process (os._exit, a signal or a crash), which an example may not do"
+
+
 class DocumentProcess:
     """One document's child: ``request`` sends a request and returns the child's answer."""
 
     def __init__(self, sock: socket.socket, pid: int, workdir: str | None, timeout: float) -> None:
         self.sock, self.pid, self.workdir, self.timeout = sock, pid, workdir, timeout
+        self.stream = sock.makefile("rb")
         self._hello: dict[str, Any] | None = None
         self.ended: str | None = None
         """Why the process is gone, once it is."""
@@ -159,25 +163,24 @@ class DocumentProcess:
             self._hello = self._receive(STARTUP_TIMEOUT)
         return self._hello
 
+    def _end(self, why: str) -> ProcessEnded:
+        """Kill the process, which is gone for ``why``; the error to raise."""
+        self.kill()
+        self.ended = why
+        return ProcessEnded(why)
+
     def _receive(self, timeout: float) -> dict[str, Any]:
         self.sock.settimeout(timeout)
         try:
-            reply = receive(self.sock)
+            reply = receive(self.stream)
         except TimeoutError:
-            self.kill()
-            self.ended = f"ran longer than its timeout of {timeout:g} s and was stopped"
-            raise ProcessEnded(self.ended) from None
+            raise self._end(
+                f"ran longer than its timeout of {timeout:g} s and was stopped"
+            ) from None
         except (OSError, ValueError) as error:
-            reply, detail = None, f" ({error})"
-        else:
-            detail = ""
+            raise self._end(f"{_GONE} ({error})") from None
         if reply is None:
-            self.kill()
-            self.ended = (
-                "ended its process (os._exit, a signal or a crash), which an example may not do"
-                + detail
-            )
-            raise ProcessEnded(self.ended)
+            raise self._end(_GONE)
         return reply
 
     def request(self, message: dict[str, Any], timeout: float) -> dict[str, Any]:
@@ -188,13 +191,11 @@ class DocumentProcess:
         try:
             send(self.sock, message)
         except OSError:
-            self.ended = (
-                "ended its process (os._exit, a signal or a crash), which an example may not do"
-            )
-            raise ProcessEnded(self.ended) from None
+            raise self._end(_GONE) from None
         return self._receive(timeout)
 
     def kill(self) -> None:
+        self.stream.close()
         self.sock.close()
         try:
             os.kill(self.pid, signal.SIGKILL)
