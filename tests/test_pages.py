@@ -185,7 +185,6 @@ def _page_runs(checking: Session, kind: str, path: Path) -> dict[int, tuple[str 
         at = {n: example_of(starts[n], mutated) for n in run}
         assert at == run  # the same examples, in the same order
         failures: dict[int, str] = {}
-        checking.setup_document(document.namespace)
         try:
             for index, example in enumerate(mutated[: max(at.values()) + 1]):
                 try:

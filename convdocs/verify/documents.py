@@ -42,6 +42,11 @@ MARKDOWN_SUFFIXES = frozenset(
 NOTEBOOK_SUFFIXES = frozenset({".ipynb"})
 DOCSTRING_SUFFIXES = frozenset({".py"})
 SUFFIXES = MARKDOWN_SUFFIXES | NOTEBOOK_SUFFIXES | DOCSTRING_SUFFIXES
+_KINDS = {
+    **dict.fromkeys(MARKDOWN_SUFFIXES, "page"),
+    **dict.fromkeys(NOTEBOOK_SUFFIXES, "notebook"),
+    **dict.fromkeys(DOCSTRING_SUFFIXES, "docstring"),
+}
 
 Example = Cell | NotebookCell | Problem | Claim
 
@@ -115,13 +120,7 @@ def figure_file(document: str | Path, target: str, *, written: bool = False) -> 
 
 def kind_of(path: str | Path) -> str | None:
     """The kind of document a path names (``page``, ``notebook``, ``docstring``), or None."""
-    suffix = Path(path).suffix
-    kinds = {
-        "page": MARKDOWN_SUFFIXES,
-        "notebook": NOTEBOOK_SUFFIXES,
-        "docstring": DOCSTRING_SUFFIXES,
-    }
-    return next((kind for kind, suffixes in kinds.items() if suffix in suffixes), None)
+    return _KINDS.get(Path(path).suffix)
 
 
 def read_source(path: str | Path, text: str | None = None) -> Source:

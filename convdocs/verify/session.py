@@ -22,7 +22,7 @@ from typing import Any
 from sybil import Document, Region, Sybil
 
 from convdocs.verify import evaluate, record
-from convdocs.verify.cells import Claim, Problem
+from convdocs.verify.cells import Cell, Claim, Problem
 from convdocs.verify.compare import DEFAULT_ATOL, DEFAULT_RTOL
 from convdocs.verify.config import (
     DEFAULT_TIMEOUT,
@@ -53,6 +53,14 @@ class VerifiedDocument(Document):
             for region in parser(document):
                 document.add(region)
         return document
+
+
+_EVALUATORS: dict[type, Callable[[evaluate.Outcome], str | None]] = {
+    Problem: evaluate.evaluate_problem,
+    Claim: evaluate.evaluate_claim,
+    NotebookCell: evaluate.evaluate_notebook_cell,
+    Cell: evaluate.evaluate_cell,
+}
 
 
 class _Sybil(Sybil):
@@ -90,7 +98,6 @@ class Session:
             parsers=[self.regions],
             path=str(settings.project.root),
             patterns=[f"*{s}" for s in SUFFIXES],
-            setup=self.setup_document,
             teardown=self.teardown_document,
             document_types={suffix: VerifiedDocument for suffix in SUFFIXES},
         )
@@ -111,21 +118,13 @@ class Session:
         self.preload |= third_party_imports(source, self.settings.project.root)
         original = self.runs_as(source)
         for example in source.examples:
-            evaluator: Callable[[evaluate.Outcome], str | None]
+            evaluator = _EVALUATORS[type(example)]
             if original is not None and not isinstance(example, Problem):
                 reason = (
                     f"not run again: {os.path.relpath(original, self.settings.project.root)} "
                     "shows the same code and outputs and runs them"
                 )
                 evaluator = functools.partial(evaluate.skip_example, reason)
-            elif isinstance(example, Problem):
-                evaluator = evaluate.evaluate_problem
-            elif isinstance(example, Claim):
-                evaluator = evaluate.evaluate_claim
-            elif isinstance(example, NotebookCell):
-                evaluator = evaluate.evaluate_notebook_cell
-            else:
-                evaluator = evaluate.evaluate_cell
             yield Region(
                 example.start, example.end, example, functools.partial(self.judge, evaluator)
             )
@@ -152,9 +151,7 @@ class Session:
     def document(self, path: str | Path, text: str | None = None) -> Document:
         """Parse one document into sybil examples bound to this session (``text`` overrides the file)."""
         path = os.path.abspath(path)
-        if text is None:
-            return self.sybils[kind_of(path) or "page"].parse(Path(path))  # (read_source refuses)
-        document = VerifiedDocument(text, str(path))
+        document = VerifiedDocument(read_text(path) if text is None else text, path)
         for region in self.regions(document):
             document.add(region)
         return document
@@ -170,7 +167,6 @@ class Session:
 
         document = self.document(path, text)
         found: list[tuple[str, str]] = []
-        self.setup_document(document.namespace)
         try:
             for example in document.examples():
                 try:
@@ -198,10 +194,6 @@ class Session:
         return SybilFile.from_parent(parent, path=file_path, sybils=[self.sybils[kind]])
 
     # --- each document's fresh start -------------------------------------------------------
-
-    def setup_document(self, namespace: dict[str, Any]) -> None:
-        """Before a document: nothing yet (its processes start with its first example)."""
-        namespace.setdefault("__name__", "__convdocs_page__")
 
     def document_run(self, example: Any) -> DocumentRun:
         """The processes of the document ``example`` belongs to, started at its first example.
