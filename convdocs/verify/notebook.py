@@ -12,11 +12,12 @@ A notebook sets its tolerance, like a page's ``page-tolerance`` marker, in its m
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from convdocs.verify.cells import Problem
+from convdocs.verify.cells import Problem, read_cells
 from convdocs.verify.rules import tolerance_problems
 
 RAISES = frozenset({"raises-exception", "nbval-raises-exception"})
@@ -94,26 +95,19 @@ def shown_by(outputs: list[dict], raises: bool = False) -> tuple[tuple[tuple[str
                     shown.append((mime, _text(value)))
                 else:
                     shown.append((mime, json.dumps(value, sort_keys=True)))
-        elif kind == "error" and raises:
-            pass  # its traceback: the cell must raise, which is checked when it runs
-        elif kind == "error":
+        elif kind != "error":
+            problem = f"a stored output of type {kind!r} cannot be verified"
+        elif not raises:  # (a cell that raises: its traceback is checked when it runs)
             problem = (
                 f"the stored outputs hold an error ({output.get('ename')}: {output.get('evalue')})"
             )
-        else:
-            problem = f"a stored output of type {kind!r} cannot be verified"
     return tuple(shown), problem
 
 
 def _cell_offsets(text: str) -> list[int]:
     """Where each cell's JSON object starts: nbformat writes ``"cell_type"`` first in every cell."""
-    offsets: list[int] = []
-    position = text.find('"cells"')
-    while True:
-        position = text.find('"cell_type":', position + 1)
-        if position < 0:
-            return offsets
-        offsets.append(position)
+    found = re.compile('"cell_type":').finditer(text, text.find('"cells"') + 1)
+    return [match.start() for match in found]
 
 
 def read_notebook(text: str, path: str = "notebook") -> Notebook:
@@ -147,11 +141,10 @@ def read_notebook(text: str, path: str = "notebook") -> Notebook:
     found = []
     problems: list[Problem] = []
     for index, (cell, start, end) in enumerate(zip(cells, offsets, ends, strict=True)):
+        line = text.count("\n", 0, text.find('"source":', start)) + 2
+        end = max(end, start + 1)
         if cell.get("cell_type") in ("markdown", "raw"):
-            problems += _markdown_cell_problems(
-                _text(cell.get("source", "")), text, start, max(end, start + 1)
-            )
-            continue
+            problems += _markdown_cell_problems(_text(cell.get("source", "")), start, end, line)
         if cell.get("cell_type") != "code":
             continue
         metadata = cell.get("metadata", {})
@@ -160,12 +153,11 @@ def read_notebook(text: str, path: str = "notebook") -> Notebook:
         expected, problem = shown_by(cell.get("outputs", []), bool(RAISES & set(tags)))
         errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
         stored = f"{errors[0].get('ename')}: {errors[0].get('evalue')}" if errors else ""
-        hidden = _hidden_source(cell.get("metadata", {}))
+        hidden = _hidden_source(metadata)
         fault = (
             hidden and f"the cell's metadata hides its code from readers ({hidden}), yet it runs"
         )
-        line = text.count("\n", 0, text.find('"source":', start)) + 2
-        code, end = _text(cell.get("source", "")), max(end, start + 1)
+        code = _text(cell.get("source", ""))
         found.append(
             NotebookCell(index, code, expected, start, end, line, problem, fault, tags, stored)
         )
@@ -182,13 +174,11 @@ def _hidden_source(metadata: Mapping[str, Any]) -> str:
     """Which metadata of a code cell hides its source on a rendered page ('' when none)."""
     if not isinstance(metadata, Mapping):
         return ""
-    found = []
-    jupyter = metadata.get("jupyter")
-    if isinstance(jupyter, Mapping) and jupyter.get("source_hidden"):
-        found.append("jupyter.source_hidden")
-    transient = metadata.get("transient")
-    if isinstance(transient, Mapping) and transient.get("remove_source"):
-        found.append("transient.remove_source")
+    found = [
+        f"{outer}.{inner}"
+        for outer, inner in (("jupyter", "source_hidden"), ("transient", "remove_source"))
+        if isinstance(metadata.get(outer), Mapping) and metadata[outer].get(inner)
+    ]
     tags = metadata.get("tags")
     if isinstance(tags, list):
         found += [f"tag {tag}" for tag in tags if tag in _HIDING_TAGS]
@@ -197,12 +187,9 @@ def _hidden_source(metadata: Mapping[str, Any]) -> str:
     return ", ".join(found)
 
 
-def _markdown_cell_problems(source: str, text: str, start: int, end: int) -> list[Problem]:
+def _markdown_cell_problems(source: str, start: int, end: int, line: int) -> list[Problem]:
     """A markdown cell's Python fences and ``>>>`` lines are shown but never run: each is a problem."""
-    from convdocs.verify.cells import read_cells
-
     page = read_cells(source, reasons=False)
-    line = text.count("\n", 0, text.find('"source":', start)) + 2
     messages = [
         f"a python fence at line {c.code.line} of this markdown cell is shown but never run: "
         'put the code in a code cell, or a <!-- convdocs: skip reason="..." --> before it'
