@@ -253,16 +253,12 @@ def run_twice(
     replies = run.request_both(request, outcome.settings.project.timeout)
     failure, ran, visible = None, None, replies[0]
     if isinstance(visible, ProcessEnded):
-        failure = f"{page}:{first_line}: the cell {visible}"
-        outcome.ended = str(visible)
+        failure = outcome.ended = str(visible)
     elif visible["error"]:
-        failure = f"{page}:{first_line}: the cell {visible['error']}"
+        failure = visible["error"]
         run.shadow_broken = True
     elif visible["changes"]:
-        failure = (
-            f"{page}:{first_line}: the cell {' and '.join(visible['changes'])}: an example must not "
-            "leave anything behind in its process"
-        )
+        failure = f"{' and '.join(visible['changes'])}: an example must not leave anything behind in its process"
     else:
         ran = Ran.from_reply(visible)
     shadow = replies[1] if len(replies) > 1 else None
@@ -270,8 +266,8 @@ def run_twice(
         if isinstance(shadow, ProcessEnded) or shadow["error"]:
             run.shadow_broken = True
             failure = (
-                f"{page}:{first_line}: the cell fails when the document runs a second time with its random "
-                "generators seeded differently (a hidden seed the reader does not know):\n"
+                "fails when the document runs a second time with its random generators seeded "
+                "differently (a hidden seed the reader does not know):\n"
                 f"{shadow if isinstance(shadow, ProcessEnded) else shadow['error']}"
             )
         elif not compared:  # the caller judges it (a session), or ignores it (%timeit)
@@ -279,16 +275,13 @@ def run_twice(
         else:
             other = Ran.from_reply(shadow)
             result = compare_outputs(
-                ran.compared,
-                other.compared,
-                rtol=tolerance.rtol,
-                atol=tolerance.atol,
+                ran.compared, other.compared, rtol=tolerance.rtol, atol=tolerance.atol
             )
             if not result:
                 failure = (
-                    f"{page}:{first_line}: the cell prints something else when the document runs a second "
-                    "time with its random generators seeded differently: its output depends on a seed "
-                    "the reader cannot see (or on the time, or the machine). Seed visibly in the document "
+                    "prints something else when the document runs a second time with its random "
+                    "generators seeded differently: its output depends on a seed the reader cannot "
+                    "see (or on the time, or the machine). Seed visibly in the document "
                     "(torch.manual_seed(0), or a torch.Generator), or print nothing that varies.\n"
                     f"first difference: {result}\n--- first run\n{ran.output}--- second run\n"
                     f"{other.output}"
@@ -296,10 +289,10 @@ def run_twice(
     touched = changed_files(files_before, project_files(root))
     if touched:
         failure = (
-            f"{page}:{first_line}: the cell changed files of the project ({', '.join(touched[:5])}): "
+            f"changed files of the project ({', '.join(touched[:5])}): "
             "examples may not write into the project, by any means"
         )
-    return (None if failure else ran), failure
+    return (None, f"{page}:{first_line}: the cell {failure}") if failure else (ran, None)
 
 
 def _check_figure(outcome: Outcome, marker: Marker, drawn: Drawn) -> str | None:
