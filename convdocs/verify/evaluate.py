@@ -192,14 +192,14 @@ class Ran:
         return cls(tuple(reply["outputs"]), reply["value"], drawn, reply.get("exception"))
 
     def printed(self, *streams: str) -> str:
-        """What it wrote to ``streams`` (stdout and stderr when none is named), in order."""
-        names = streams or ("stdout", "stderr")
-        return "".join(o["text"] for o in self.outputs if o.get("name") in names)
+        """What it wrote to ``streams``, in order, then its value."""
+        text = "".join(o["text"] for o in self.outputs if o.get("name") in streams)
+        return text + ("" if self.value is None else self.value + "\n")
 
     @property
     def output(self) -> str:
         """What it printed, then its value: all a page's cell shows."""
-        return self.printed() + ("" if self.value is None else self.value + "\n")
+        return self.printed("stdout", "stderr")
 
     @property
     def transcript(self) -> str:
@@ -209,7 +209,7 @@ class Ran:
     @property
     def results(self) -> str:
         """What it wrote to stdout, and its value (a session's output, which leaves stderr out)."""
-        return self.printed("stdout") + ("" if self.value is None else self.value + "\n")
+        return self.printed("stdout")
 
     @property
     def shown(self) -> tuple[tuple[str, str], ...]:
