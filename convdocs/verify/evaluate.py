@@ -138,7 +138,7 @@ def evaluate_claim(outcome: Outcome) -> str | None:
 
 
 def _check_source(outcome: Outcome, cell: Cell, marker: Marker) -> str | None:
-    page, example = outcome.page, outcome.example
+    page = outcome.page
     request = {"op": "source", "dotted": marker.words[0]}  # (a ProcessEnded: see ``guarded``)
     reply = outcome.run.request(request, outcome.settings.project.timeout)
     if "error" in reply:
@@ -147,15 +147,7 @@ def _check_source(outcome: Outcome, cell: Cell, marker: Marker) -> str | None:
     if wanted.rstrip() == cell.code.body.replace("\r\n", "\n").rstrip():
         return None
     if outcome.settings.writes_shared_outputs:
-        problem = _unwritable(example, wanted)
-        if problem:
-            return f"{page}:{cell.code.line}: {problem}"
-        outcome.edits.append(
-            _new_body(
-                example.document.path, cell.code, wanted, sha256(read_text(example.document.path))
-            )
-        )
-        return None
+        return _queue_edit(outcome, cell, wanted, *_new_body(cell.code, wanted))
     diff = "".join(
         difflib.unified_diff(
             cell.code.body.splitlines(keepends=True),
@@ -451,23 +443,16 @@ def _evaluate_session(outcome: Outcome, cell: Cell, tolerance: tolerances.Tolera
 def _rewrite_session(outcome: Outcome, cell: Cell, rewrites: list[tuple[Any, str]]) -> str | None:
     """Queue the edit that gives each rewritten example of a session (a sybil region of its
     body) what it prints now, as doctest expects it: indented like its prompt."""
-    body, path = cell.code.body, outcome.example.document.path
+    body = cell.code.body
     for region, output in reversed(rewrites):
         lines = body[region.start : region.end].splitlines(keepends=True)
         want = indent_lines(output, " " * region.parsed.indent) if output.strip() else ""
         source = "".join(lines[: region.parsed.source.count("\n")])
         body = body[: region.start] + source + want + body[region.end :]
-    problem = _unwritable(outcome.example, body)
-    if problem:
-        return f"{outcome.page}:{cell.code.line}: {problem}"
-    original = sha256(read_text(path))
     if cell.code.fence:  # a fenced session
-        outcome.edits.append(_new_body(path, cell.code, body, original))
-    else:  # a docstring's, as written between its other lines
-        outcome.edits.append(
-            TextEdit(path, cell.code.body_start, cell.code.body_end, body, original)
-        )
-    return None
+        return _queue_edit(outcome, cell, body, *_new_body(cell.code, body))
+    # a docstring's, as written between its other lines
+    return _queue_edit(outcome, cell, body, cell.code.body_start, cell.code.body_end, body)
 
 
 _PROMPT_ONLY = re.compile(r"[ \t]*(?:(?:>>>|\.\.\.)(?:[ \t]+#.*)?)?[ \t]*")
@@ -577,35 +562,38 @@ def _fence_for(body: str, indent: str, info: str, fence: str = "```") -> str:
     return f"{indent}{marker}{info}\n{indent_lines(body, indent) if body.strip() else ''}{indent}{marker}"
 
 
-def _new_body(path: str, fence: Fence, body: str, original: str) -> TextEdit:
-    """The edit that puts ``body`` in ``fence``: its body only, or the whole fence, made longer,
-    when a line of ``body`` would close it early."""
+def _new_body(fence: Fence, body: str) -> tuple[int, int, str]:
+    """The span and text that put ``body`` in ``fence``: its body only, or the whole fence, made
+    longer, when a line of ``body`` would close it early."""
     if _longest_run(body, fence.fence[0]) >= len(fence.fence):
         new = _fence_for(body, fence.indent, fence.info, fence.fence).lstrip(" \t")
-        return TextEdit(path, fence.start, fence.end, new, original)
-    new = indent_lines(body, fence.indent)
-    return TextEdit(path, fence.body_start, fence.body_end, new, original)
+        return fence.start, fence.end, new
+    return fence.body_start, fence.body_end, indent_lines(body, fence.indent)
+
+
+def _queue_edit(
+    outcome: Outcome, cell: Cell, shows: str, start: int, end: int, new: str
+) -> str | None:
+    """Queue the edit that replaces ``start:end`` of the document with ``new``, which shows
+    ``shows``; or the failure that says why ``shows`` cannot be written (``_unwritable``)."""
+    problem = _unwritable(outcome.example, shows)
+    if problem:
+        return f"{outcome.page}:{cell.code.line}: {problem}"
+    path = outcome.example.document.path
+    outcome.edits.append(TextEdit(path, start, end, new, sha256(read_text(path))))
+    return None
 
 
 def _queue_output(outcome: Outcome, cell: Cell, shown: Fence | None, actual: str) -> str | None:
     """Queue the edit that makes the page show ``actual`` (or a failure when it cannot be written)."""
-    example = outcome.example
-    path = example.document.path
-    problem = _unwritable(example, actual)
-    if problem:
-        return f"{outcome.page}:{cell.code.line}: {problem}"
-    original = sha256(read_text(path))
     if shown is not None and (actual.strip() or cell.device_outputs):
-        edit = _new_body(path, shown, actual, original)
-    elif shown is not None:
-        edit = TextEdit(path, cell.code.end, shown.end, "", original)
-    else:
-        outputs = outcome.settings.project.outputs
-        language = next((o for o in outputs if not o.endswith(":")), "text")
-        block = _fence_for(actual, cell.code.indent, language)
-        edit = TextEdit(path, cell.code.end, cell.code.end, "\n\n" + block, original)
-    outcome.edits.append(edit)
-    return None
+        return _queue_edit(outcome, cell, actual, *_new_body(shown, actual))
+    if shown is not None:
+        return _queue_edit(outcome, cell, actual, cell.code.end, shown.end, "")
+    outputs = outcome.settings.project.outputs
+    language = next((o for o in outputs if not o.endswith(":")), "text")
+    block = "\n\n" + _fence_for(actual, cell.code.indent, language)
+    return _queue_edit(outcome, cell, actual, cell.code.end, cell.code.end, block)
 
 
 def evaluate_notebook_cell(outcome: Outcome) -> str | None:
