@@ -21,7 +21,7 @@ import re
 import traceback
 from base64 import b64decode
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import pytest
 
@@ -96,8 +96,9 @@ def guarded(evaluator: Callable[[Outcome], str | None], outcome: Outcome) -> str
         return f"{where}: the checker failed on this example\n{detail}"
 
 
-def skip_example(reason: str, outcome: Outcome) -> None:
-    """An example that another document's run vouches for: skipped, saying why."""
+def skip_example(reason: str, outcome: Outcome) -> NoReturn:
+    """An example not run here (another document's run vouches for it, or it is marked so), or
+    not compared: skipped, saying why."""
     raise pytest.skip.Exception(reason, _use_item_location=True)
 
 
@@ -304,16 +305,14 @@ def _check_figure(outcome: Outcome, marker: Marker, drawn: Drawn) -> str | None:
 def evaluate_cell(outcome: Outcome) -> str | None:
     """Run a cell and compare its output with the block shown for this device."""
     __tracebackhide__ = True
-    example = outcome.example
-    cell: Cell = example.parsed
-    page = outcome.page
-    settings = outcome.settings
+    cell: Cell = outcome.example.parsed
+    page, settings = outcome.page, outcome.settings
     if cell.faults:
         return "\n".join(f"{page}:{line}: {message}" for line, message in cell.faults)
 
     skip = cell.marker("skip")
     if skip is not None:
-        raise pytest.skip.Exception(f"not run: {skip.options['reason']}", _use_item_location=True)
+        skip_example(f"not run: {skip.options['reason']}", outcome)
 
     source = cell.marker("source")
     if source is not None:
@@ -331,8 +330,7 @@ def evaluate_cell(outcome: Outcome) -> str | None:
     ran, failure = run_twice(outcome, cell.code.body, cell.code.body_line, tolerance)
     if ran is None or failure:
         return failure
-    outcome.printed = ran.output
-    actual = ran.output
+    actual = outcome.printed = ran.output
 
     figure = cell.marker("figure")
     if figure is not None:
@@ -357,12 +355,10 @@ def evaluate_cell(outcome: Outcome) -> str | None:
     tab = DEVICE_NAMES.get(settings.device_kind, settings.device_kind)
     label = f" ({tab} tab)" if cell.device_outputs else ""
     hint = (
-        "(run `pytest --update-outputs` to rewrite the block from the code)"
-        if not settings.update
-        else (
-            f"(a run on {settings.device} rewrites only the blocks of its own device tab; this block is "
-            "shared by every device: fix the code, or show each device's output in CPU and GPU tabs)"
-        )
+        f"(a run on {settings.device} rewrites only the blocks of its own device tab; this block is "
+        "shared by every device: fix the code, or show each device's output in CPU and GPU tabs)"
+        if settings.update
+        else "(run `pytest --update-outputs` to rewrite the block from the code)"
     )
     shown_text = expected if shown is not None else "(no output block)\n"
     return (
@@ -612,9 +608,7 @@ def evaluate_notebook_cell(outcome: Outcome) -> str | None:
     if "nbval-skip" in cell.tags and cell.expected:
         return f"{where}: the cell is tagged nbval-skip, yet it shows stored outputs nothing checks"
     if "nbval-skip" in cell.tags:
-        raise pytest.skip.Exception(
-            "not run: the cell is tagged nbval-skip", _use_item_location=True
-        )
+        skip_example("not run: the cell is tagged nbval-skip", outcome)
     compared, raises = "nbval-ignore-output" not in cell.tags, cell.raises
     ran, failure = run_twice(
         outcome, cell.code, cell.line, tolerance, doctest=raises, compared=compared, notebook=True
@@ -633,10 +627,7 @@ def evaluate_notebook_cell(outcome: Outcome) -> str | None:
     if ran.drawn.count:  # not shown by the inline backend (the cell chose another)
         return f"{where}: the cell draws a figure that it does not show, so nothing checks it"
     if not compared:  # it ran; its outputs are shown unchecked: say so
-        raise pytest.skip.Exception(
-            "ran, outputs not compared: the cell is tagged nbval-ignore-output",
-            _use_item_location=True,
-        )
+        skip_example("ran, outputs not compared: the cell is tagged nbval-ignore-output", outcome)
     # where a warning was raised: a temporary file of Jupyter's kernel, or the notebook here
     at = re.compile(rf"^\S*?(?:ipykernel_\d+[/\\]\d+\.py|{re.escape(outcome.page)}):\d+: ", re.M)
     names = dict.fromkeys([*STREAMS, *(k for k, _ in cell.expected), *(k for k, _ in now)])
