@@ -656,15 +656,14 @@ def _difference(
     ``image_difference``), the rest as text within the tolerance, where ``at`` marks where a
     warning was raised."""
     stored, shown = ([t for k, t in pairs if k == name] for pairs in (expected, now))
+    differs = f"the stored {name} differs from what the cell shows"
     if name in IMAGES and len(stored) != len(shown):
-        return f"the stored {name} differs from what the cell shows: it stored {len(stored)} and shows {len(shown)}"
+        return f"{differs}: it stored {len(stored)} and shows {len(shown)}"
     if name in IMAGES:
         for number, (old, new) in enumerate(zip(stored, shown, strict=True), start=1):
             reason = image_difference(b64decode(old), b64decode(new), DEFAULT_TOL, strict)
             if reason:
-                return (
-                    f"the stored {name} differs from what the cell shows: image {number}: {reason}"
-                )
+                return f"{differs}: image {number}: {reason}"
         return ""
     glue = "" if name in STREAMS else "\n"  # a stream's parts, or data that may lack a \n
     old, new = (at.sub("<cell>: ", glue.join(t) + glue * bool(t)) for t in (stored, shown))
@@ -672,6 +671,6 @@ def _difference(
     if result:
         return ""
     return (
-        f"the stored {name} differs from what the cell shows ({tolerance.origin})\n"
-        f"first difference: {result}\n--- stored\n{old}--- shown now\n{new}"
+        f"{differs} ({tolerance.origin})\nfirst difference: {result}\n"
+        f"--- stored\n{old}--- shown now\n{new}"
     )
