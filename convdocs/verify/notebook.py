@@ -211,11 +211,8 @@ def with_outputs(text: str, new_outputs: Mapping[int, tuple[dict, ...]]) -> str:
     import nbformat
 
     notebook = nbformat.reads(text, as_version=4)
-    count = 0
-    for index, cell in enumerate(notebook.cells):
-        if cell.cell_type != "code":
-            continue
-        count += 1
+    code = [(index, cell) for index, cell in enumerate(notebook.cells) if cell.cell_type == "code"]
+    for count, (index, cell) in enumerate(code, start=1):
         if index in new_outputs:
             if cell.execution_count is None:
                 cell.execution_count = count
