@@ -41,20 +41,18 @@ def image_difference(expected: bytes, drawn: bytes, tol: float, strict: bool) ->
     from matplotlib.testing.exceptions import ImageComparisonFailure
     from PIL import Image
 
+    images = [Image.open(io.BytesIO(data)) for data in (expected, drawn)]
     with tempfile.TemporaryDirectory() as tmp:
-        files = [Path(tmp) / "expected.png", Path(tmp) / "drawn.png"]
-        for file, data in zip(files, (expected, drawn), strict=True):
-            Image.open(io.BytesIO(data)).save(file, format="png")
+        files = os.path.join(tmp, "expected.png"), os.path.join(tmp, "drawn.png")
+        for file, image in zip(files, images, strict=True):
+            image.save(file, format="png")
         try:
-            difference = compare_images(str(files[0]), str(files[1]), tol, in_decorator=True)
+            difference = compare_images(*files, tol, in_decorator=True)
         except ImageComparisonFailure as failure:  # another size: nothing to compare pixel by pixel
             return str(failure)
     if difference is not None:
         return f"RMS {difference['rms']:.2f} > tol {tol:g}"
-    old, new = (
-        numpy.asarray(Image.open(io.BytesIO(b)).convert("RGB"), dtype=int)
-        for b in (expected, drawn)
-    )
+    old, new = (numpy.asarray(image.convert("RGB"), dtype=int) for image in images)
     changed = int((numpy.abs(old - new).max(axis=2) > STRONG).sum()) if strict else 0
     if changed <= STRONG_ALLOWED:
         return None
