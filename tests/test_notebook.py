@@ -97,6 +97,38 @@ def test_outputs_that_cannot_be_checked_are_reported(tmp_path, outputs, message)
     assert failures[0].startswith(f"Example at {path}, line ")
 
 
+WIDGET = """\
+import uuid
+from IPython.display import display
+view = {"model_id": uuid.uuid4().hex, "version_major": 2, "version_minor": 0}
+display({"application/vnd.jupyter.widget-view+json": view, "text/plain": "IntSlider(value=3)"}, raw=True)
+"""
+
+
+@pytest.mark.parametrize(
+    ("major", "text", "fails"),
+    [(2, "3", ""), (1, "3", "application/vnd.jupyter.widget-view+json"), (2, "4", "output")],
+)
+def test_a_widgets_view_is_compared_but_for_its_model_id(tmp_path, major, text, fails):
+    """A widget shows its view as ipywidgets publishes it, with the id of a model made anew in
+    every run (here a fresh uuid, as ipywidgets makes one): the stored view, made by another run,
+    is compared with all but that id, and its text as every output."""
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(WIDGET)])
+    view = {"model_id": "5f2c", "version_major": major, "version_minor": 0}
+    data = {
+        "application/vnd.jupyter.widget-view+json": view,
+        "text/plain": f"IntSlider(value={text})",
+    }
+    notebook.cells[0].outputs = [nbformat.v4.new_output("display_data", data=data)]
+    path = tmp_path / "n.ipynb"
+    path.write_text(nbformat.writes(notebook))
+    failures = _evaluate(path, path.read_text())
+    if not fails:
+        assert failures == []
+    else:
+        assert len(failures) == 1 and f"the stored {fails}" in failures[0], failures
+
+
 def test_stored_outputs_are_in_jupyter_form():
     cells = [c for c in json.loads(NOTEBOOK.read_text())["cells"] if c["cell_type"] == "code"]
     kinds = {o["output_type"] for c in cells for o in c["outputs"]}

@@ -20,6 +20,7 @@ from typing import Any
 from convdocs.verify.cells import Problem, read_cells
 from convdocs.verify.rules import tolerance_problems
 
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 RAISES = frozenset({"raises-exception", "nbval-raises-exception"})
 """The cell tags (ours and nbval's) of a cell that must raise its stored error."""
 
@@ -93,7 +94,9 @@ def shown_by(outputs: list[dict], raises: bool = False) -> tuple[tuple[tuple[str
                     shown.append(("output", text if text.endswith("\n") else text + "\n"))
                 elif isinstance(value, (str, list)):
                     shown.append((mime, _text(value)))
-                else:
+                else:  # a widget's view: all but the id of its model, new in every run
+                    if mime == WIDGET_VIEW and isinstance(value, dict) and "model_id" in value:
+                        value = {**value, "model_id": "(new in every run)"}
                     shown.append((mime, json.dumps(value, sort_keys=True)))
         elif kind != "error":
             problem = f"a stored output of type {kind!r} cannot be verified"
