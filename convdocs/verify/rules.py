@@ -75,13 +75,11 @@ def fence_language(info: str) -> str:
     ``python title="x"`` and ``.python`` give ``python``; ``{title="a.b" .python}`` gives the
     first class of the attribute list, ``python``."""
     info = info.strip()
-    m = _LANG.match(info)
-    if m and not info.startswith("{"):
-        return m["lang"].lower()
     if info.startswith("{"):
         classes = re.findall(r"(?:^|\s)\.([\w#+-][\w#.+-]*)", _QUOTED.sub('""', info.strip("{}")))
         return classes[0].lower() if classes else ""
-    return ""
+    m = _LANG.match(info)
+    return m["lang"].lower() if m else ""
 
 
 def backticks_allowed(info: str) -> bool:
@@ -111,13 +109,9 @@ def language_kind(lang: str) -> str:
         lexer = get_lexer_by_name(lang)
     except ClassNotFound:
         return "other"
-    if isinstance(lexer, PythonLexer):
-        return "python"
-    if isinstance(lexer, Python2Lexer):
-        return "python2"
-    if isinstance(lexer, PythonConsoleLexer) or type(lexer).__name__ == "IPythonConsoleLexer":
-        return "console"
-    return "other"
+    kinds = [(PythonLexer, "python"), (Python2Lexer, "python2"), (PythonConsoleLexer, "console")]
+    found = (kind for cls, kind in kinds if isinstance(lexer, cls))
+    return next(found, "console" if type(lexer).__name__ == "IPythonConsoleLexer" else "other")
 
 
 # --- places a reader does not see ---------------------------------------------------------------
@@ -130,26 +124,20 @@ def _outside(spans: list[tuple[int, int]], pos: int) -> bool:
 def comment_spans(text: str, fences: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """The HTML comments of a Markdown text: each ``<!--`` outside a fence and outside inline
     code, to the next ``-->`` (or the end of the text). Comments do not nest."""
+    code = [(m.start(), m.end()) for m in _INLINE_CODE.finditer(text)]  # code spans: text
     spans: list[tuple[int, int]] = []
     pos = 0
-    while True:
-        at = text.find("<!--", pos)
-        if at < 0:
-            return spans
-        fence = next(((s, e) for s, e in fences if s <= at < e), None)
-        if fence is not None:
-            pos = fence[1]
-            continue
-        line_start = text.rfind("\n", 0, at) + 1
-        line_end = text.find("\n", at)
-        line = text[line_start : len(text) if line_end < 0 else line_end]
-        if any(m.start() <= at - line_start < m.end() for m in _INLINE_CODE.finditer(line)):
-            pos = at + 4  # inside a code span: text, not a comment
-            continue
-        close = text.find("-->", at + 4)
-        end = len(text) if close < 0 else close + 3
-        spans.append((at, end))
-        pos = end
+    while (at := text.find("<!--", pos)) >= 0:
+        fence_end = next((e for s, e in fences if s <= at < e), None)
+        if fence_end is not None:
+            pos = fence_end
+        elif not _outside(code, at):
+            pos = at + 4
+        else:
+            close = text.find("-->", at + 4)
+            pos = len(text) if close < 0 else close + 3
+            spans.append((at, pos))
+    return spans
 
 
 _DOCTEST_LINE = re.compile(r"(?<!>>)(?<!\w)>>>(?!>)[ \t]+\S")
@@ -181,7 +169,7 @@ def hidden_markers(
     lines_seen = set()
     for m in _DOCTEST_LINE.finditer(text):
         line = text.count("\n", 0, m.start())
-        if _outside(fences, m.start()) and _outside(comments, m.start()) and line not in lines_seen:
+        if _outside(fences + comments, m.start()) and line not in lines_seen:
             lines_seen.add(line)
             end = text.find("\n", m.start())
             message = (
@@ -239,12 +227,8 @@ def tolerance_problems(options: Mapping[str, object], where: str) -> list[str]:
         problems.append(f"{where} sets neither rtol nor atol")
     if "device" in text and text["device"].split(":")[0] not in DEVICE_KINDS:
         problems.append(f"{where}: device must be cpu or cuda, got {text['device']!r}")
-    for key, ceiling, limit in (
-        ("rtol", RTOL_CEILING, RTOL_LIMIT),
-        ("atol", ATOL_CEILING, ATOL_LIMIT),
-    ):
-        problems += _bound_problems(text, key, ceiling, limit, where)
-    return problems
+    problems += _bound_problems(text, "rtol", RTOL_CEILING, RTOL_LIMIT, where)
+    return problems + _bound_problems(text, "atol", ATOL_CEILING, ATOL_LIMIT, where)
 
 
 def marker_problems(
@@ -267,7 +251,7 @@ def marker_problems(
         problems.append(f"{where} accepts {allowed}; got {', '.join(unknown)}")
     if directive == "skip" and not options.get("reason", "").strip():
         problems.append('a skip marker needs a reason: <!-- convdocs: skip reason="..." -->')
-    if directive == "figure" and "tol" in options:
+    if directive == "figure":
         problems += _bound_problems(options, "tol", FIGURE_TOL_CEILING, FIGURE_TOL_LIMIT, where)
     return problems
 
