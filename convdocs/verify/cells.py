@@ -26,6 +26,7 @@ Nothing is left out silently.
 
 from __future__ import annotations
 
+import itertools
 import re
 import shlex
 from collections.abc import Iterator
@@ -120,9 +121,7 @@ class Cell:
 
     def output_for(self, kind: str) -> Fence | None:
         """The output block checked on device kind ``kind`` (``cpu``, ``cuda``)."""
-        if self.device_outputs:
-            return dict(self.device_outputs).get(kind)
-        return self.output
+        return dict(self.device_outputs).get(kind) if self.device_outputs else self.output
 
     @property
     def start(self) -> int:
@@ -177,48 +176,42 @@ def split_lines(text: str) -> list[str]:
     return _LINE.findall(text)
 
 
-def _line_offsets(text: str) -> tuple[list[str], list[int]]:
-    lines = split_lines(text)
-    offsets = [0]
-    for line in lines:
-        offsets.append(offsets[-1] + len(line))
-    return lines, offsets
+def _bare_lines(text: str) -> Iterator[tuple[int, int, str]]:
+    """Each line of ``text``: its number, its offset, and its text without its end."""
+    offset = 0
+    for number, line in enumerate(split_lines(text), start=1):
+        yield number, offset, line.rstrip("\r\n")
+        offset += len(line)
 
 
 def iter_fences(text: str) -> Iterator[Fence]:
     """Yield every fenced block of ``text`` as a ``Fence``, in order."""
-    lines, offsets = _line_offsets(text)
+    lines = split_lines(text)
+    offsets = [0, *itertools.accumulate(map(len, lines))]
+    bare = [line.rstrip("\r\n") for line in lines] + [""]  # and an empty line past the end
     i = 0
     while i < len(lines):
-        m = _FENCE_OPEN.match(lines[i].rstrip("\r\n"))
+        m = _FENCE_OPEN.match(bare[i])
         if not m or (m["fence"][0] == "`" and not rules.backticks_allowed(m["info"])):
             i += 1
             continue
-        char, size, indent = m["fence"][0], len(m["fence"]), m["indent"]
-        close = re.compile(rf"^[ \t]*{re.escape(char)}{{{size},}}[ \t]*$")
-        j = i + 1
-        while j < len(lines) and not close.match(lines[j].rstrip("\r\n")):
-            j += 1
-        body_lines = lines[i + 1 : j]
-        body = "".join(
-            line[len(indent) :] if line.startswith(indent) else line.lstrip(" \t")
-            for line in body_lines
-        )
-        end = offsets[min(j + 1, len(lines))]
-        if j < len(lines):
-            end = offsets[j] + len(lines[j].rstrip("\r\n"))
-        lang = fence_language(m["info"])
+        indent, lang = m["indent"], fence_language(m["info"])
+        close = re.compile(rf"[ \t]*{m['fence'][0]}{{{len(m['fence'])},}}[ \t]*")
+        j = next((j for j in range(i + 1, len(lines)) if close.fullmatch(bare[j])), len(lines))
         yield Fence(
             lang=lang,
             kind=language_kind(lang),
             fence=m["fence"],
             info=m["info"],
             indent=indent,
-            body=body,
+            body="".join(
+                line[len(indent) :] if line.startswith(indent) else line.lstrip(" \t")
+                for line in lines[i + 1 : j]
+            ),
             start=offsets[i] + len(indent),
-            end=end,
+            end=offsets[j] + len(bare[j]),
             body_start=offsets[i + 1],
-            body_end=offsets[j] if j < len(lines) else offsets[-1],
+            body_end=offsets[j],
             line=i + 1,
             body_line=i + 2,
         )
@@ -231,14 +224,11 @@ _LOOSE_MARKER = re.compile(r"<!--[ \t]*convdocs\b")
 def iter_markers(text: str) -> Iterator[Marker | Problem]:
     """Yield every ``<!-- convdocs: ... -->`` marker of ``text``, or a ``Problem`` for a bad one
     (unreadable, unknown, with wrong options, or not alone on its line)."""
-    offset = 0
-    for number, line in enumerate(split_lines(text), start=1):
-        stripped = line.rstrip("\r\n")
-        start, end = offset, offset + len(stripped)
-        offset += len(line)
-        m = _MARKER.match(stripped)
+    for number, start, line in _bare_lines(text):
+        end = start + len(line)
+        m = _MARKER.match(line)
         if not m:
-            if _LOOSE_MARKER.search(stripped) and "`" not in stripped:
+            if _LOOSE_MARKER.search(line) and "`" not in line:
                 message = (
                     "this looks like a convdocs marker but is not one: a marker is one line of its "
                     'own, <!-- convdocs: DIRECTIVE key="value" -->'
@@ -267,17 +257,9 @@ def iter_markers(text: str) -> Iterator[Marker | Problem]:
 
 def iter_tabs(text: str) -> Iterator[Tab]:
     """Yield every content tab header (``=== "Label"``) of ``text``."""
-    lines, offsets = _line_offsets(text)
-    for number, line in enumerate(lines):
-        m = _TAB.match(line.rstrip("\r\n"))
-        if m:
-            yield Tab(
-                m["label"],
-                m["indent"],
-                offsets[number] + len(m["indent"]),
-                offsets[number] + len(line.rstrip("\r\n")),
-                number + 1,
-            )
+    for number, offset, line in _bare_lines(text):
+        if m := _TAB.match(line):
+            yield Tab(m["label"], m["indent"], offset + m.end("indent"), offset + len(line), number)
 
 
 def _only_blank_between(text: str, start: int, end: int) -> bool:
