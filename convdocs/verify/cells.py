@@ -31,13 +31,12 @@ import re
 import shlex
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from convdocs.verify import rules
 from convdocs.verify.rules import DEVICE_TABS, Problem, fence_language, language_kind
 
-CELL_DIRECTIVES = frozenset({"skip", "source", "tolerance", "figure"})
 PAGE_DIRECTIVES = frozenset({"page-tolerance", "examples-from"})
-CLAIM_DIRECTIVES = frozenset({"prose"})
 _PROMPTS = re.compile(r"^[ \t]*(?:>>>|In \[\d*\]:)(?: |$)", re.M)
 OUTPUTS = ("text", "output", "", "Output:", "Out:", "Result:", "输出:", "结果:")
 """The forms of an output block (a project's table may list others, ``outputs``): fence
@@ -243,8 +242,8 @@ def iter_markers(text: str) -> Iterator[Marker | Problem]:
         words = tuple(p for p in parts[1:] if "=" not in p)
         options = dict(p.split("=", 1) for p in parts[1:] if "=" in p)
         directive = parts[0] if parts else ""
-        if directive not in CELL_DIRECTIVES | PAGE_DIRECTIVES | CLAIM_DIRECTIVES:
-            known = ", ".join(sorted(CELL_DIRECTIVES | PAGE_DIRECTIVES | CLAIM_DIRECTIVES))
+        if directive not in rules.MARKERS:
+            known = ", ".join(sorted(rules.MARKERS))
             message = f"unknown convdocs marker {directive!r}; expected one of: {known}"
             yield Problem(message, start, end, number)
             continue
@@ -262,10 +261,6 @@ def iter_tabs(text: str) -> Iterator[Tab]:
             yield Tab(m["label"], m["indent"], offset + m.end("indent"), offset + len(line), number)
 
 
-def _only_blank_between(text: str, start: int, end: int) -> bool:
-    return not text[start:end].strip()
-
-
 class _Reader:
     """The state of one pass over a text's fences, markers and tabs, in order."""
 
@@ -279,19 +274,32 @@ class _Reader:
         )
         self.page = Page()
         self.pending: list[Marker] = []
-        self.open_cell: int | None = None  # index of the cell that may still take outputs
+        self.open = False  # whether the last cell may still take outputs
         self.open_tab: Tab | None = None  # a device tab still waiting for its text fence
         self.last_end = 0
         self.last_output_end: int | None = None  # where the last output block ended
+
+    @property
+    def cell(self) -> Cell | None:
+        """The cell that may still take outputs."""
+        return self.page.cells[-1] if self.open else None
+
+    def update(self, **changes: Any) -> None:
+        """Change the open cell."""
+        self.page.cells[-1] = replace(self.page.cells[-1], **changes)
 
     def problem(self, message: str, item: Fence | Marker | Tab) -> None:
         self.page.problems.append(Problem(message, item.start, item.end, item.line))
 
     def fault(self, line: int, message: str) -> None:
         """Something wrong with the outputs of the open cell: that cell's example fails with it."""
-        assert self.open_cell is not None
-        cell = self.page.cells[self.open_cell]
-        self.page.cells[self.open_cell] = replace(cell, faults=(*cell.faults, (line, message)))
+        self.update(faults=(*self.page.cells[-1].faults, (line, message)))
+
+    def blank(self, start: int, end: int) -> bool:
+        return not self.text[start:end].strip()
+
+    def adjacent(self, start: int) -> bool:
+        return self.blank(self.last_end, start)
 
     def close_tab(self) -> None:
         if self.open_tab is not None:
@@ -303,8 +311,7 @@ class _Reader:
 
     def close_cell(self) -> None:
         self.close_tab()
-        if self.open_cell is not None:
-            cell = self.page.cells[self.open_cell]
+        if (cell := self.cell) is not None:
             shown = {kind for kind, _ in cell.device_outputs}
             missing = [label for label, kind in DEVICE_TABS.items() if kind not in shown]
             if shown and missing:
@@ -320,19 +327,32 @@ class _Reader:
                     "a skipped cell cannot show an output block: nothing would check it; "
                     "drop the output, or run the cell",
                 )
-        self.open_cell = None
+        self.open = False
 
-    def adjacent(self, start: int) -> bool:
-        return _only_blank_between(self.text, self.last_end, start)
+    def drop_pending(self, why: str) -> None:
+        """Each pending marker is a problem: it applies to no cell."""
+        for marker in self.pending:
+            self.problem(f"the marker '{marker.directive}' at line {marker.line} {why}", marker)
+        self.pending = []
+
+    def orphan_pending(self, start: int) -> None:
+        """Pending markers with more than blank lines between them and ``start`` apply to no cell."""
+        if self.pending and not self.blank(self.pending[-1].end, start):
+            self.drop_pending(
+                "must stand right before the cell it applies to (only blank lines or other markers "
+                "between), where readers see its note next to the cell"
+            )
 
     def claim(self, marker: Marker) -> None:
         """A prose marker checks the paragraph right above it (only blank lines between)."""
-        above = self.text[: marker.start].rstrip()
-        lines = [line.rstrip("\r\n") for line in split_lines(above)]
-        paragraph: list[str] = []
-        while lines and lines[-1].strip():
-            paragraph.insert(0, lines.pop())
-        text = "\n".join(paragraph)
+        lines = [line.rstrip("\r\n") for line in split_lines(self.text[: marker.start].rstrip())]
+        text = "\n".join(list(itertools.takewhile(str.strip, reversed(lines)))[::-1])
+        missing = [
+            n
+            for n in marker.options
+            # ASCII word characters only: a number may touch Chinese text (约19.16)
+            if not re.search(rf"(?<![\w.]){re.escape(n)}(?![\w]|\.\d)", text, re.ASCII)
+        ]
         if (
             not text
             or text.lstrip().startswith(("```", "~~~", "<!--"))
@@ -342,59 +362,36 @@ class _Reader:
                 "a prose marker checks the numbers of the paragraph right above it, but none is there",
                 marker,
             )
-            return
-        missing = [
-            n
-            for n in marker.options
-            # ASCII word characters only: a number may touch Chinese text (约19.16)
-            if not re.search(rf"(?<![\w.]){re.escape(n)}(?![\w]|\.\d)", text, re.ASCII)
-        ]
-        if missing:
+        elif missing:
             self.problem(
                 f"the prose marker checks {', '.join(missing)}, but the paragraph above it does not say "
                 f"{'that number' if len(missing) == 1 else 'those numbers'}",
                 marker,
             )
-            return
-        self.page.claims.append(
-            Claim(tuple(marker.options.items()), text, marker.start, marker.end, marker.line)
-        )
+        else:
+            self.page.claims.append(
+                Claim(tuple(marker.options.items()), text, marker.start, marker.end, marker.line)
+            )
 
     def marker(self, marker: Marker) -> None:
-        if marker.directive in CLAIM_DIRECTIVES:
+        if marker.directive == "prose":
             self.claim(marker)
-            return
-        if marker.directive in PAGE_DIRECTIVES:
-            if marker.directive == "page-tolerance" and self.page.cells:
-                first = self.page.cells[0].code.line
-                self.problem(
-                    f"a page-tolerance marker applies to the whole page, so it must come before "
-                    f"the first cell (line {first}), where readers see it first",
-                    marker,
-                )
-                return
-            self.page.page_markers.append(marker)
-        else:
-            if self.pending and not _only_blank_between(
-                self.text, self.pending[-1].end, marker.start
-            ):
-                self._orphan_pending()
-            self.pending.append(marker)
-
-    def _orphan_pending(self) -> None:
-        for marker in self.pending:
+        elif marker.directive == "page-tolerance" and self.page.cells:
             self.problem(
-                f"the marker '{marker.directive}' at line {marker.line} must stand right before the "
-                "cell it applies to (only blank lines or other markers between), where readers see "
-                "its note next to the cell",
+                f"a page-tolerance marker applies to the whole page, so it must come before "
+                f"the first cell (line {self.page.cells[0].code.line}), where readers see it first",
                 marker,
             )
-        self.pending = []
+        elif marker.directive in PAGE_DIRECTIVES:
+            self.page.page_markers.append(marker)
+        else:
+            self.orphan_pending(marker.start)
+            self.pending.append(marker)
 
     def tab(self, tab: Tab) -> None:
         kind = DEVICE_TABS.get(tab.label)
-        cell = self.page.cells[self.open_cell] if self.open_cell is not None else None
-        if kind is None or cell is None or cell.output is not None or not self.adjacent(tab.start):
+        cell = self.cell
+        if kind is None or cell is None or not self.adjacent(tab.start):
             self.close_cell()  # an ordinary content tab
             return
         self.close_tab()
@@ -415,63 +412,65 @@ class _Reader:
             )
             self.last_end = fence.end
             return
-        if self.open_tab is not None and self.open_cell is not None:
-            tab = self.open_tab
+        if (tab := self.open_tab) is not None and (cell := self.cell) is not None:
             if (
                 fence.kind == "text"
                 and self.adjacent(fence.start)
                 and len(fence.indent) > len(tab.indent)
             ):
-                cell = self.page.cells[self.open_cell]
-                outputs = (*cell.device_outputs, (DEVICE_TABS[tab.label], fence))
-                self.page.cells[self.open_cell] = replace(cell, device_outputs=outputs)
+                self.update(device_outputs=(*cell.device_outputs, (DEVICE_TABS[tab.label], fence)))
                 self.open_tab, self.last_end, self.last_output_end = None, fence.end, fence.end
                 return
             self.close_cell()
-        if self.pending and not _only_blank_between(self.text, self.pending[-1].end, fence.start):
-            self._orphan_pending()
-        index = self.open_cell
-        before = self.page.cells[index] if index is not None else None
+        self.orphan_pending(fence.start)
+        before = self.cell
         right_after = before is not None and self.adjacent(fence.start)
-        labelled = before is not None and bool(
-            self.label.fullmatch(self.text, self.last_end, fence.start)
-        )
         output = (
-            (fence.kind == "text" or (fence.kind == "other" and fence.lang in self.languages))
-            and (right_after or labelled)
-            and before is not None
-            and before.output is None
+            before is not None
             and not before.device_outputs
+            and (fence.kind == "text" or (fence.kind == "other" and fence.lang in self.languages))
+            and (right_after or bool(self.label.fullmatch(self.text, self.last_end, fence.start)))
         )  # an output block, also as a bare or `output` fence, or under an Output: label
         if output:
-            fence, right_after = replace(fence, kind="text"), True
-        after_output = self.last_output_end is not None and _only_blank_between(
-            self.text, self.last_output_end, fence.start
+            fence = replace(fence, kind="text")
+        after_output = self.last_output_end is not None and self.blank(
+            self.last_output_end, fence.start
         )
         session = fence.kind in ("python2", "console") or bool(
             re.search(r"^\s*>>>(?: |$)", fence.body, re.M)
         )  # a session, or a problem of its own, below
         not_run = fence.kind not in ("python", "text", "console")
-        if not_run and [m.directive for m in self.pending] == ["skip"]:
+        skipped = not_run and [m.directive for m in self.pending] == ["skip"]
+        if skipped:
             self.pending = []  # shown, not run, and the page says why
-            session = False
-        elif not_run and self.reasons and not (session or right_after or after_output):
-            self.problem(
-                f"a `{fence.lang or 'plain'}` block is shown as code, but nothing runs it: put "
-                '<!-- convdocs: skip reason="..." --> before it, so that readers see why',
-                fence,
-            )
-        if fence.kind not in ("python", "console"):
-            for marker in self.pending:
+        if not_run and self.reasons:  # nothing that runs passes for output
+            if after_output:
                 self.problem(
-                    f"the marker '{marker.directive}' at line {marker.line} must come right "
-                    f"before a Python cell, but the next block is a `{fence.lang or 'plain'}` fence",
-                    marker,
+                    f"a `{fence.lang or 'plain'}` block right after an output block looks like more of the "
+                    "output, but only the `text` block is compared: put prose between them",
+                    fence,
                 )
-            self.pending = []
+            elif right_after and before is not None:
+                self.problem(
+                    f"a `{fence.lang or 'plain'}` block right after the cell at line {before.code.line} "
+                    "looks like its output, but is no output block of this project (a `text` fence, or "
+                    "a form the table's `outputs` lists): make it one, or put prose between them",
+                    fence,
+                )
+            elif not (session or skipped):
+                self.problem(
+                    f"a `{fence.lang or 'plain'}` block is shown as code, but nothing runs it: put "
+                    '<!-- convdocs: skip reason="..." --> before it, so that readers see why',
+                    fence,
+                )
+        if fence.kind not in ("python", "console"):
+            self.drop_pending(
+                "must come right before a Python cell, but the next block is a "
+                f"`{fence.lang or 'plain'}` fence"
+            )
         if fence.kind == "text":
-            if output and index is not None and before is not None:
-                self.page.cells[index] = replace(before, output=fence)
+            if output:
+                self.update(output=fence)
             else:
                 self.problem(
                     "a `text` block is an output block, but no Python cell comes right before it "
@@ -481,34 +480,17 @@ class _Reader:
             self.close_cell()
             self.last_end = self.last_output_end = fence.end
             return
-        if not self.reasons or fence.kind in ("console", "python"):  # nothing passes for output
-            pass
-        elif after_output:
-            self.problem(
-                f"a `{fence.lang or 'plain'}` block right after an output block looks like more of the "
-                "output, but only the `text` block is compared: put prose between them",
-                fence,
-            )
-        elif right_after and before is not None:
-            self.problem(
-                f"a `{fence.lang or 'plain'}` block right after the cell at line {before.code.line} "
-                "looks like its output, but is no output block of this project (a `text` fence, or "
-                "a form the table's `outputs` lists): make it one, or put prose between them",
-                fence,
-            )
         self.close_cell()
-        if fence.kind == "python":
+        if fence.kind in ("python", "console"):
             self.page.cells.append(Cell(fence, None, tuple(self.pending)))
-            self.open_cell = len(self.page.cells) - 1
-        elif fence.kind == "console":  # a session holds its outputs: no output block follows
-            self.page.cells.append(Cell(fence, None, tuple(self.pending)))
+            self.open = fence.kind == "python"  # a session holds its outputs: no output block
         elif fence.kind == "python2":
             self.problem(
                 f"a `{fence.lang}` fence is shown as Python 2, which the checker cannot run: "
                 "write Python 3 in a python fence, or use another language for text",
                 fence,
             )
-        elif session:
+        elif session and not skipped:
             self.problem(
                 "this block looks like a Python example but is not a `python` cell: write it as "
                 "a `pycon` session, or the code in a python fence and its output in a text fence",
@@ -517,20 +499,10 @@ class _Reader:
         self.pending = []
         self.last_end = fence.end
 
-    def finish(self) -> Page:
-        self.close_cell()
-        for marker in self.pending:
-            self.problem(
-                f"the marker '{marker.directive}' at line {marker.line} is not followed by a Python cell",
-                marker,
-            )
-        page = self.page
-        page.cells = [replace(c, page_markers=tuple(page.page_markers)) for c in page.cells]
-        page.problems.sort(key=lambda p: p.start)
-        return page
 
-
-def _sessions_outside_fences(text: str, fences: list[Fence], comments: list[tuple[int, int]]):
+def _sessions_outside_fences(
+    text: str, fences: list[Fence], comments: list[tuple[int, int]]
+) -> list[Cell]:
     """The ``>>>`` sessions of a docstring written as doctest has them, outside any fence:
     sybil's doctest parser finds the examples; those with no fence between them form one
     session (a ``console`` cell), so that a docstring fails once, at its first difference."""
@@ -546,11 +518,9 @@ def _sessions_outside_fences(text: str, fences: list[Fence], comments: list[tupl
         else:
             groups.append([region.start, region.end])
     cells = []
-    for start, end in groups:
-        line = text.count("\n", 0, start) + 1
-        body = text[start:end]
-        code = Fence("pycon", "console", "", "", "", body, start, end, start, end, line, line)
-        cells.append(Cell(code))
+    for s, e in groups:
+        line = text.count("\n", 0, s) + 1
+        cells.append(Cell(Fence("pycon", "console", "", "", "", text[s:e], s, e, s, e, line, line)))
     return cells
 
 
@@ -566,29 +536,22 @@ def read_cells(
     another language needs no skip marker; ``outputs``: the forms of an output block."""
     fences = list(iter_fences(text))
     inside = [(f.start, f.end) for f in fences]
-
-    def in_fence(pos: int) -> bool:
-        return any(s <= pos < e for s, e in inside)
-
-    markers = [item for item in iter_markers(text) if not in_fence(item.start)]
-    tabs = [tab for tab in iter_tabs(text) if not in_fence(tab.start)]
-    findings, hidden = rules.hidden_markers(
-        text, [(f.start, f.end) for f in fences], [(m.start, m.end) for m in markers]
-    )
+    comments = rules.comment_spans(text, inside)
+    markers = [item for item in iter_markers(text) if rules.outside(inside, item.start)]
+    findings, hidden = rules.hidden_markers(text, inside, [(m.start, m.end) for m in markers])
+    sessions: list[Cell] = []
+    if sessions_outside_fences:
+        sessions = _sessions_outside_fences(text, fences, comments)
+        spans = [(c.code.start, c.code.end) for c in sessions]
+        findings = [f for f in findings if rules.outside(spans, f.start)]
+    reader = _Reader(text, reasons, outputs)
+    reader.page.problems += findings
     events: list[Fence | Marker | Problem | Tab] = [
         *(item for item in markers if item.start not in hidden),
-        *tabs,
+        *(tab for tab in iter_tabs(text) if rules.outside(inside, tab.start)),
         *fences,
     ]
-    events.sort(key=lambda item: item.start)
-    reader = _Reader(text, reasons, outputs)
-    sessions = []
-    if sessions_outside_fences:
-        sessions = _sessions_outside_fences(text, fences, rules.comment_spans(text, inside))
-        spans = [(c.code.start, c.code.end) for c in sessions]
-        findings = [f for f in findings if not any(s <= f.start < e for s, e in spans)]
-    reader.page.problems += findings
-    for item in events:
+    for item in sorted(events, key=lambda item: item.start):
         if isinstance(item, Problem):
             reader.page.problems.append(item)
         elif isinstance(item, Marker):
@@ -597,15 +560,17 @@ def read_cells(
             reader.tab(item)
         else:
             reader.fence(item)
-    page = reader.finish()
-    if sessions:
-        sessions = [replace(c, page_markers=tuple(page.page_markers)) for c in sessions]
-        page.cells = sorted([*page.cells, *sessions], key=lambda c: c.start)
+    reader.close_cell()
+    reader.drop_pending("is not followed by a Python cell")
+    page = reader.page
+    page.cells = [
+        replace(c, page_markers=tuple(page.page_markers))
+        for c in sorted([*page.cells, *sessions], key=lambda c: c.start)
+    ]
     page.fences = fences
     drawn = {
         m.words[0] for c in page.cells for m in c.markers if m.directive == "figure" and m.words
     }
-    comments = rules.comment_spans(text, inside)
     page.problems += rules.figures_without_markers(text, drawn, comments)
     page.problems.sort(key=lambda p: p.start)
     return page

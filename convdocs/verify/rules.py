@@ -117,7 +117,7 @@ def language_kind(lang: str) -> str:
 # --- places a reader does not see ---------------------------------------------------------------
 
 
-def _outside(spans: list[tuple[int, int]], pos: int) -> bool:
+def outside(spans: list[tuple[int, int]], pos: int) -> bool:
     return not any(s <= pos < e for s, e in spans)
 
 
@@ -131,7 +131,7 @@ def comment_spans(text: str, fences: list[tuple[int, int]]) -> list[tuple[int, i
         fence_end = next((e for s, e in fences if s <= at < e), None)
         if fence_end is not None:
             pos = fence_end
-        elif not _outside(code, at):
+        elif not outside(code, at):
             pos = at + 4
         else:
             close = text.find("-->", at + 4)
@@ -169,7 +169,7 @@ def hidden_markers(
     lines_seen = set()
     for m in _DOCTEST_LINE.finditer(text):
         line = text.count("\n", 0, m.start())
-        if _outside(fences + comments, m.start()) and line not in lines_seen:
+        if outside(fences + comments, m.start()) and line not in lines_seen:
             lines_seen.add(line)
             end = text.find("\n", m.start())
             message = (
@@ -338,7 +338,7 @@ def figures_without_markers(
         if (
             "figures/" not in target.replace("\\", "/")
             or target in drawn
-            or not _outside(hidden, m.start())
+            or not outside(hidden, m.start())
         ):
             continue
         message = (
