@@ -33,15 +33,14 @@ def extensions(root: Path) -> tuple[tuple[str, ...], dict[str, dict[str, Any]]]:
     mkdocs_yml = Path(root) / "mkdocs.yml"
     if not mkdocs_yml.is_file():
         return (*names, *WITHOUT_MKDOCS), {"pymdownx.tabbed": {"alternate_style": True}}
-    with mkdocs_yml.open(encoding="utf-8") as handle:
-        try:  # MkDocs' own loader knows its tags (!ENV, !relative)
-            from mkdocs.utils.yaml import yaml_load
-        except ImportError:
-            import yaml
+    try:  # MkDocs' own loader knows its tags (!ENV, !relative)
+        from mkdocs.utils.yaml import yaml_load
+    except ImportError:
+        import yaml
 
-            data = yaml.safe_load(handle) or {}
-        else:
-            data = yaml_load(handle) or {}
+        yaml_load = yaml.safe_load
+    with mkdocs_yml.open(encoding="utf-8") as handle:
+        data = yaml_load(handle) or {}
     for item in data.get("markdown_extensions") or []:
         name, config = (item, {}) if isinstance(item, str) else next(iter(item.items()))
         if name not in names:
@@ -54,7 +53,7 @@ class _Blocks(html.parser.HTMLParser):
     """The text of every ``<pre>`` element of an HTML fragment (entities decoded, tags dropped)."""
 
     def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
+        super().__init__()  # character references decoded
         self.blocks: list[str] = []
         self.depth = 0
 
@@ -101,29 +100,27 @@ def disagreements(text: str, fences: list[tuple[int, str]], root: Path) -> list[
     read = [_same(body) for _, body in fences]
     found: list[tuple[int, str]] = []
     matcher = difflib.SequenceMatcher(a=read, b=shown, autojunk=False)
-    for op, a0, a1, b0, _b1 in matcher.get_opcodes():
-        if op == "equal":
-            continue
+    for op, a0, a1, b0, b1 in matcher.get_opcodes():
         line_before = fences[a0 - 1][0] if a0 else 1
-        for index in range(a0, a1):
-            line, body = fences[index]
-            found.append(
-                (
-                    line,
-                    f"the checker reads a block {_quote(body)} here that the rendered document does not show as "
-                    "this code (inside a comment or raw HTML, closed or indented otherwise than "
-                    "SuperFences reads it): write it as a plain fence, closed by the same fence, "
-                    "indented with spaces",
-                )
+        found += [
+            (
+                line,
+                f"the checker reads a block {_quote(body)} here that the rendered document does not show as "
+                "this code (inside a comment or raw HTML, closed or indented otherwise than "
+                "SuperFences reads it): write it as a plain fence, closed by the same fence, "
+                "indented with spaces",
             )
-        if a1 == a0:
-            for block in shown[b0:_b1]:
-                found.append(
-                    (
-                        line_before,
-                        f"the rendered document shows a code block {_quote(block)} after line {line_before} that "
-                        "the checker does not read, so nothing checks it: write it as a fenced block "
-                        "(and a skip marker with a reason, if it is not Python that runs)",
-                    )
-                )
+            for line, body in fences[a0:a1]
+            if op != "equal"
+        ]
+        found += [
+            (
+                line_before,
+                f"the rendered document shows a code block {_quote(block)} after line {line_before} that "
+                "the checker does not read, so nothing checks it: write it as a fenced block "
+                "(and a skip marker with a reason, if it is not Python that runs)",
+            )
+            for block in shown[b0:b1]
+            if op == "insert"  # a replaced block is reported as read, above
+        ]
     return found
