@@ -538,7 +538,9 @@ def read_cells(
     inside = [(f.start, f.end) for f in fences]
     comments = rules.comment_spans(text, inside)
     markers = [item for item in iter_markers(text) if rules.outside(inside, item.start)]
-    findings, hidden = rules.hidden_markers(text, inside, [(m.start, m.end) for m in markers])
+    findings, hidden = rules.hidden_markers(
+        text, inside, comments, [(m.start, m.end) for m in markers]
+    )
     sessions: list[Cell] = []
     if sessions_outside_fences:
         sessions = _sessions_outside_fences(text, fences, comments)

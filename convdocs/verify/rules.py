@@ -144,16 +144,18 @@ _DOCTEST_LINE = re.compile(r"(?<!>>)(?<!\w)>>>(?!>)[ \t]+\S")
 
 
 def hidden_markers(
-    text: str, fences: list[tuple[int, int]], markers: Iterable[tuple[int, int]]
+    text: str,
+    fences: list[tuple[int, int]],
+    comments: list[tuple[int, int]],
+    markers: Iterable[tuple[int, int]],
 ) -> tuple[list[Problem], set[int]]:
     """Markers a reader cannot see (inside another HTML comment), ``>>>`` sessions outside a
     cell (shown as Python, never run), and a byte-order mark.
 
-    ``fences`` and ``markers`` are ``(start, end)``. Returns the findings and the start offsets
+    ``fences``, ``comments`` (``comment_spans``) and ``markers`` are ``(start, end)``. Returns the findings and the start offsets
     of the hidden markers (which the reader must then leave out). A fence in a comment is found
     by the cross-check with the rendered page (``rendered``), which does not show it.
     """
-    comments = comment_spans(text, fences)
     found: list[Problem] = []
     if text.startswith("\ufeff"):
         message = (
@@ -216,13 +218,17 @@ def _bound_problems(
     return []
 
 
+def _unknown_options(options: Iterable[str], names: str, where: str) -> list[str]:
+    """Options other than ``names`` (space-separated), as a problem."""
+    unknown = sorted(set(options) - set(names.split()))
+    allowed = ", ".join(sorted(names.split())) or "no options"
+    return [f"{where} accepts {allowed}; got {', '.join(unknown)}"] if unknown else []
+
+
 def tolerance_problems(options: Mapping[str, object], where: str) -> list[str]:
     """What is wrong with a tolerance's options (from a marker or a notebook's metadata)."""
-    problems = []
     text = {k: str(v) for k, v in options.items()}
-    unknown = sorted(set(text) - set(MARKERS["tolerance"][0].split()))
-    if unknown:
-        problems.append(f"{where} accepts atol, device, reason, rtol; got {', '.join(unknown)}")
+    problems = _unknown_options(text, MARKERS["tolerance"][0], where)
     if not ({"rtol", "atol"} & set(text)):
         problems.append(f"{where} sets neither rtol nor atol")
     if "device" in text and text["device"].split(":")[0] not in DEVICE_KINDS:
@@ -245,10 +251,7 @@ def marker_problems(
         return problems + tolerance_problems(options, where)
     if directive == "prose":
         return problems + prose_problems(options)
-    unknown = sorted(set(options) - set(names.split()))
-    if unknown:
-        allowed = ", ".join(sorted(names.split())) or "no options"
-        problems.append(f"{where} accepts {allowed}; got {', '.join(unknown)}")
+    problems += _unknown_options(options, names, where)
     if directive == "skip" and not options.get("reason", "").strip():
         problems.append('a skip marker needs a reason: <!-- convdocs: skip reason="..." -->')
     if directive == "figure":
@@ -305,8 +308,7 @@ def prose_problems(options: Mapping[str, str]) -> list[str]:
     for literal, expression in options.items():
         if not PROSE_NUMBER.match(literal):
             problems.append(f"the prose marker checks numbers, and {literal!r} is not one")
-        problem = expression_problem(expression)
-        if problem:
+        if problem := expression_problem(expression):
             problems.append(problem)
     return problems
 
