@@ -241,6 +241,9 @@ def marker_problems(
     directive: str, words: tuple[str, ...], options: Mapping[str, str]
 ) -> list[str]:
     """What is wrong with a marker's words and options (empty when it is well formed)."""
+    if directive not in MARKERS:
+        known = ", ".join(sorted(MARKERS))
+        return [f"unknown convdocs marker {directive!r}; expected one of: {known}"]
     where = f"the {directive} marker"
     names, fewest, most = MARKERS[directive]
     problems = []
@@ -317,9 +320,8 @@ def prose_problems(options: Mapping[str, str]) -> list[str]:
 
 ALT_TEXT = r"(?:[^\[\]]|\[(?:[^\[\]]|\[[^\[\]]*\])*\])*"
 """Alt text: any text, with brackets only in balanced pairs (``[[1, -1]]`` is fine)."""
-_IMAGE = re.compile(rf"!\[{ALT_TEXT}\]\((?P<target>[^)\s]+)(?:\s+\"[^\"]*\")?\)")
 _IMAGE_WAYS = (
-    _IMAGE,
+    re.compile(rf"!\[{ALT_TEXT}\]\((?P<target>[^)\s]+)(?:\s+\"[^\"]*\")?\)"),
     re.compile(r"^[ \t]*\[[^\]\n]+\]:[ \t]*<?(?P<target>[^\s>]+)>?", re.M),  # [id]: figures/x.png
     re.compile(r"<img\b[^>]*\bsrc\s*=\s*[\"']?(?P<target>[^\"'\s>]+)", re.I),  # <img src="...">
 )
