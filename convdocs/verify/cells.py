@@ -293,9 +293,6 @@ class _Reader:
     def blank(self, start: int, end: int) -> bool:
         return not self.text[start:end].strip()
 
-    def adjacent(self, start: int) -> bool:
-        return self.blank(self.last_end, start)
-
     def close_tab(self) -> None:
         if self.open_tab is not None:
             self.fault(
@@ -385,8 +382,7 @@ class _Reader:
 
     def tab(self, tab: Tab) -> None:
         kind = DEVICE_TABS.get(tab.label)
-        cell = self.cell
-        if kind is None or cell is None or not self.adjacent(tab.start):
+        if kind is None or (cell := self.cell) is None or not self.blank(self.last_end, tab.start):
             self.close_cell()  # an ordinary content tab
             return
         self.close_tab()
@@ -410,7 +406,7 @@ class _Reader:
         if (tab := self.open_tab) is not None and (cell := self.cell) is not None:
             if (
                 fence.kind == "text"
-                and self.adjacent(fence.start)
+                and self.blank(self.last_end, fence.start)
                 and len(fence.indent) > len(tab.indent)
             ):
                 self.update(device_outputs=(*cell.device_outputs, (DEVICE_TABS[tab.label], fence)))
@@ -419,7 +415,7 @@ class _Reader:
             self.close_cell()
         self.orphan_pending(fence.start)
         before = self.cell
-        right_after = before is not None and self.adjacent(fence.start)
+        right_after = before is not None and self.blank(self.last_end, fence.start)
         output = (
             before is not None
             and not before.device_outputs

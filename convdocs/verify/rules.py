@@ -86,9 +86,7 @@ def backticks_allowed(info: str) -> bool:
     """Whether a backtick fence's info string may hold backticks: CommonMark says never, but
     SuperFences (which renders the site) reads ```` ```python title="`a`.py" ```` as a fence,
     so backticks inside quoted attribute values are allowed."""
-    if "`" not in info:
-        return True
-    return "`" not in _QUOTED.sub('""', info) and bool(fence_language(info))
+    return "`" not in info or ("`" not in _QUOTED.sub('""', info) and bool(fence_language(info)))
 
 
 @functools.cache
