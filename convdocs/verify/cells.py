@@ -561,9 +561,7 @@ def read_cells(
         for c in sorted([*page.cells, *sessions], key=lambda c: c.start)
     ]
     page.fences = fences
-    drawn = {
-        m.words[0] for c in page.cells for m in c.markers if m.directive == "figure" and m.words
-    }
+    drawn = {m.words[0] for c in page.cells for m in c.markers if m.directive == "figure"}
     page.problems += rules.figures_without_markers(text, drawn, comments)
     page.problems.sort(key=lambda p: p.start)
     return page

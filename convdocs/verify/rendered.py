@@ -28,11 +28,9 @@ whose syntax the checker's own page format uses (device tabs, notes)."""
 @functools.lru_cache(maxsize=16)
 def extensions(root: Path) -> tuple[tuple[str, ...], dict[str, dict[str, Any]]]:
     """The Markdown extensions (and their settings) the site at ``root`` renders pages with."""
-    names = list(MKDOCS_BUILTINS)
-    configs: dict[str, dict[str, Any]] = {}
     mkdocs_yml = Path(root) / "mkdocs.yml"
     if not mkdocs_yml.is_file():
-        return (*names, *WITHOUT_MKDOCS), {"pymdownx.tabbed": {"alternate_style": True}}
+        return (*MKDOCS_BUILTINS, *WITHOUT_MKDOCS), {"pymdownx.tabbed": {"alternate_style": True}}
     try:  # MkDocs' own loader knows its tags (!ENV, !relative)
         from mkdocs.utils.yaml import yaml_load
     except ImportError:
@@ -41,12 +39,11 @@ def extensions(root: Path) -> tuple[tuple[str, ...], dict[str, dict[str, Any]]]:
         yaml_load = yaml.safe_load
     with mkdocs_yml.open(encoding="utf-8") as handle:
         data = yaml_load(handle) or {}
+    configs: dict[str, dict[str, Any]] = {}
     for item in data.get("markdown_extensions") or []:
         name, config = (item, {}) if isinstance(item, str) else next(iter(item.items()))
-        if name not in names:
-            names.append(name)
         configs[name] = dict(config or {})
-    return tuple(names), configs
+    return tuple(dict.fromkeys([*MKDOCS_BUILTINS, *configs])), configs  # each once, in order
 
 
 class _Blocks(html.parser.HTMLParser):
