@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ast
 import base64
+import contextlib
 import importlib
 import io
 import json
@@ -232,10 +233,8 @@ def _hooks() -> dict[str, Any]:
         "set a threading trace function": threading.gettrace(),
     }
     for number in signal.Signals:
-        try:
+        with contextlib.suppress(ValueError, OSError):
             hooks[f"changed the handler of {number.name}"] = signal.getsignal(number)
-        except (ValueError, OSError):
-            pass
     return hooks
 
 
@@ -395,7 +394,6 @@ class Document:
 
     def source(self, dotted: str) -> dict[str, Any]:
         """The source of a package object as a page shows it: without its docstring."""
-        import importlib
         import inspect
         import textwrap
 
@@ -427,12 +425,7 @@ class Document:
             if request is None:
                 return
             op = request.pop("op", None)
-            handlers: dict[Any, Any] = {
-                "run": self.run,
-                "eval": self.evaluate,
-                "source": self.source,
-            }
-            handler = handlers.get(op)
+            handler: Any = {"run": self.run, "eval": self.evaluate, "source": self.source}.get(op)
             send(sock, handler(**request) if handler else {"error": f"unknown request {op!r}"})
 
 
@@ -450,13 +443,10 @@ def device_name(device: str) -> str:
         import torch
 
         return str(torch.cuda.get_device_name(torch.device(device)))
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as handle:
-            for line in handle:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
+    with contextlib.suppress(OSError), open("/proc/cpuinfo", encoding="utf-8") as handle:
+        for line in handle:
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
     import platform
 
     return platform.processor() or platform.machine() + " CPU"
@@ -501,10 +491,8 @@ def zygote(control: socket.socket, preload: list[str]) -> None:
     """Import ``preload``, build the shell, then fork one child per document request."""
     os.environ.setdefault("MPLBACKEND", "Agg")
     for name in preload:
-        try:
+        with contextlib.suppress(Exception):  # the document's own import fails with a clear message
             importlib.import_module(name)
-        except Exception:  # the document's own import will fail with a clear message
-            pass
     shell = make_shell()
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
     while True:
