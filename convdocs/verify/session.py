@@ -42,13 +42,14 @@ from convdocs.verify.translations import original_of, vouched_by
 
 
 class VerifiedDocument(Document):
-    """A sybil document read through ``documents.read_source``; ``source`` holds what it found."""
+    """A sybil document read through ``documents.read_source``, from its file's text as stored
+    (or from ``text``); ``source`` holds what it found."""
 
     source: Source
 
     @classmethod
-    def parse(cls, path: str, *parsers: Any, encoding: str = "utf-8") -> Document:
-        document = cls(read_text(path), path)
+    def parse(cls, path: str, *parsers: Any, text: str | None = None, **_: Any) -> Document:
+        document = cls(read_text(path) if text is None else text, path)
         for parser in parsers:
             for region in parser(document):
                 document.add(region)
@@ -138,8 +139,7 @@ class Session:
             return evaluate.guarded(evaluator, outcome)
         finally:
             self.observe(example, outcome.printed)
-            for edit in outcome.edits:
-                self.queue.add(edit)
+            self.queue.edits += outcome.edits
             if outcome.ended is not None:
                 self.end_document(example, outcome.ended)
 
@@ -150,11 +150,7 @@ class Session:
 
     def document(self, path: str | Path, text: str | None = None) -> Document:
         """Parse one document into sybil examples bound to this session (``text`` overrides the file)."""
-        path = os.path.abspath(path)
-        document = VerifiedDocument(read_text(path) if text is None else text, path)
-        for region in self.regions(document):
-            document.add(region)
-        return document
+        return VerifiedDocument.parse(os.path.abspath(path), self.regions, text=text)
 
     def judge_each(
         self, path: str | Path, text: str | None = None, *, first_failure: bool = False
@@ -209,8 +205,7 @@ class Session:
             raise pytest.skip.Exception(f"not run: {self._ended[key]}", _use_item_location=True)
         run = self._runs.get(key)
         if run is None:
-            for other in list(self._runs):  # a Sybil of a project's own has no teardown for us
-                self._runs.pop(other).close()
+            self.close()  # a Sybil of a project's own has no teardown for us
             project = self.settings.project
             notebook = kind_of(example.path) == "notebook"
             run = DocumentRun(
@@ -231,8 +226,7 @@ class Session:
 
     def end_document(self, example: Any, why: str) -> None:
         """Stop the document's processes; its later examples are skipped, saying why."""
-        run = self._runs.pop(id(example.namespace), None)
-        if run is not None:
+        if (run := self._runs.pop(id(example.namespace), None)) is not None:
             run.close()
         where = (
             f"{os.path.relpath(example.document.path, self.settings.project.root)}:{example.line}"
@@ -241,8 +235,7 @@ class Session:
 
     def teardown_document(self, namespace: dict[str, Any]) -> None:
         """After a document: end its processes."""
-        run = self._runs.pop(id(namespace), None)
-        if run is not None:
+        if (run := self._runs.pop(id(namespace), None)) is not None:
             run.close()
         self._ended.pop(id(namespace), None)
 
@@ -323,16 +316,10 @@ class Session:
         """Every document under the project's ``paths`` (but in dot-folders and caches)."""
         found = []
         for base in self.settings.project.paths:
-            candidates = [base] if base.is_file() else base.rglob("*")
-            for path in candidates:
-                relative = path.relative_to(base) if path != base else Path(path.name)
-                if (
-                    path.is_file()
-                    and kind_of(path) is not None
-                    and not any(
-                        part.startswith(".") or part == "__pycache__" for part in relative.parts
-                    )
-                ):
+            for path in [base] if base.is_file() else base.rglob("*"):
+                parts = path.relative_to(base).parts if path != base else (path.name,)
+                hidden = any(part.startswith(".") or part == "__pycache__" for part in parts)
+                if path.is_file() and kind_of(path) is not None and not hidden:
                     found.append(path.resolve())
         return sorted(found)
 
