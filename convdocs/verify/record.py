@@ -221,8 +221,6 @@ def valid_runs(
         return valid_runs(record_data, project, stands_for)
     source = read_source(project.root / document)
     runs = record_data.get("documents", {}).get(document, {})
-    if not runs:
-        return {}
     return {
         kind: run
         for kind, run in runs.items()
@@ -248,23 +246,16 @@ def stamp(
         for cell in source.cells()
         if isinstance(cell, Cell) and cell.marker("skip") is not None
     ]
-    combined: dict[str, dict[str, Any]] = {}
     valid = [valid_runs(record_data, project, d) for d in documents]
-    for kind in DEVICE_KINDS:
-        found = [runs.get(kind) for runs in valid]
-        runs = [run for run in found if run is not None]
-        if not runs or len(runs) != len(found) or len({run["torch"] for run in runs}) != 1:
-            continue
-        combined[kind] = min(runs, key=lambda run: run["date"])
     stored = [record_data.get("documents", {}).get(_runs_for(project, d), {}) for d in documents]
-    earlier = {}
+    combined, earlier = {}, {}
     for kind in DEVICE_KINDS:
-        genuine = [
-            runs[kind]
-            for runs in stored
-            if kind in runs and runs[kind].get("signature") == signature(runs[kind])
-        ]
-        if kind not in combined and genuine:
+        runs = [found[kind] for found in valid if kind in found]
+        stored_runs = [runs[kind] for runs in stored if kind in runs]
+        genuine = [run for run in stored_runs if run.get("signature") == signature(run)]
+        if len(runs) == len(valid) and len({run["torch"] for run in runs}) == 1:
+            combined[kind] = min(runs, key=lambda run: run["date"])
+        elif genuine:
             earlier[kind] = max(genuine, key=lambda run: str(run.get("date")))
     return {
         "examples": sum(s.example_count for s in sources),
