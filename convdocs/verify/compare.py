@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 
 DEFAULT_RTOL = 1e-6
@@ -127,11 +127,9 @@ def floats_close(expected: str, actual: str, rtol: float, atol: float) -> bool:
     if e.is_infinite() or a.is_infinite():
         return e == a
     place = _last_place(expected)
-    slack = (
-        Decimal(5).scaleb(place - 1)
-        if place is not None and place == _last_place(actual)
-        else Decimal(0)
-    )
+    slack = Decimal(0)
+    if place is not None and place == _last_place(actual):
+        slack = Decimal(5).scaleb(place - 1)
     bound = Decimal(repr(atol)) + Decimal(repr(rtol)) * max(abs(e), abs(a)) + slack
     return abs(e - a) <= bound
 
@@ -144,9 +142,9 @@ def _tokens_match(e: Token, a: Token, rtol: float, atol: float) -> str:
         if floats_close(e.text, a.text, rtol, atol):
             return ""
         return f"beyond tolerance rtol={rtol:g}, atol={atol:g}"
-    if e.kind == "int":  # as written: a leading zero or a plus sign is part of an integer
-        return "" if e.text == a.text else "integers must match exactly"
-    return "" if e.text == a.text else "text must match exactly"
+    if e.text == a.text:  # an int as written: a leading zero or a plus sign is part of it
+        return ""
+    return "integers must match exactly" if e.kind == "int" else "text must match exactly"
 
 
 _KIND_NAMES = {"other": "character", "newline": "line break"}
@@ -159,23 +157,20 @@ class _Group:
 
     has_device: bool = False
     unmatched_break: tuple[Token, Token, bool] | None = None
-    opened: list[Token] = field(default_factory=list)
+
+
+def _differs(expected: Token | None, actual: Token | None, reason: str) -> Comparison:
+    """A failure at ``expected`` (or at ``actual``, where the expected output has ended)."""
+    at = expected or actual
+    assert at is not None
+    shown = [token.shown() if token else "end of output" for token in (expected, actual)]
+    return Comparison(False, at.line, at.column, shown[0], shown[1], reason)
 
 
 def _break_failure(expected: Token, actual: Token, break_expected: bool) -> Comparison:
-    reason = (
-        "the document breaks the line here, the code does not"
-        if break_expected
-        else "the code breaks the line here, the document does not"
-    )
-    return Comparison(
-        False,
-        expected.line,
-        expected.column,
-        expected.shown(),
-        actual.shown(),
-        f"{reason}; the line structure must match",
-    )
+    first, second = ("document", "code") if break_expected else ("code", "document")
+    reason = f"the {first} breaks the line here, the {second} does not"
+    return _differs(expected, actual, f"{reason}; the line structure must match")
 
 
 def _lines(count: int) -> str:
@@ -233,19 +228,10 @@ def _compare_tokens(
                 if shown != printed
                 else ("the output ends early" if a is None else "the output goes on")
             )
-            at = e if e is not None else a
-            assert at is not None
-            return Comparison(
-                False,
-                at.line,
-                at.column,
-                e.shown() if e is not None else "end of output",
-                a.shown() if a is not None else "end of output",
-                reason,
-            )
+            return _differs(e, a, reason)
         reason = _tokens_match(e, a, rtol, atol)
         if reason:
-            return Comparison(False, e.line, e.column, e.text, a.text, reason)
+            return _differs(e, a, reason)
         if e.kind == "other" and e.text in _OPEN:
             groups.append(_Group())
         elif e.kind == "other" and e.text in _CLOSE and groups:
