@@ -10,6 +10,7 @@ read the record through it, so the three can never disagree about what a page ho
 from __future__ import annotations
 
 import ast
+import contextlib
 import doctest
 import functools
 import hashlib
@@ -36,17 +37,10 @@ from convdocs.verify.config import load_project
 from convdocs.verify.notebook import NotebookCell, read_notebook
 from convdocs.verify.rendered import disagreements
 
-MARKDOWN_SUFFIXES = frozenset(
-    {".md", ".markdown", ".mdown", ".mkdn", ".mkd"}
-)  # what MkDocs renders
-NOTEBOOK_SUFFIXES = frozenset({".ipynb"})
-DOCSTRING_SUFFIXES = frozenset({".py"})
-SUFFIXES = MARKDOWN_SUFFIXES | NOTEBOOK_SUFFIXES | DOCSTRING_SUFFIXES
-_KINDS = {
-    **dict.fromkeys(MARKDOWN_SUFFIXES, "page"),
-    **dict.fromkeys(NOTEBOOK_SUFFIXES, "notebook"),
-    **dict.fromkeys(DOCSTRING_SUFFIXES, "docstring"),
-}
+# the suffixes of the Markdown files that MkDocs renders
+MARKDOWN_SUFFIXES = frozenset({".md", ".markdown", ".mdown", ".mkdn", ".mkd"})
+_KINDS = {**dict.fromkeys(MARKDOWN_SUFFIXES, "page"), ".ipynb": "notebook", ".py": "docstring"}
+SUFFIXES = frozenset(_KINDS)
 
 Example = Cell | NotebookCell | Problem | Claim
 
@@ -143,9 +137,9 @@ def _read(path: str, kind: str, text: str, outputs: tuple[str, ...]) -> Source:
     """``read_source`` of a text read before (the site's hook asks for a page several times, and
     rendering it for the cross-check is most of the cost): a ``Source`` is immutable."""
     if kind == "notebook":
-        return _notebook_source(str(path), text)
+        return _notebook_source(path, text)
     if kind == "docstring":
-        return _docstring_source(str(path), text)
+        return _docstring_source(path, text)
     page = read_cells(text, outputs=outputs)
     problems = [*page.problems, *_missing_examples_from(Path(path), page.page_markers)]
     if not problems:
@@ -189,11 +183,16 @@ def _not_as_shown(path: Path, text: str, fences: list[Fence]) -> list[Problem]:
     return [Problem(message, len(text), len(text), found[0][0])]
 
 
+def _unreadable(path: str, kind: str, text: str, message: str) -> Source:
+    """A document that cannot be read: one problem, at its start."""
+    return Source(path, kind, text, (Problem(message, 0, min(1, len(text)), 1),))
+
+
 def _notebook_source(path: str, text: str) -> Source:
     try:
         notebook = read_notebook(text, path)
     except ValueError as error:
-        return Source(path, "notebook", text, (Problem(str(error), 0, min(1, len(text)), 1),))
+        return _unreadable(path, "notebook", text, str(error))
     examples: list[Example] = sorted([*notebook.cells, *notebook.problems], key=lambda e: e.start)
     return Source(path, "notebook", text, tuple(examples), (), notebook.tolerances)
 
@@ -205,8 +204,7 @@ def _docstring_nodes(tree: ast.Module) -> Iterator[ast.Constant]:
     for node in ast.walk(tree):
         if not isinstance(node, (ast.AsyncFunctionDef, ast.FunctionDef, ast.ClassDef, ast.Module)):
             continue
-        previous = None
-        for statement in node.body:
+        for previous, statement in itertools.pairwise([None, *node.body]):
             attribute = isinstance(node, (ast.Module, ast.ClassDef)) and isinstance(
                 previous, (ast.Assign, ast.AnnAssign)
             )
@@ -214,7 +212,6 @@ def _docstring_nodes(tree: ast.Module) -> Iterator[ast.Constant]:
             if (previous is None or attribute) and isinstance(statement, ast.Expr):
                 if isinstance(value, ast.Constant) and isinstance(value.value, str):
                     yield value
-            previous = statement
 
 
 def docstrings(text: str) -> Iterator[tuple[int, int, str, bool, str]]:
@@ -236,14 +233,8 @@ def docstrings(text: str) -> Iterator[tuple[int, int, str, bool, str]]:
         quote = re.match(r"(?P<prefix>[rRuU]?)(?P<quote>\"\"\"|'''|\"|')", text[begin:finish])
         if quote is None:
             continue
-        size = len(quote["quote"])
-        yield (
-            begin + quote.end(),
-            finish - size,
-            value,
-            quote["prefix"].lower() == "r",
-            quote["quote"],
-        )
+        raw, quotes = quote["prefix"].lower() == "r", quote["quote"]
+        yield begin + quote.end(), finish - len(quotes), value, raw, quotes
 
 
 _ESCAPES = (
@@ -258,12 +249,7 @@ def _docstring_source(path: str, text: str) -> Source:
     try:
         found = list(docstrings(text))
     except SyntaxError as error:
-        return Source(
-            path,
-            "docstring",
-            text,
-            (Problem(f"{path} does not compile: {error}", 0, min(1, len(text)), 1),),
-        )
+        return _unreadable(path, "docstring", text, f"{path} does not compile: {error}")
     spans = tuple((start, end, raw, quote) for start, end, _, raw, quote in found)
     for start, end, value, _, _ in found:
         written = text[start:end]
@@ -319,12 +305,8 @@ def _wanted_modules(source: Source) -> set[str]:
     """Every module name a document's cells import, or its source markers name."""
     wanted: set[str] = set()
     for example in source.examples:
-        code = _code_of(example)
-        if code:
-            try:
-                wanted |= _imports(ast.parse(code))
-            except SyntaxError:
-                pass
+        with contextlib.suppress(SyntaxError):  # (an empty code imports nothing)
+            wanted |= _imports(ast.parse(_code_of(example)))
         if isinstance(example, Cell):
             for marker in example.markers:
                 if marker.directive == "source" and marker.words:
@@ -344,11 +326,9 @@ def third_party_imports(source: Source, root: Path) -> set[str]:
         top = name.partition(".")[0]
         if any((r / f"{top}.py").is_file() or (r / top / "__init__.py").is_file() for r in roots):
             continue  # the project's own
-        try:
+        with contextlib.suppress(ImportError, ValueError):
             if importlib.util.find_spec(top) is not None:
                 found.add(name)
-        except (ImportError, ValueError):
-            pass
     return found
 
 
