@@ -16,14 +16,9 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from convdocs.verify.cells import Cell, Claim, Marker
-from convdocs.verify.documents import (  # noqa: F401 (where a translation sits)
-    Source,
-    figure_file,
-    language_of,
-    original_of,
-    read_source,
-    translation_of,
-)
+from convdocs.verify.documents import Source, figure_file, original_of, read_source
+from convdocs.verify.documents import language_of as language_of  # where a translation sits
+from convdocs.verify.documents import translation_of as translation_of
 from convdocs.verify.notebook import NotebookCell
 
 # Marker options that are words for the reader, which a translation translates.
