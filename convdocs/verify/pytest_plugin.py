@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from convdocs.verify.config import DEVICE_ENV, ConfigError, device_named
+from convdocs.verify.config import DEVICE_ENV, ConfigError, Settings, device_named, load_project
 
 if TYPE_CHECKING:
     from convdocs.verify.session import Session
@@ -82,10 +82,6 @@ def _share_the_cores(workers: int) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    # Only the table's reader before the table is found: without one, the plugin imports
-    # nothing heavy (no torch, IPython or numpy), whatever project pytest runs in.
-    from convdocs.verify.config import ConfigError, Settings, load_project
-
     if config.getoption("device"):  # for a project's own Sybil too (parsers() reads it)
         config.stash[_DEVICE_BEFORE] = os.environ.get(DEVICE_ENV)
         os.environ[DEVICE_ENV] = config.getoption("device")
@@ -104,6 +100,8 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(
             "--update-outputs rewrites files, so it refuses to run when CI is set"
         )
+    # Only the table's reader before the table is found: without one, the plugin imports
+    # nothing heavy (no torch, IPython or numpy), whatever project pytest runs in.
     from convdocs.verify import record
     from convdocs.verify.session import Session
 
@@ -118,10 +116,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(_Hooks(session, config), "convdocs-verify-session")
     # A document's examples share its processes: on xdist workers their names end in
     # "@document" (Session), which --dist loadgroup keeps on one worker; other tests spread freely.
-    if getattr(config.option, "numprocesses", None) and getattr(config.option, "dist", "no") in (
-        "no",
-        "load",
-    ):
+    dist = getattr(config.option, "dist", "no")
+    if getattr(config.option, "numprocesses", None) and dist in ("no", "load"):
         config.option.dist = "loadgroup"
 
 
@@ -186,8 +182,7 @@ class _Hooks:
     """The per-config hooks of a session: count outcomes, then write the record or the edits."""
 
     def __init__(self, session: Session, config: pytest.Config) -> None:
-        self.session = session
-        self.config = config
+        self.session, self.config = session, config
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
