@@ -10,6 +10,7 @@ and one that ends (``os._exit``, a signal, a crash) is reported, never waited fo
 from __future__ import annotations
 
 import atexit
+import contextlib
 import json
 import os
 import shutil
@@ -47,15 +48,10 @@ class Zygote:
             return self._control
         self.close()
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        fd = theirs.fileno()
         self._process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "convdocs.verify.child",
-                str(theirs.fileno()),
-                json.dumps(self.preload),
-            ],
-            pass_fds=[theirs.fileno()],
+            [sys.executable, "-m", "convdocs.verify.child", str(fd), json.dumps(self.preload)],
+            pass_fds=[fd],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             env={**os.environ, "MPLBACKEND": "Agg"},
@@ -197,10 +193,8 @@ class DocumentProcess:
     def kill(self) -> None:
         self.stream.close()
         self.sock.close()
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(self.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
     def close(self) -> None:
         self.kill()
@@ -208,10 +202,13 @@ class DocumentProcess:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
 
-def project_files(root: Path) -> dict[str, tuple[int, int]]:
+Files = dict[str, tuple[int, int]]  # size and modification time, by path from the project's root
+
+
+def project_files(root: Path) -> Files:
     """Size and modification time of every file of the project (not in dot-folders, caches or
     the environment), to see whether an example changed any, by whatever means."""
-    found: dict[str, tuple[int, int]] = {}
+    found: Files = {}
     prefixes = {os.path.abspath(p) for p in (sys.prefix, sys.base_prefix)}
     for folder, folders, files in os.walk(root):
         folders[:] = [
@@ -231,13 +228,9 @@ def project_files(root: Path) -> dict[str, tuple[int, int]]:
     return found
 
 
-def changed_files(
-    before: dict[str, tuple[int, int]], after: dict[str, tuple[int, int]]
-) -> list[str]:
+def changed_files(before: Files, after: Files) -> list[str]:
     """The files created, changed or deleted between two ``project_files``."""
-    return sorted(
-        name for name in before.keys() | after.keys() if before.get(name) != after.get(name)
-    )
+    return sorted({name for name, _ in before.items() ^ after.items()})
 
 
 VISIBLE_SEED = 0
