@@ -66,8 +66,11 @@ class ProjectConfig:
         return any(path == p or p in path.parents for p in self.paths)
 
 
-def number(where: str, name: str, value: Any, ceiling: float) -> float:
-    """``value`` as a float from 0 (above 0 for a ``timeout``) to ``ceiling``.
+CEILINGS = {"rtol": RTOL_CEILING, "atol": ATOL_CEILING, "timeout": TIMEOUT_CEILING}
+
+
+def number(where: str, name: str, value: Any) -> float:
+    """``value`` as a float from 0 (above 0 for a ``timeout``) to its ``CEILINGS``.
 
     Raises:
         ConfigError: naming ``where`` (the table, or ``parsers()``), ``name`` and the value.
@@ -76,7 +79,7 @@ def number(where: str, name: str, value: Any, ceiling: float) -> float:
         raise ConfigError(f"{where}: {name} must be a number, got {value!r}")
     if not (math.isfinite(value) and value >= 0):
         raise ConfigError(f"{where}: {name} must be a finite number >= 0, got {value!r}")
-    if value > ceiling:
+    if value > (ceiling := CEILINGS[name]):
         raise ConfigError(f"{where}: {name} must be at most {ceiling:g}, got {value!r}")
     if name == "timeout" and value == 0:
         raise ConfigError(f"{where}: timeout must be more than 0 seconds, got 0")
@@ -143,9 +146,9 @@ def load_project(root: Path) -> ProjectConfig | None:
     return ProjectConfig(
         root,
         paths,
-        number(where, "rtol", table.get("rtol", DEFAULT_RTOL), RTOL_CEILING),
-        number(where, "atol", table.get("atol", DEFAULT_ATOL), ATOL_CEILING),
-        number(where, "timeout", table.get("timeout", DEFAULT_TIMEOUT), TIMEOUT_CEILING),
+        number(where, "rtol", table.get("rtol", DEFAULT_RTOL)),
+        number(where, "atol", table.get("atol", DEFAULT_ATOL)),
+        number(where, "timeout", table.get("timeout", DEFAULT_TIMEOUT)),
         record,
         tuple(outputs),
     )

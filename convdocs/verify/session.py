@@ -27,7 +27,6 @@ from convdocs.verify.compare import DEFAULT_ATOL, DEFAULT_RTOL
 from convdocs.verify.config import (
     DEFAULT_TIMEOUT,
     DEVICE_ENV,
-    TIMEOUT_CEILING,
     ProjectConfig,
     Settings,
     device_named,
@@ -36,7 +35,6 @@ from convdocs.verify.config import (
 from convdocs.verify.documents import SUFFIXES, Source, kind_of, read_source, third_party_imports
 from convdocs.verify.edits import EditQueue, read_text
 from convdocs.verify.notebook import NotebookCell
-from convdocs.verify.rules import ATOL_CEILING, RTOL_CEILING
 from convdocs.verify.runner import DocumentRun, ProcessEnded, zygote_for
 from convdocs.verify.translations import original_of, vouched_by
 
@@ -117,7 +115,8 @@ class Session:
         source = read_source(document.path, document.text)
         document.source = source  # type: ignore[attr-defined]
         self.preload |= third_party_imports(source, self.settings.project.root)
-        original = self.runs_as(source)
+        # the original whose run vouches for it, unless this run rewrites outputs
+        original = None if self.settings.update else vouched_by(source)
         for example in source.examples:
             evaluator = _EVALUATORS[type(example)]
             if original is not None and not isinstance(example, Problem):
@@ -142,11 +141,6 @@ class Session:
             self.queue.edits += outcome.edits
             if outcome.ended is not None:
                 self.end_document(example, outcome.ended)
-
-    def runs_as(self, source: Source) -> Path | None:
-        """The original whose run vouches for ``source`` (``translations.vouched_by``); None
-        when ``source`` runs itself, as every document does when this run rewrites outputs."""
-        return None if self.settings.update else vouched_by(source)
 
     def document(self, path: str | Path, text: str | None = None) -> Document:
         """Parse one document into sybil examples bound to this session (``text`` overrides the file)."""
@@ -344,13 +338,8 @@ def parsers(
             range; ValueError: for a device that is not cpu or cuda[:N].
     """
     folder, where = Path(root).resolve(), "parsers()"
-    rtol, atol = (
-        number(where, "rtol", rtol, RTOL_CEILING),
-        number(where, "atol", atol, ATOL_CEILING),
-    )
-    project = ProjectConfig(
-        folder, (folder,), rtol, atol, number(where, "timeout", timeout, TIMEOUT_CEILING)
-    )
+    rtol, atol = number(where, "rtol", rtol), number(where, "atol", atol)
+    project = ProjectConfig(folder, (folder,), rtol, atol, number(where, "timeout", timeout))
     session = Session(
         Settings(project, device_named(device, "parsers() device") if device is not None else "cpu")
     )
