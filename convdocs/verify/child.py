@@ -203,8 +203,8 @@ def make_shell() -> Any:
     # %matplotlib (inline or any backend): on a page figures are drawn off-screen with Agg and
     # the checker collects each cell's figures itself; a notebook has the inline backend
     shell.enable_matplotlib = lambda gui=None: (gui, "agg")
-    shell.showtraceback = lambda *args, **kwargs: None  # the child formats errors itself
-    shell.showsyntaxerror = lambda *args, **kwargs: None
+    # the child formats errors itself
+    shell.showtraceback = shell.showsyntaxerror = lambda *args, **kwargs: None
     offset = _LineOffset()
     shell.ast_transformers.append(offset)
     shell.convdocs_offset = offset
@@ -254,11 +254,9 @@ def _traceback(error: BaseException, filename: str, code: str, first_line: int) 
             text = lines[index] if 0 <= index < len(lines) else ""
         rows.append((frame.filename, frame.lineno or 0, frame.name, text))
     where = next((f"{filename}:{row[1]}" for row in reversed(rows) if row[0] == filename), filename)
-    text = "".join(
-        ["Traceback (most recent call last):\n", *traceback.StackSummary.from_list(rows).format()]
-    )
-    text += "".join(traceback.format_exception_only(type(error), error))
-    return f"raised at {where}\n{text}"
+    stack = "".join(traceback.StackSummary.from_list(rows).format())
+    last = "".join(traceback.format_exception_only(type(error), error))
+    return f"raised at {where}\nTraceback (most recent call last):\n{stack}{last}"
 
 
 def _describe(result: Any, filename: str, code: str, first_line: int) -> str | None:
@@ -266,10 +264,8 @@ def _describe(result: Any, filename: str, code: str, first_line: int) -> str | N
     if error is None:
         return None
     if isinstance(error, SyntaxError) and result.error_before_exec is not None:
-        line = (error.lineno or 1) + first_line - 1
-        return (
-            f"does not compile at {filename}:{line}: {error.msg}\n    {(error.text or '').strip()}"
-        )
+        line, text = (error.lineno or 1) + first_line - 1, (error.text or "").strip()
+        return f"does not compile at {filename}:{line}: {error.msg}\n    {text}"
     if isinstance(error, SystemExit):
         return f"called sys.exit({error.code!r}): an example may not end its process"
     return _traceback(error, filename, code, first_line)
@@ -387,10 +383,8 @@ class Document:
         size: Any = getattr(value, "numel", lambda: getattr(value, "size", 0))
         one = callable(getattr(value, "item", None)) and (size() if callable(size) else size) == 1
         item = value.item() if one else value  # a tensor or array of one element: its number
-        number = (
-            float(item) if isinstance(item, (int, float)) and not isinstance(item, bool) else None
-        )
-        return {"number": number, "repr": repr(value)}
+        real = isinstance(item, (int, float)) and not isinstance(item, bool)
+        return {"number": float(item) if real else None, "repr": repr(value)}
 
     def source(self, dotted: str) -> dict[str, Any]:
         """The source of a package object as a page shows it: without its docstring."""
