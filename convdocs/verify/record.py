@@ -140,8 +140,7 @@ def note_run(
     An entry that already says the same keeps its date, so that re-running unchanged pages
     leaves the file as it is.
     """
-    kind = settings.device_kind
-    project = settings.project
+    kind, project = settings.device_kind, settings.project
     versions = {**versions_here(), **versions}
     entry: dict[str, Any] = {
         "fingerprint": fingerprint(
