@@ -317,6 +317,16 @@ def test_scientific_notation():
     assert compare_outputs("tensor([1.0000e-08])", "tensor([1.2000e-08])")  # within atol=1e-8
 
 
+def test_any_printed_exponent_compares_without_an_error():
+    """Exponents beyond a double's (and a decimal's default context's) compare by value; one
+    beyond any decimal's, only as written."""
+    assert compare_outputs("1e999999999", "1e999999999")
+    assert not compare_outputs("1e999999999", "2e999999999")
+    assert compare_outputs("1e-999999999", "1.0e-999999999")
+    assert compare_outputs("1e99999999999999999999", "1e99999999999999999999")
+    assert not compare_outputs("1e99999999999999999999", "1e99999999999999999998")
+
+
 def test_device_suffix_is_ignored_and_nothing_else():
     assert compare_outputs("tensor([1., 2.])", "tensor([1., 2.], device='cuda:0')")
     assert compare_outputs("tensor([1., 2.])", "tensor([1., 2.], device='cuda:1')")

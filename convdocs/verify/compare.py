@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import MAX_EMAX, MIN_EMIN, Context, Decimal, InvalidOperation, localcontext
 
 DEFAULT_RTOL = 1e-6
 """Relative tolerance used when neither the page nor the block sets one."""
@@ -121,17 +121,21 @@ def floats_close(expected: str, actual: str, rtol: float, atol: float) -> bool:
     explicit ``+`` must be printed on both sides or on neither."""
     if expected.startswith("+") != actual.startswith("+"):
         return False
-    e, a = Decimal(expected), Decimal(actual)
-    if e.is_nan() or a.is_nan():
-        return e.is_nan() and a.is_nan()
-    if e.is_infinite() or a.is_infinite():
-        return e == a
-    place = _last_place(expected)
-    slack = Decimal(0)
-    if place is not None and place == _last_place(actual):
-        slack = Decimal(5).scaleb(place - 1)
-    bound = Decimal(repr(atol)) + Decimal(repr(rtol)) * max(abs(e), abs(a)) + slack
-    return abs(e - a) <= bound
+    try:
+        with localcontext(Context(Emax=MAX_EMAX, Emin=MIN_EMIN)):  # any exponent that prints
+            e, a = Decimal(expected), Decimal(actual)
+            if e.is_nan() or a.is_nan():
+                return e.is_nan() and a.is_nan()
+            if e.is_infinite() or a.is_infinite():
+                return e == a
+            place = _last_place(expected)
+            slack = Decimal(0)
+            if place is not None and place == _last_place(actual):
+                slack = Decimal(5).scaleb(place - 1)
+            bound = Decimal(repr(atol)) + Decimal(repr(rtol)) * max(abs(e), abs(a)) + slack
+            return abs(e - a) <= bound
+    except InvalidOperation:  # an exponent beyond any decimal's: the same only as written
+        return expected == actual
 
 
 def _tokens_match(e: Token, a: Token, rtol: float, atol: float) -> str:
