@@ -34,7 +34,7 @@ lint: setup
 	$(BIN)/zizmor --offline --persona pedantic .github/workflows
 
 # Every test: lint, unit tests, verified examples (pages, notebook, README, docstrings), the
-# strict site build, and the browser tests (Debian's chromium is installed with apt when missing).
+# strict site build, and the browser tests (Debian's chromium-headless-shell is installed with apt when missing).
 test: setup lint
 	bash scripts/ensure-chromium.sh
 	$(BIN)/python -m pytest -n auto   # one worker per core (pytest-xdist; each page stays on one)

@@ -1,6 +1,8 @@
 """Browser fixtures: the built site served on 127.0.0.1, and one headless chromium per session.
 
-The browser is Debian's ``/usr/bin/chromium`` (``scripts/ensure-chromium.sh`` installs it);
+The browser is Debian's ``chromium-headless-shell``, Chromium's headless build (which Playwright
+also runs headless by default: Chromium's engine without the browser's UI, whose own pages cost
+every browser context CPU); ``scripts/ensure-chromium.sh`` installs it, and
 ``playwright install`` is never needed. Each test opens its own context from the shared browser
 and watches its pages with ``watch``: every request URL, and every console error, page error,
 failed request and HTTP error response.
@@ -28,7 +30,7 @@ import yaml
 from tests.conftest import LANGUAGES, address_of, page_addresses  # noqa: F401 (for the browser tests)
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM = Path("/usr/lib/chromium/chromium-headless-shell")
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--headless",
@@ -119,12 +121,13 @@ def site_url(built_site: Path):
 
 @pytest.fixture(scope="session")
 def browser():
-    """One headless Debian chromium for the whole session."""
+    """One headless Debian Chromium for the whole session."""
     if not (CHROMIUM.is_file() and os.access(CHROMIUM, os.X_OK)):
         where = "in CI (CI is set)" if os.environ.get("CI") else "on this machine"
         pytest.fail(
-            f"{CHROMIUM} is missing {where}; the browser tests need Debian's chromium. "
-            "Run `bash scripts/ensure-chromium.sh` (apt-get install chromium fonts-liberation). "
+            f"{CHROMIUM} is missing {where}; the browser tests need Debian's chromium-headless-shell. "
+            "Run `bash scripts/ensure-chromium.sh` (apt-get install chromium-headless-shell "
+            "fonts-liberation). "
             "Do not run `playwright install`.",
             pytrace=False,
         )
@@ -218,39 +221,108 @@ def settle(page) -> None:
     )
 
 
+# What ``computed_once`` has computed or read in this process, by name and site: a value is
+# computed (or read from the worker that computed it) once per run, however many tests ask.
+_COMPUTED: dict[tuple[str, str], Any] = {}
+
+
 def computed_once(
-    tmp_path_factory: pytest.TempPathFactory, site_url: str, name: str, compute: Callable[[], Any]
+    tmp_path_factory: pytest.TempPathFactory,
+    site_url: str,
+    name: str,
+    compute: Callable[[], Any],
+    *,
+    wait: bool = True,
 ) -> Any:
-    """``compute()`` once per run, shared by the xdist workers as JSON: the first worker to ask
-    computes it under a lock while the others wait and read it, so that a module-scoped pass over
-    every page is not paid once per worker (xdist may send a module's tests to both workers).
-    Each worker serves the site at its own port: a reader gets the URLs in it at its own
-    ``site_url``."""
+    """``compute()`` once per run, shared by the tests of a process and by the xdist workers as
+    JSON: the first worker to ask computes it under a lock while the others wait and read it, so
+    that a module-scoped pass over every page is not paid once per worker (xdist may send a
+    module's tests to both workers). Each worker serves the site at its own port: a reader gets
+    the URLs in it at its own ``site_url``. ``wait=False``: return ``BUSY`` at once, instead of
+    waiting, while another worker computes it."""
+    key = (name, site_url)
+    if key in _COMPUTED:
+        return _COMPUTED[key]
     if not os.environ.get("PYTEST_XDIST_WORKER"):
-        return compute()
+        _COMPUTED[key] = compute()
+        return _COMPUTED[key]
     shared = tmp_path_factory.getbasetemp().parent  # the same folder for every worker
     done = shared / f"{name}.json"
-    with open(shared / f"{name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            if not done.exists():
-                partial = done.with_suffix(".partial")
-                found = {"site_url": site_url, "value": compute()}
-                partial.write_text(json.dumps(found), encoding="utf-8")
-                partial.replace(done)
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    if not done.exists():  # written whole (renamed into place): no lock needed to read it
+        with open(shared / f"{name}.lock", "w") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+            except BlockingIOError:
+                return BUSY
+            try:
+                if not done.exists():
+                    partial = done.with_suffix(".partial")
+                    found = {"site_url": site_url, "value": compute()}
+                    partial.write_text(json.dumps(found), encoding="utf-8")
+                    partial.replace(done)
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
     found = json.loads(done.read_text(encoding="utf-8"))
-    if found["site_url"] == site_url:
-        return found["value"]
-    old, new = (
-        f"{urlsplit(url).scheme}://{urlsplit(url).netloc}/" for url in (found["site_url"], site_url)
-    )
-    return json.loads(json.dumps(found["value"]).replace(old, new))
+    if found["site_url"] != site_url:
+        old, new = (
+            f"{urlsplit(url).scheme}://{urlsplit(url).netloc}/"
+            for url in (found["site_url"], site_url)
+        )
+        found = json.loads(json.dumps(found).replace(old, new))
+    _COMPUTED[key] = found["value"]
+    return _COMPUTED[key]
+
+
+BUSY = object()  # what ``computed_once(..., wait=False)`` returns while another worker computes
+
+
+@dataclass
+class Tour:
+    """``tour(path)``: what the browser checks need from the page at ``path``, from its one
+    tour (``_tour``); ``tour.every(paths)``: the same of each page, in the order of ``paths``."""
+
+    browser: Any
+    site_url: str
+    tmp_path_factory: pytest.TempPathFactory
+
+    def _visit(self, path: str, wait: bool = True) -> Any:
+        slug = re.sub(r"[^A-Za-z0-9]+", "-", path).strip("-") or "home"
+        return computed_once(
+            self.tmp_path_factory,
+            self.site_url,
+            f"tour-{slug}",
+            lambda: _tour(self.browser, self.site_url, path),
+            wait=wait,
+        )
+
+    def __call__(self, path: str) -> dict:
+        return self._visit(path)
+
+    def every(self, paths: list[str]) -> dict[str, dict]:
+        """Each page's tour. Under xdist another worker may be touring some of them: this one
+        tours (or reads) every page that no worker is touring, and waits only when each page
+        left is being toured elsewhere, so that two workers that want every page share the work
+        instead of queueing page by page behind each other."""
+        found: dict[str, dict] = {}
+        left = list(paths)
+        while left:
+            busy = [path for path in left if not self._take(path, found)]
+            if len(busy) == len(left):  # every page left is being toured elsewhere
+                found[busy[0]] = self._visit(busy[0])
+                busy = busy[1:]
+            left = busy
+        return {path: found[path] for path in paths}
+
+    def _take(self, path: str, found: dict[str, dict]) -> bool:
+        seen = self._visit(path, wait=False)
+        if seen is BUSY:
+            return False
+        found[path] = seen
+        return True
 
 
 @pytest.fixture(scope="session")
-def tour(browser, site_url, tmp_path_factory) -> Callable[[str], dict]:
+def tour(browser, site_url, tmp_path_factory) -> Tour:
     """``tour(path)``: everything the per-page browser checks need from one page, from one load
     of it, computed once per run and shared by the xdist workers (a lock per page, so that the
     workers tour different pages side by side). Loading a page (MathJax typesetting, fonts,
@@ -266,15 +338,10 @@ def tour(browser, site_url, tmp_path_factory) -> Callable[[str], dict]:
     - the phone checks (``test_readers``): the same page resized to 390 px;
     - its requests and problems, once every request is done (``networkidle``: by then those
       of its load are long since done, so the wait costs nothing).
+
+    ``tour.every(paths)`` gives each page's (the checks of every page use it).
     """
-
-    def visit(path: str) -> dict:
-        slug = re.sub(r"[^A-Za-z0-9]+", "-", path).strip("-") or "home"
-        return computed_once(
-            tmp_path_factory, site_url, f"tour-{slug}", lambda: _tour(browser, site_url, path)
-        )
-
-    return visit
+    return Tour(browser, site_url, tmp_path_factory)
 
 
 def _tour(browser, site_url: str, path: str) -> dict:

@@ -85,13 +85,31 @@ _MARK_SAME_STYLE = """mark => {
         return styles.get(e);
     };
     // What is laid over other things (positioned boxes: the copy button, the header) may cover
-    // some spans of a kind and not others: a span under one is measured on its own.
-    const overlays = Array.from(document.querySelectorAll("body *"))
+    // some spans of a kind and not others: a span under one is measured on its own. The boxes
+    // are filed by the bands of 100 px of the page's height that they cross, so that a span is
+    // compared with those across its own bands only (hundreds of MathJax's are laid over
+    // formulas far from any code).
+    const band = y => Math.floor(y / 100);
+    const overlays = new Map();  // band -> [element, box] of each box laid over it
+    Array.from(document.querySelectorAll("body *"))
         .filter(e => laidOver(getComputedStyle(e)))
         .map(e => [e, e.getBoundingClientRect()])
-        .filter(([, r]) => r.width && r.height);
-    const covered = (e, r) => overlays.some(([o, c]) => !o.contains(e) && r.left < c.right &&
-        c.left < r.right && r.top < c.bottom && c.top < r.bottom);
+        .filter(([, r]) => r.width && r.height)
+        .forEach(([e, r]) => {
+            for (let b = band(r.top); b <= band(r.bottom); b++) {
+                if (!overlays.has(b)) overlays.set(b, []);
+                overlays.get(b).push([e, r]);
+            }
+        });
+    const covered = (e, r) => {
+        for (let b = band(r.top); b <= band(r.bottom); b++) {
+            if ((overlays.get(b) || []).some(([o, c]) => r.left < c.right && c.left < r.right &&
+                    r.top < c.bottom && c.top < r.bottom && !o.contains(e))) {
+                return true;
+            }
+        }
+        return false;
+    };
     const clips = new Map();  // element -> the box it clips its content to, or null: none
     const clip = a => {
         if (!clips.has(a)) {
@@ -154,14 +172,24 @@ _ANIMATIONS_ENDED = """() => Promise.all(document.getAnimations()
     .map(a => a.finished.catch(() => null)))"""
 
 
-def _serious(page, where: str) -> list[str]:
-    """The serious and critical findings of the axe-core run started on ``page`` (by
-    ``_START_AXE``, so that the tabs' scans run side by side), one line per rule."""
-    response = page.evaluate("() => window.__convdocsAxe")
+# One scan of the page as it is now, in one call: once its animations have ended, the code
+# spans marked and axe-core run (``_START_AXE``); axe's violations.
+_SCAN_NOW = f"""async ([mark, context, colourOnly]) => {{
+    await ({_ANIMATIONS_ENDED})();
+    ({_MARK_SAME_STYLE})(mark);
+    ({_START_AXE})([context, colourOnly]);
+    return (await window.__convdocsAxe).violations;
+}}"""
+
+
+def _serious(page, where: str, context: str | None, colour_only: bool) -> list[str]:
+    """The serious and critical findings of a scan of ``page`` as it is now (``_SCAN_NOW``),
+    one line per rule."""
+    violations = page.evaluate(_SCAN_NOW, [SAME_STYLE, context, colour_only])
     return [
         f"{where}: {v['id']} ({v['impact']}) on {len(v['nodes'])} element(s), e.g. "
         f"{v['nodes'][0]['target']}: {v['nodes'][0].get('failureSummary', '').splitlines()[-1]}"
-        for v in response["violations"]
+        for v in violations
         if v["impact"] in SERIOUS
     ]
 
@@ -172,16 +200,11 @@ def _scan(page, where: str, colour_only: bool = False) -> list[str]:
     only the colour rules (color-contrast, link-in-text-block; not the AAA one, which axe
     leaves off by default)."""
     page.evaluate(_OPEN_DETAILS)
-    page.evaluate(_ANIMATIONS_ENDED)
-    page.evaluate(_MARK_SAME_STYLE, SAME_STYLE)
-    page.evaluate(_START_AXE, [None, colour_only])
-    findings = _serious(page, where)
+    findings = _serious(page, where, None, colour_only)
     tab = 1
     while page.evaluate(_SHOW_TAB, tab):  # the other tabs, one at a time
-        page.evaluate(_ANIMATIONS_ENDED)
-        page.evaluate(_MARK_SAME_STYLE, SAME_STYLE)
-        page.evaluate(_START_AXE, [".tabbed-set", colour_only])
-        findings += _serious(page, f"{where} (tab {tab + 1} of its tab groups)")
+        where_now = f"{where} (tab {tab + 1} of its tab groups)"
+        findings += _serious(page, where_now, ".tabbed-set", colour_only)
         tab += 1
     page.evaluate(_SHOW_TAB, 0)
     return findings

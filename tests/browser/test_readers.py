@@ -299,7 +299,7 @@ def what_a_phone_shows(page, address: str) -> dict:
 def on_a_phone(tour) -> dict[str, dict]:
     """What every page shows at 390 px (from its ``tour``, one load per page shared with the
     other browser checks and by the xdist workers)."""
-    return {address: tour(address)["phone"] for address in page_addresses()}
+    return {address: seen["phone"] for address, seen in tour.every(page_addresses()).items()}
 
 
 def test_no_page_scrolls_sideways_on_a_phone(on_a_phone):

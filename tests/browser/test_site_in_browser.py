@@ -166,7 +166,7 @@ def what_the_site_checks_see(page, path: str) -> dict:
 def visits(tour, built_site) -> list[Visit]:
     """Every page of the site as its ``tour`` saw it (one load per page, shared with the
     accessibility scan and the phone checks, and by the xdist workers)."""
-    found = [tour(path) for path in site_pages(built_site)]
+    found = tour.every(site_pages(built_site)).values()
     return [
         Visit(
             v["path"],
