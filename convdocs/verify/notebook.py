@@ -107,12 +107,6 @@ def shown_by(outputs: list[dict], raises: bool = False) -> tuple[tuple[tuple[str
     return tuple(shown), problem
 
 
-def _cell_offsets(text: str) -> list[int]:
-    """Where each cell's JSON object starts: nbformat writes ``"cell_type"`` first in every cell."""
-    found = re.compile('"cell_type":').finditer(text, text.find('"cells"') + 1)
-    return [match.start() for match in found]
-
-
 def read_notebook(text: str, path: str = "notebook") -> Notebook:
     """Read a notebook's JSON text into its code cells, with their places in the file.
 
@@ -124,7 +118,9 @@ def read_notebook(text: str, path: str = "notebook") -> Notebook:
     except json.JSONDecodeError as error:
         raise ValueError(f"{path} is not valid JSON: {error}") from None
     cells = notebook.get("cells") if isinstance(notebook, dict) else None
-    offsets = _cell_offsets(text)
+    # where each cell's JSON object starts: nbformat writes "cell_type" first in every cell
+    at = re.compile('"cell_type":').finditer(text, text.find('"cells"') + 1)
+    offsets = [match.start() for match in at]
     if not isinstance(cells, list) or len(offsets) != len(cells):
         raise ValueError(
             f"{path}: expected a notebook written by nbformat (one cell_type per cell)"
@@ -136,8 +132,7 @@ def read_notebook(text: str, path: str = "notebook") -> Notebook:
         )
     for number, tolerance in enumerate(tolerances, start=1):
         where = f"tolerance {number} of the metadata's convdocs.page-tolerance"
-        issues = tolerance_problems(tolerance, where)
-        if issues:
+        if issues := tolerance_problems(tolerance, where):
             raise ValueError(f"{path}: " + "; ".join(issues))
     metadata_at = text.find('"metadata"', offsets[-1]) if offsets else -1
     ends = [*offsets[1:], text.rfind("]", 0, metadata_at) if metadata_at >= 0 else len(text)]
@@ -150,17 +145,13 @@ def read_notebook(text: str, path: str = "notebook") -> Notebook:
             problems += _markdown_cell_problems(_text(cell.get("source", "")), start, end, line)
         if cell.get("cell_type") != "code":
             continue
-        metadata = cell.get("metadata", {})
-        tags = metadata.get("tags", []) if isinstance(metadata, Mapping) else []
+        metadata = cell.get("metadata") if isinstance(cell.get("metadata"), Mapping) else {}
+        tags = metadata.get("tags", [])
         tags = tuple(t for t in tags if isinstance(t, str)) if isinstance(tags, list) else ()
         expected, problem = shown_by(cell.get("outputs", []), bool(RAISES & set(tags)))
         errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
         stored = f"{errors[0].get('ename')}: {errors[0].get('evalue')}" if errors else ""
-        hidden = _hidden_source(metadata)
-        fault = (
-            hidden and f"the cell's metadata hides its code from readers ({hidden}), yet it runs"
-        )
-        code = _text(cell.get("source", ""))
+        fault, code = _hidden_source(metadata), _text(cell.get("source", ""))
         found.append(
             NotebookCell(index, code, expected, start, end, line, problem, fault, tags, stored)
         )
@@ -174,9 +165,7 @@ _HIDING_TAGS = frozenset(
 
 
 def _hidden_source(metadata: Mapping[str, Any]) -> str:
-    """Which metadata of a code cell hides its source on a rendered page ('' when none)."""
-    if not isinstance(metadata, Mapping):
-        return ""
+    """The fault of a code cell whose metadata hides its source on a rendered page ('' when none)."""
     found = [
         f"{outer}.{inner}"
         for outer, inner in (("jupyter", "source_hidden"), ("transient", "remove_source"))
@@ -187,7 +176,8 @@ def _hidden_source(metadata: Mapping[str, Any]) -> str:
         found += [f"tag {tag}" for tag in tags if tag in _HIDING_TAGS]
     if metadata.get("hide_input"):
         found.append("hide_input")
-    return ", ".join(found)
+    hidden = ", ".join(found)
+    return hidden and f"the cell's metadata hides its code from readers ({hidden}), yet it runs"
 
 
 def _markdown_cell_problems(source: str, start: int, end: int, line: int) -> list[Problem]:
