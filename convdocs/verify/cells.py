@@ -459,20 +459,18 @@ class _Reader:
                 "must come right before a Python cell, but the next block is a "
                 f"`{fence.lang or 'plain'}` fence"
             )
+        if output:
+            self.update(output=fence)
+        self.close_cell()
         if fence.kind == "text":
-            if output:
-                self.update(output=fence)
-            else:
+            self.last_output_end = fence.end
+            if not output:
                 self.problem(
                     "a `text` block is an output block, but no Python cell comes right before it "
                     "(only blank lines may stand between); use another language for plain text",
                     fence,
                 )
-            self.close_cell()
-            self.last_end = self.last_output_end = fence.end
-            return
-        self.close_cell()
-        if fence.kind in ("python", "console"):
+        elif fence.kind in ("python", "console"):
             self.page.cells.append(Cell(fence, None, tuple(self.pending)))
             self.open = fence.kind == "python"  # a session holds its outputs: no output block
         elif fence.kind == "python2":
@@ -544,15 +542,9 @@ def read_cells(
         *(tab for tab in iter_tabs(text) if rules.outside(inside, tab.start)),
         *fences,
     ]
+    handlers = {Problem: reader.page.problems.append, Marker: reader.marker, Tab: reader.tab}
     for item in sorted(events, key=lambda item: item.start):
-        if isinstance(item, Problem):
-            reader.page.problems.append(item)
-        elif isinstance(item, Marker):
-            reader.marker(item)
-        elif isinstance(item, Tab):
-            reader.tab(item)
-        else:
-            reader.fence(item)
+        handlers.get(type(item), reader.fence)(item)  # type: ignore[operator]
     reader.close_cell()
     reader.drop_pending("is not followed by a Python cell")
     page = reader.page
