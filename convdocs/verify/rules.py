@@ -336,15 +336,10 @@ def figures_without_markers(
     hidden = hidden + [(m.start(), m.end()) for m in _INLINE_CODE.finditer(text)]
     found = sorted((m for way in _IMAGE_WAYS for m in way.finditer(text)), key=lambda m: m.start())
     for m in found:
-        target = m["target"]
-        if (
-            "figures/" not in target.replace("\\", "/")
-            or target in drawn
-            or not outside(hidden, m.start())
-        ):
-            continue
-        message = (
-            f"the page shows {target}, but no cell draws it: put <!-- convdocs: figure {target} --> "
-            "before the cell that draws it, so that the suite checks the committed image"
-        )
-        yield Problem.within(text, message, m.start(), m.end())
+        target, at = m["target"], m.start()
+        if "figures/" in target.replace("\\", "/") and target not in drawn and outside(hidden, at):
+            message = (
+                f"the page shows {target}, but no cell draws it: put <!-- convdocs: figure {target} --> "
+                "before the cell that draws it, so that the suite checks the committed image"
+            )
+            yield Problem.within(text, message, at, m.end())
