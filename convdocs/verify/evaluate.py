@@ -86,9 +86,7 @@ def guarded(evaluator: Callable[[Outcome], str | None], outcome: Outcome) -> str
     __tracebackhide__ = True
     where = f"{outcome.page}:{outcome.example.line}"
     try:
-        return evaluator(outcome)
-    except pytest.skip.Exception:
-        raise
+        return evaluator(outcome)  # (a skip is no Exception: pytest's outcomes are BaseExceptions)
     except ProcessEnded as error:  # the document's process could not start, or is gone
         return f"{where}: {error}"
     except Exception as error:  # the checker itself failed: say where, never crash pytest
@@ -112,8 +110,7 @@ def evaluate_claim(outcome: Outcome) -> str | None:
     """Check each number of a paragraph against the value it claims to be, rounded as written
     (the expression is evaluated in the document's process, where the marker stands)."""
     claim: Claim = outcome.example.parsed
-    where = f"{outcome.page}:{claim.line}"
-    run = outcome.run
+    where, run = f"{outcome.page}:{claim.line}", outcome.run
     for literal, expression in claim.claims:
         try:
             reply = run.request(
@@ -158,10 +155,6 @@ def _check_source(outcome: Outcome, cell: Cell, marker: Marker) -> str | None:
         )
     )
     return f"{page}:{cell.code.line}: the code shown is not the source of {marker.words[0]}\n{diff}"
-
-
-NOT_TEXT = IMAGES | set(STREAMS)
-"""What a run shows beside its transcript: its displays' data, images aside."""
 
 
 @dataclass(frozen=True)
@@ -211,8 +204,9 @@ class Ran:
 
     @property
     def compared(self) -> str:
-        """What the shadow run must show alike: its transcript and every display's text."""
-        return self.transcript + "".join(t for k, t in self.shown if k not in NOT_TEXT)
+        """What the shadow run must show alike: its transcript and every display's text (its
+        displays' data beside the streams that the transcript holds, images aside)."""
+        return self.transcript + "".join(t for k, t in self.shown if k not in {*IMAGES, *STREAMS})
 
 
 def run_twice(
@@ -279,8 +273,7 @@ def run_twice(
                     f"first difference: {result}\n--- first run\n{ran.output}--- second run\n"
                     f"{other.output}"
                 )
-    touched = changed_files(files_before, project_files(root))
-    if touched:
+    if touched := changed_files(files_before, project_files(root)):
         failure = (
             f"changed files of the project ({', '.join(touched[:5])}): "
             "examples may not write into the project, by any means"
@@ -310,12 +303,10 @@ def evaluate_cell(outcome: Outcome) -> str | None:
     if cell.faults:
         return "\n".join(f"{page}:{line}: {message}" for line, message in cell.faults)
 
-    skip = cell.marker("skip")
-    if skip is not None:
+    if (skip := cell.marker("skip")) is not None:
         skip_example(f"not run: {skip.options['reason']}", outcome)
 
-    source = cell.marker("source")
-    if source is not None:
+    if (source := cell.marker("source")) is not None:
         if cell.output is not None or cell.device_outputs:
             return f"{page}:{source.line}: a source cell shows code only; it cannot have an output block"
         return _check_source(outcome, cell, source)
@@ -332,10 +323,8 @@ def evaluate_cell(outcome: Outcome) -> str | None:
         return failure
     actual = outcome.printed = ran.output
 
-    figure = cell.marker("figure")
-    if figure is not None:
-        failure = _check_figure(outcome, figure, ran.drawn)
-        if failure:
+    if (figure := cell.marker("figure")) is not None:
+        if failure := _check_figure(outcome, figure, ran.drawn):
             return failure
     elif ran.drawn.count:
         return (
@@ -396,10 +385,9 @@ def _evaluate_session(outcome: Outcome, cell: Cell, tolerance: tolerances.Tolera
         )
     if cell.marker("figure") is not None:
         return f"{page}:{cell.line}: a figure marker applies to a python cell, not to a session"
-    if page.endswith(".py"):  # a docstring's session sees its module's names, as doctest's does
-        failure = _module_namespace(outcome, page)
-        if failure:
-            return failure
+    # a docstring's session sees its module's names, as doctest's does
+    if page.endswith(".py") and (failure := _module_namespace(outcome, page)):
+        return failure
     printed, rewrites = [], []
     for region in regions:
         shown: doctest.Example = region.parsed
@@ -528,8 +516,7 @@ def _unwritable(example: Any, new: str) -> str | None:
         new.encode("utf-8")
     except UnicodeEncodeError as error:
         return f"the output is not valid Unicode ({error.reason} at character {error.start}); a page cannot show it"
-    bad = _UNSHOWABLE.search(new)
-    if bad:
+    if bad := _UNSHOWABLE.search(new):
         return (
             f"the output contains the control character {bad.group()!r}, which a page cannot show as "
             "printed (a lone \\r even ends a Markdown line); print something a reader can see"
