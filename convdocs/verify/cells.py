@@ -242,8 +242,7 @@ def iter_markers(text: str) -> Iterator[Marker | Problem]:
         words = tuple(p for p in parts[1:] if "=" not in p)
         options = dict(p.split("=", 1) for p in parts[1:] if "=" in p)
         directive = parts[0] if parts else ""
-        problems = rules.marker_problems(directive, words, options)
-        if problems:
+        if problems := rules.marker_problems(directive, words, options):
             yield Problem("; ".join(problems), start, end, number)
         else:
             yield Marker(directive, words, options, start, end, number)
