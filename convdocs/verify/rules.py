@@ -95,8 +95,6 @@ def language_kind(lang: str) -> str:
     block), ``python2``, ``console`` (a ``>>>`` session), or ``other``."""
     if lang == "text":
         return "text"
-    if not lang:
-        return "other"
     try:
         from pygments.lexers import get_lexer_by_name
         from pygments.lexers.python import Python2Lexer, PythonConsoleLexer, PythonLexer
