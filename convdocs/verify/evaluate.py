@@ -341,8 +341,7 @@ def evaluate_cell(outcome: Outcome) -> str | None:
     if settings.update and (cell.device_outputs or settings.writes_shared_outputs):
         return _queue_output(outcome, cell, shown, actual)
     where = (shown or cell.code).line
-    tab = DEVICE_NAMES.get(settings.device_kind, settings.device_kind)
-    label = f" ({tab} tab)" if cell.device_outputs else ""
+    label = f" ({DEVICE_NAMES[settings.device_kind]} tab)" if cell.device_outputs else ""
     hint = (
         f"(a run on {settings.device} rewrites only the blocks of its own device tab; this block is "
         "shared by every device: fix the code, or show each device's output in CPU and GPU tabs)"

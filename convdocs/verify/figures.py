@@ -87,8 +87,7 @@ def figure_problem(
     shown = os.path.relpath(figure_file(page_path, target), Path(page_path).parent)
     if drawn.count != 1 or drawn.png is None:
         return f"{page}: the figure cell for {shown} must draw exactly one figure, it drew {drawn.count}"
-    alt = image_reference(page_text, target)
-    if alt is None or not alt.strip():
+    if not (image_reference(page_text, target) or "").strip():  # no alt text, or no image
         return f"{page}: the page must show {shown} with alt text: ![what it shows]({shown})"
     return None
 
@@ -102,7 +101,6 @@ def figure_difference(
     target = os.path.relpath(committed, Path(page_path).parent)
     if not committed.is_file():
         return f"{page}: {target} is missing; run pytest --update-outputs to draw it"
-    reason = image_difference(committed.read_bytes(), png, tol, strict)
-    if reason is None:
+    if (reason := image_difference(committed.read_bytes(), png, tol, strict)) is None:
         return None
     return f"{page}: {target} no longer matches what the code draws ({reason}); run `pytest --update-outputs` to redraw it"
