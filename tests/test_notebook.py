@@ -129,6 +129,28 @@ def test_a_widgets_view_is_compared_but_for_its_model_id(tmp_path, major, text, 
         assert len(failures) == 1 and f"the stored {fails}" in failures[0], failures
 
 
+@pytest.mark.parametrize(
+    ("cell", "message"),
+    [
+        (None, ""),  # a notebook without cells: nothing to check, and no error
+        ({"outputs": "1"}, "cell 0: expected a list of outputs, got '1'"),
+        ({"outputs": [2]}, "cell 0: expected a list of outputs, got [2]"),
+        ({"source": 5}, "cell 0: expected its source as text, got 5"),
+    ],
+)
+def test_a_malformed_notebook_is_one_clear_failure(tmp_path, cell, message):
+    notebook = nbformat.v4.new_notebook(cells=[])
+    if cell is not None:
+        notebook.cells = [{**nbformat.v4.new_code_cell("1 + 1"), **cell}]
+    path = tmp_path / "n.ipynb"
+    path.write_text(json.dumps(notebook, indent=1))
+    failures = _evaluate(path, path.read_text())
+    if not message:
+        assert failures == []
+    else:
+        assert len(failures) == 1 and failures[0].endswith(f"{path}: {message}"), failures
+
+
 def test_stored_outputs_are_in_jupyter_form():
     cells = [c for c in json.loads(NOTEBOOK.read_text())["cells"] if c["cell_type"] == "code"]
     kinds = {o["output_type"] for c in cells for o in c["outputs"]}

@@ -63,6 +63,10 @@ class Notebook:
     """What is wrong in the markdown cells: Python shown there is never run."""
 
 
+def _list_of(value: object, kind: type) -> bool:
+    return isinstance(value, list) and all(isinstance(item, kind) for item in value)
+
+
 def _text(value: str | list[str]) -> str:
     return "".join(value) if isinstance(value, list) else value
 
@@ -135,23 +139,33 @@ def read_notebook(text: str, path: str = "notebook") -> Notebook:
         if issues := tolerance_problems(tolerance, where):
             raise ValueError(f"{path}: " + "; ".join(issues))
     metadata_at = text.find('"metadata"', offsets[-1]) if offsets else -1
-    ends = [*offsets[1:], text.rfind("]", 0, metadata_at) if metadata_at >= 0 else len(text)]
+    last = text.rfind("]", 0, metadata_at) if metadata_at >= 0 else len(text)
+    ends = [*offsets[1:], last][: len(offsets)]  # (a notebook without cells has none)
     found = []
     problems: list[Problem] = []
     for index, (cell, start, end) in enumerate(zip(cells, offsets, ends, strict=True)):
         line = text.count("\n", 0, text.find('"source":', start)) + 2
         end = max(end, start + 1)
+        outputs, source = cell.get("outputs", []), cell.get("source", "")
+        if not (isinstance(source, str) or _list_of(source, str)):
+            raise ValueError(
+                f"{path}: cell {index}: expected its source as text, got {source!r:.80}"
+            )
         if cell.get("cell_type") in ("markdown", "raw"):
-            problems += _markdown_cell_problems(_text(cell.get("source", "")), start, end, line)
+            problems += _markdown_cell_problems(_text(source), start, end, line)
         if cell.get("cell_type") != "code":
             continue
+        if not _list_of(outputs, dict):
+            raise ValueError(
+                f"{path}: cell {index}: expected a list of outputs, got {outputs!r:.80}"
+            )
         metadata = cell.get("metadata") if isinstance(cell.get("metadata"), Mapping) else {}
         tags = metadata.get("tags", [])
         tags = tuple(t for t in tags if isinstance(t, str)) if isinstance(tags, list) else ()
-        expected, problem = shown_by(cell.get("outputs", []), bool(RAISES & set(tags)))
-        errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+        expected, problem = shown_by(outputs, bool(RAISES & set(tags)))
+        errors = [o for o in outputs if o.get("output_type") == "error"]
         stored = f"{errors[0].get('ename')}: {errors[0].get('evalue')}" if errors else ""
-        fault, code = _hidden_source(metadata), _text(cell.get("source", ""))
+        fault, code = _hidden_source(metadata), _text(source)
         found.append(
             NotebookCell(index, code, expected, start, end, line, problem, fault, tags, stored)
         )
