@@ -164,6 +164,25 @@ def test_changing_the_package_unverifies_the_stamp(project):
     assert "CPU: not yet verified" in _stamped(project)
 
 
+def test_a_module_imported_and_then_dropped_from_sys_modules_is_still_a_dependency(project):
+    """A page that removes its module from ``sys.modules`` after importing it (from its
+    bytecode cache, so that its source is never opened) still depends on it."""
+    import py_compile
+
+    (project.path / "helper.py").write_text("VALUE = 1\n")
+    py_compile.compile(str(project.path / "helper.py"), doraise=True)
+    page(
+        project,
+        "```python\nimport sys\nimport helper\nprint(helper.VALUE)\n"
+        'del sys.modules["helper"], helper\n```\n\n```text\n1\n```\n',
+    )
+    project.syspathinsert(project.path)
+    run(project).assert_outcomes(passed=1)
+    assert "verified on CPU" in _stamped(project)
+    (project.path / "helper.py").write_text("VALUE = 2\n")
+    assert "CPU: not yet verified" in _stamped(project)
+
+
 def test_blackening_a_figure_unverifies_the_stamp(project):
     page(
         project,

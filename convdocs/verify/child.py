@@ -16,7 +16,9 @@ from __future__ import annotations
 import ast
 import base64
 import contextlib
+import functools
 import importlib
+import importlib.util
 import io
 import json
 import linecache
@@ -29,6 +31,7 @@ import threading
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import Any, BinaryIO
 
 # --- messages, for both sides ---------------------------------------------------------------
@@ -75,6 +78,9 @@ class Guard:
     around this guard still fails."""
 
     root: Path
+    modules: set[str] = field(default_factory=set)
+    """The names of the loaded modules that may be the project's: the zygote's under ``root``
+    (``_modules_under``), then every module imported here."""
     reads: set[str] = field(default_factory=set)
     refused: list[str] = field(default_factory=list)
 
@@ -95,11 +101,16 @@ class Guard:
         return None if any(p in _CACHE_FOLDERS for p in relative.split(os.sep)) else relative
 
     def audit(self, event: str, args: tuple[Any, ...]) -> None:
-        if event == "open":
+        if event == "import":
+            self.modules.add(args[0])
+        elif event == "open":
             path, mode, flags = (*args, None, None, None)[:3]
             writing = (isinstance(mode, str) and any(c in mode for c in "wax+")) or (
                 mode is None and isinstance(flags, int) and flags & _WRITE_FLAGS
             )
+            if not writing and isinstance(path, str) and path.endswith(".pyc"):
+                with contextlib.suppress(ValueError):  # a module read from its cache: its source
+                    path = importlib.util.source_from_cache(path)
             relative = self._inside(path)
             if relative is None:
                 return
@@ -120,8 +131,9 @@ class Guard:
     def loaded(self) -> list[str]:
         """The project files the document's process has read or imported so far: its data
         (data files read at import time included) and every project module it has loaded."""
-        files = (getattr(module, "__file__", None) for module in list(sys.modules.values()))
-        ours = (f for f in files if isinstance(f, str) and f.startswith(str(self.root)))
+        found = (sys.modules.get(name) for name in list(self.modules))
+        files = (vars(m).get("__file__") for m in found if isinstance(m, ModuleType))
+        ours = (f for f in files if _in_project(f, str(self.root)))
         return sorted(self.reads | {r for f in ours if (r := self._inside(f))})
 
     def _refuse(self, relative: str) -> None:
@@ -475,10 +487,25 @@ def _document(sock: socket.socket, shell: Any, start: dict[str, Any]) -> None:
         "python": ".".join(map(str, sys.version_info[:3])),
         **({"torch": str(torch.__version__)} if torch else {}),
     }
-    guard = Guard(Path(start["root"]))
+    guard = Guard(Path(start["root"]), set(start["modules"]))
     sys.addaudithook(guard.audit)
     send(sock, hello)
     Document(shell, guard).serve(sock)
+
+
+@functools.cache
+def _modules_under(root: str) -> list[str]:
+    """The zygote's modules whose files lie under ``root``, found once before it forks (a child
+    that read every module would copy thousands of memory pages that it shares with the zygote)."""
+    loaded = [(name, m) for name, m in list(sys.modules.items()) if isinstance(m, ModuleType)]
+    return [name for name, m in loaded if _in_project(vars(m).get("__file__"), root)]
+
+
+def _in_project(path: object, root: str) -> bool:
+    """Whether a module's file may be the project's (a first sieve, by the path's text): under
+    ``root``, and not in the environment (which may sit inside it, with thousands of modules)."""
+    installed = tuple(os.path.join(p, "") for p in (sys.prefix, sys.base_prefix))
+    return isinstance(path, str) and path.startswith(root) and not path.startswith(installed)
 
 
 def zygote(control: socket.socket, preload: list[str]) -> None:
@@ -497,6 +524,7 @@ def zygote(control: socket.socket, preload: list[str]) -> None:
         if not data:
             return
         start = json.loads(data)
+        start["modules"] = _modules_under(start["root"])
         pid = os.fork()
         if pid == 0:
             status = 0
