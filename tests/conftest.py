@@ -134,9 +134,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     xdist, the site built in the background from the start: the workers run the other tests
     meanwhile instead of one building while the other waits for it (``built_site``)."""
     items.sort(key=lambda item: item.nodeid.startswith("tests/browser/"))
-    if os.environ.get("PYTEST_XDIST_WORKER"):  # our own xdist_group marks (tests/test_pages.py)
-        for item in items:  # named as --dist loadgroup reads them: pytest-xdist 3.8 sets
-            mark = item.get_closest_marker("xdist_group")  # item._nodeid, which pytest 9 ignores
+    # Our own xdist_group marks (tests/test_pages.py), named as --dist loadgroup reads them:
+    # pytest-xdist 3.8 names the group in item._nodeid, which pytest 9 no longer reads.
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        for item in items:
+            mark = item.get_closest_marker("xdist_group")
             if mark is not None and "@" not in item.nodeid:
                 item._id = type(item._id).parse(f"{item.nodeid}@{mark.args[0]}")
     wanted = any("built_site" in getattr(item, "fixturenames", ()) for item in items)

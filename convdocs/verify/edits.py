@@ -102,8 +102,8 @@ class EditQueue:
     def __init__(self) -> None:
         self.edits: list[Edit] = []
 
-    def add(self, edit: Edit) -> None:
-        self.edits.append(edit)
+    def add(self, *edits: Edit) -> None:
+        self.edits.extend(edits)
 
     def apply(self) -> list[str]:
         """Write every queued edit, each file once and atomically; return the paths that changed.

@@ -138,7 +138,7 @@ class Session:
             return evaluate.guarded(evaluator, outcome)
         finally:
             self.observe(example, outcome.printed)
-            self.queue.edits += outcome.edits
+            self.queue.add(*outcome.edits)
             if outcome.ended is not None:
                 self.end_document(example, outcome.ended)
 
