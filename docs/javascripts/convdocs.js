@@ -14,21 +14,17 @@
     );
   }
 
+  // A block that does not fit, once every block is back to its normal size and unmarked: its
+  // font shrinks until it fits, down to FLOOR, or it scrolls.
   function fit(code) {
-    code.style.fontSize = "";
-    code.classList.remove("convdocs-code-scrolls");
-    var ratio = code.clientWidth / code.scrollWidth;
-    if (ratio >= 1) return;
-    if (ratio >= FLOOR) {
-      var size = parseFloat(getComputedStyle(code).fontSize);
-      var smallest = size * FLOOR;
-      for (var step = 0; step < 3 && code.scrollWidth > code.clientWidth; step++) {
-        size = Math.max(smallest, size * (code.clientWidth / code.scrollWidth) - 0.05);
-        code.style.fontSize = size.toFixed(2) + "px";
-      }
-      if (code.scrollWidth <= code.clientWidth) return;
-      code.style.fontSize = "";
+    var size = parseFloat(getComputedStyle(code).fontSize);
+    var smallest = size * FLOOR;
+    for (var step = 0; step < 3 && code.scrollWidth > code.clientWidth; step++) {
+      size = Math.max(smallest, size * (code.clientWidth / code.scrollWidth) - 0.05);
+      code.style.fontSize = size.toFixed(2) + "px";
     }
+    if (code.scrollWidth <= code.clientWidth) return;
+    code.style.fontSize = "";
     code.classList.add("convdocs-code-scrolls");
   }
 
@@ -52,12 +48,23 @@
     return false;
   }
 
+  // Each pass measures every block before it changes any, so that the page is laid out once
+  // per pass, not once per block.
   function arrange() {
     var codes = blocks();
-    codes.forEach(function (code) { code.classList.remove("convdocs-code-clear"); fit(code); });
     codes.forEach(function (code) {
-      if (underButton(code)) code.classList.add("convdocs-code-clear");
+      code.style.fontSize = "";
+      code.classList.remove("convdocs-code-scrolls", "convdocs-code-clear");
     });
+    var ratios = codes.map(function (code) { return code.clientWidth / code.scrollWidth; });
+    codes.forEach(function (code, i) {
+      if (ratios[i] >= FLOOR && ratios[i] < 1) fit(code);
+    });
+    codes.forEach(function (code, i) {
+      if (!(ratios[i] >= FLOOR)) code.classList.add("convdocs-code-scrolls");  // (NaN: hidden)
+    });
+    var under = codes.filter(underButton);
+    under.forEach(function (code) { code.classList.add("convdocs-code-clear"); });
   }
 
   var pending = null;

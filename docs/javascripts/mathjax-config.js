@@ -21,14 +21,14 @@ window.MathJax = {
 // An inline formula wider than its line (on a phone) scrolls in its own box, as a display
 // formula does, instead of making the whole page scroll sideways.
 function convdocsMarkWideMath() {
-  var spans = document.querySelectorAll("span.arithmatex");
+  var spans = Array.prototype.slice.call(document.querySelectorAll("span.arithmatex"));
   spans.forEach(function (span) { span.classList.remove("convdocs-math-wide"); });
-  spans.forEach(function (span) {
+  // Every box is measured before any class changes, so that the page is laid out once.
+  var wide = spans.filter(function (span) {
     var block = span.closest("p, li, td, th, dd, dt, figcaption, .admonition, article") || document.body;
-    if (span.getBoundingClientRect().right > block.getBoundingClientRect().right + 0.5) {
-      span.classList.add("convdocs-math-wide");
-    }
+    return span.getBoundingClientRect().right > block.getBoundingClientRect().right + 0.5;
   });
+  wide.forEach(function (span) { span.classList.add("convdocs-math-wide"); });
 }
 
 var convdocsResize = null;
