@@ -292,7 +292,7 @@ def test_hidden_code_fails(docs, text, messages):
             "*the rendered document shows a code block 'print(1)' after line 1 that the checker does not read*",
         ),
         (
-            "Text.\n\n    >>> 1 + 1\n    2\n",
+            "| input |\n| --- |\n| >>> 1 + 1 |\n",
             "*a `>>>` example outside a fence is shown but never run*",
         ),
         (
@@ -300,7 +300,7 @@ def test_hidden_code_fails(docs, text, messages):
             "*a `console` block right after the cell at line 1 looks like its output*",
         ),
     ],
-    ids=["python2", "blockquote", "indented-doctest", "console-after-cell"],
+    ids=["python2", "blockquote", "doctest-in-a-table", "console-after-cell"],
 )
 def test_python_that_would_not_run_fails(docs, text, message):
     refused(docs / "page.md", text, message)
@@ -600,7 +600,7 @@ def test_an_output_with_a_fence_gets_a_longer_fence(project):
 
 
 def test_a_docstring_with_escapes_is_refused_not_miswritten(project):
-    project.makepyprojecttoml('[tool.convdocs.verify]\npaths = ["mod.py"]\n')
+    project.makepyprojecttoml('[tool.convdocs.verify]\npaths = ["mod.py"]\nunchecked = "fail"\n')
     source = 'def f():\n    """Tab: \\t.\n\n    ```python\n    print(1)\n    ```\n\n    ```text\n    9\n    ```\n    """\n'
     (project.path / "mod.py").write_text(source)
     result = run(project, "--update-outputs")
@@ -610,7 +610,7 @@ def test_a_docstring_with_escapes_is_refused_not_miswritten(project):
 
 
 def test_an_output_with_a_backslash_is_not_written_into_a_plain_docstring(project):
-    project.makepyprojecttoml('[tool.convdocs.verify]\npaths = ["mod.py"]\n')
+    project.makepyprojecttoml('[tool.convdocs.verify]\npaths = ["mod.py"]\nunchecked = "fail"\n')
     source = 'def f():\n    """Print a path.\n\n    ```python\n    print("a" + chr(92) + "b")\n    ```\n    """\n'
     (project.path / "mod.py").write_text(source)
     result = run(project, "--update-outputs")

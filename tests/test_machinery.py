@@ -288,9 +288,9 @@ def test_cell_without_output_block_must_print_nothing(docs):
             id="output-block-without-a-cell",
         ),
         pytest.param(
-            "```\n>>> 1 + 1\n2\n```\n",
+            "```console\n$ python\n>>> 1 + 1\n2\n```\n",
             "*looks like a Python example but is not a `python` cell*",
-            id="plain-fence-doctest",
+            id="console-fence-doctest",
         ),
     ],
 )
@@ -631,7 +631,7 @@ def test_only_the_listed_paths_are_collected(project):
     [
         (
             'paths = ["docs"]\nrtl = 1e-3\n',
-            "*accepts atol, outputs, paths, record, rtol, timeout; got unknown key(s) rtl*",
+            "*accepts atol, outputs, paths, record, rtol, timeout, unchecked; got unknown key(s) rtl*",
         ),
         ('paths = ["nowhere"]\n', "*paths lists 'nowhere', which does not exist*"),
         ("paths = []\n", "*paths must be a non-empty list of file or folder names, got []*"),

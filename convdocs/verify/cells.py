@@ -26,6 +26,7 @@ Nothing is left out silently.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import re
 import shlex
@@ -218,14 +219,22 @@ def iter_fences(text: str) -> Iterator[Fence]:
 
 
 _LOOSE_MARKER = re.compile(r"<!--[ \t]*convdocs\b")
+_OTHER_SKIP = re.compile(
+    r"[ \t]*<!--+[ \t]*(?:phmdoctest-skip|phmdoctest-mark\.skip|skip:[ \t]*next)[ \t]*-->[ \t]*$"
+)
 
 
-def iter_markers(text: str) -> Iterator[Marker | Problem]:
+def iter_markers(text: str, others: bool = False) -> Iterator[Marker | Problem]:
     """Yield every ``<!-- convdocs: ... -->`` marker of ``text``, or a ``Problem`` for a bad one
-    (unreadable, unknown, with wrong options, or not alone on its line)."""
+    (unreadable, unknown, with wrong options, or not alone on its line); with ``others``, also
+    the skip markers of phmdoctest and sybil (``<!--phmdoctest-skip-->``, ``<!-- skip: next
+    -->``), each as a skip marker whose reason is the marker."""
     for number, start, line in _bare_lines(text):
         end = start + len(line)
         m = _MARKER.match(line)
+        if others and _OTHER_SKIP.match(line):
+            yield Marker("skip", (), {"reason": line.strip()}, start, end, number)
+            continue
         if not m:
             if _LOOSE_MARKER.search(line) and "`" not in line:
                 message = (
@@ -258,9 +267,9 @@ def iter_tabs(text: str) -> Iterator[Tab]:
 class _Reader:
     """The state of one pass over a text's fences, markers and tabs, in order."""
 
-    def __init__(self, text: str, reasons: bool, outputs: tuple[str, ...]) -> None:
+    def __init__(self, text: str, unchecked: str | None, outputs: tuple[str, ...]) -> None:
         self.text = text
-        self.reasons = reasons  # whether a block shown and not run needs a skip marker
+        self.unchecked = unchecked  # what a block shown and not run is (see ``read_cells``)
         self.languages = {o for o in outputs if not o.endswith(":")}
         labels = "|".join(re.escape(o[:-1]) for o in outputs if o.endswith(":")) or "(?!)"
         self.label = re.compile(
@@ -284,6 +293,13 @@ class _Reader:
 
     def problem(self, message: str, item: Fence | Marker | Tab) -> None:
         self.page.problems.append(Problem(message, item.start, item.end, item.line))
+
+    def not_run(self, message: str, reason: str, fence: Fence) -> None:
+        """A block shown and not run: a problem (``message``), or a skipped example (``reason``)."""
+        if self.unchecked == "skip":
+            self.page.problems.append(Problem(reason, fence.start, fence.end, fence.line, True))
+        else:
+            self.problem(message, fence)
 
     def fault(self, line: int, message: str) -> None:
         """Something wrong with the outputs of the open cell: that cell's example fails with it."""
@@ -312,7 +328,8 @@ class _Reader:
                     f"{', '.join(missing)}: a device tab group has one tab for each device "
                     f"({', '.join(DEVICE_TABS)})",
                 )
-            if cell.marker("skip") is not None and (cell.output is not None or cell.device_outputs):
+            shows = cell.output is not None or cell.device_outputs
+            if cell.marker("skip") is not None and shows and self.unchecked != "skip":
                 self.fault(
                     cell.code.line,
                     "a skipped cell cannot show an output block: nothing would check it; "
@@ -390,8 +407,8 @@ class _Reader:
         self.open_tab, self.last_end = tab, tab.end
 
     def fence(self, fence: Fence) -> None:
-        if fence.kind == "python" and fence.body.lstrip().startswith(">>>"):
-            fence = replace(fence, kind="console")  # a session, highlighted as Python
+        if fence.kind in ("python", "other") and fence.body.lstrip().startswith(">>>"):
+            fence = replace(fence, kind="console")  # a session, highlighted as Python or not
         elif fence.kind == "python" and _PROMPTS.search(fence.body) and not self.pending:
             self.close_cell()  # IPython would strip the prompts and run the lines shown as output
             self.problem(
@@ -419,7 +436,11 @@ class _Reader:
             before is not None
             and not before.device_outputs
             and (fence.kind == "text" or (fence.kind == "other" and fence.lang in self.languages))
-            and (right_after or bool(self.label.fullmatch(self.text, self.last_end, fence.start)))
+            and (
+                right_after
+                or self.unchecked == "skip"  # the next fence, whatever prose stands between
+                or bool(self.label.fullmatch(self.text, self.last_end, fence.start))
+            )
         )  # an output block, also as a bare or `output` fence, or under an Output: label
         if output:
             fence = replace(fence, kind="text")
@@ -433,24 +454,29 @@ class _Reader:
         skipped = not_run and [m.directive for m in self.pending] == ["skip"]
         if skipped:
             self.pending = []  # shown, not run, and the page says why
-        if not_run and self.reasons:  # nothing that runs passes for output
+        block = f"a `{fence.lang or 'plain'}` block"
+        if not_run and self.unchecked is not None:  # nothing that runs passes for output
             if after_output:
-                self.problem(
-                    f"a `{fence.lang or 'plain'}` block right after an output block looks like more of the "
-                    "output, but only the `text` block is compared: put prose between them",
+                self.not_run(
+                    f"{block} right after an output block looks like more of the output, but only "
+                    "the `text` block is compared: put prose between them",
+                    f"{block} right after an output block, not compared",
                     fence,
                 )
             elif right_after and before is not None:
-                self.problem(
-                    f"a `{fence.lang or 'plain'}` block right after the cell at line {before.code.line} "
-                    "looks like its output, but is no output block of this project (a `text` fence, or "
-                    "a form the table's `outputs` lists): make it one, or put prose between them",
+                self.not_run(
+                    f"{block} right after the cell at line {before.code.line} looks like its output, "
+                    "but is no output block of this project (a `text` fence, or a form the table's "
+                    "`outputs` lists): make it one, or put prose between them",
+                    f"{block} right after the cell at line {before.code.line}, which is no output "
+                    "block of this project (see the table's `outputs`), not compared",
                     fence,
                 )
             elif not (session or skipped):
-                self.problem(
-                    f"a `{fence.lang or 'plain'}` block is shown as code, but nothing runs it: put "
+                self.not_run(
+                    f"{block} is shown as code, but nothing runs it: put "
                     '<!-- convdocs: skip reason="..." --> before it, so that readers see why',
+                    f"{block}, not Python: shown, not run",
                     fence,
                 )
         if fence.kind not in ("python", "console"):
@@ -464,78 +490,111 @@ class _Reader:
         if fence.kind == "text":
             self.last_output_end = fence.end
             if not output:
-                self.problem(
+                self.not_run(
                     "a `text` block is an output block, but no Python cell comes right before it "
                     "(only blank lines may stand between); use another language for plain text",
+                    "a `text` block that follows no Python cell: shown, not compared",
                     fence,
                 )
         elif fence.kind in ("python", "console"):
             self.page.cells.append(Cell(fence, None, tuple(self.pending)))
             self.open = fence.kind == "python"  # a session holds its outputs: no output block
         elif fence.kind == "python2":
-            self.problem(
+            self.not_run(
                 f"a `{fence.lang}` fence is shown as Python 2, which the checker cannot run: "
                 "write Python 3 in a python fence, or use another language for text",
+                f"a `{fence.lang}` block, Python 2, which the checker cannot run",
                 fence,
             )
         elif session and not skipped:
-            self.problem(
+            self.not_run(
                 "this block looks like a Python example but is not a `python` cell: write it as "
                 "a `pycon` session, or the code in a python fence and its output in a text fence",
+                f"{block} with `>>>` lines after its first line, not a session: not run",
                 fence,
             )
         self.pending = []
         self.last_end = fence.end
 
 
-def _sessions_outside_fences(
-    text: str, fences: list[Fence], comments: list[tuple[int, int]]
-) -> list[Cell]:
-    """The ``>>>`` sessions of a docstring written as doctest has them, outside any fence:
-    sybil's doctest parser finds the examples; those with no fence between them form one
-    session (a ``console`` cell), so that a docstring fails once, at its first difference."""
+def doctest_parser() -> Any:
+    """sybil's doctest parser, with pytest's doctest flags known (``ALLOW_UNICODE``,
+    ``ALLOW_BYTES``, ``NUMBER``), as pytest's own doctests read them."""
     from sybil.parsers.abstract.doctest import DocTestStringParser
 
+    with contextlib.suppress(ImportError):
+        from _pytest.doctest import _get_flag_lookup
+
+        _get_flag_lookup()  # registers them with doctest
+    return DocTestStringParser()
+
+
+def _sessions_outside_fences(
+    text: str, fences: list[Fence], comments: list[tuple[int, int]], docstring: bool
+) -> list[Cell]:
+    """The ``>>>`` sessions written as doctest has them, outside any fence (a docstring's, or an
+    indented block of a page): sybil's doctest parser finds the examples. A docstring's, with
+    no fence between them, form one session (a ``console`` cell), so that a docstring fails
+    once, at its first difference; a page's form one session per block of examples (only
+    blank lines between them). The fence of each holds its text, and, as ``indent``, what
+    stands before its first prompt on its line."""
     masked = list(text)
     for start, end in [*((f.start, f.end) for f in fences), *comments]:
         masked[start:end] = [c if c == "\n" else " " for c in text[start:end]]
     groups: list[list[int]] = []
-    for region in DocTestStringParser()("".join(masked), "<docstring>"):
-        if groups and not any(groups[-1][1] <= f.start < region.start for f in fences):
+    for region in doctest_parser()("".join(masked), "<document>"):
+        if groups and (
+            not any(groups[-1][1] <= f.start < region.start for f in fences)
+            if docstring
+            else not text[groups[-1][1] : region.start].strip()
+        ):
             groups[-1][1] = region.end
         else:
             groups.append([region.start, region.end])
     cells = []
     for s, e in groups:
-        line = text.count("\n", 0, s) + 1
-        cells.append(Cell(Fence("pycon", "console", "", "", "", text[s:e], s, e, s, e, line, line)))
+        line, indent = text.count("\n", 0, s) + 1, text[text.rfind("\n", 0, s) + 1 : s]
+        cells.append(
+            Cell(Fence("pycon", "console", "", "", indent, text[s:e], s, e, s, e, line, line))
+        )
     return cells
 
 
 def read_cells(
     text: str,
-    sessions_outside_fences: bool = False,
-    reasons: bool = True,
+    docstring: bool = False,
+    unchecked: str | None = "fail",
     outputs: tuple[str, ...] = OUTPUTS,
 ) -> Page:
-    """Find the cells, page markers and problems of a Markdown text; with
-    ``sessions_outside_fences`` (a docstring), also its doctest sessions written without a
-    fence; without ``reasons`` (a notebook's markdown cell, where nothing is run), a block in
-    another language needs no skip marker; ``outputs``: the forms of an output block."""
+    """Find the cells, page markers and problems of a Markdown text (a page, or a
+    ``docstring``), its doctest sessions written without a fence among them; ``unchecked``: what
+    a block shown and not run is (a block in another language, a `text` block after no cell...):
+    ``"fail"``, a problem; ``"skip"``, a skipped example; None (a notebook's markdown cell, where
+    nothing runs), nothing, for a block in another language; ``outputs``: the forms of an
+    output block."""
     fences = list(iter_fences(text))
     inside = [(f.start, f.end) for f in fences]
     comments = rules.comment_spans(text, inside)
-    markers = [item for item in iter_markers(text) if rules.outside(inside, item.start)]
+    skip = unchecked == "skip"
+    markers = [item for item in iter_markers(text, skip) if rules.outside(inside, item.start)]
     findings, hidden = rules.hidden_markers(
-        text, inside, comments, [(m.start, m.end) for m in markers]
+        text, inside, comments, [(m.start, m.end) for m in markers], prompts=not skip
     )
-    sessions: list[Cell] = []
-    if sessions_outside_fences:
-        sessions = _sessions_outside_fences(text, fences, comments)
-        spans = [(c.code.start, c.code.end) for c in sessions]
-        findings = [f for f in findings if rules.outside(spans, f.start)]
-    reader = _Reader(text, reasons, outputs)
+    try:
+        sessions = _sessions_outside_fences(text, fences, comments, docstring)
+    except ValueError as error:  # doctest's own words: an unknown option, a prompt's indent
+        message = f"doctest cannot read the `>>>` examples here: {error}"
+        begin = len(text) - len(text.lstrip())  # (a docstring's text starts blank)
+        sessions, findings = [], [*findings, Problem.within(text, message, begin, len(text))]
+    spans = [(c.code.start, c.code.end) for c in sessions]
+    findings = [f for f in findings if rules.outside(spans, f.start)]
+    reader = _Reader(text, unchecked, outputs)
     reader.page.problems += findings
+    if skip:  # a fence in a comment is not shown, and so not run (else the cross-check finds it)
+        for f in (f for f in fences if not rules.outside(comments, f.start)):
+            reason = f"a `{f.lang or 'plain'}` block inside an HTML comment: not shown, not run"
+            reader.page.problems.append(Problem(reason, f.start, f.end, f.line, True))
+        fences = [f for f in fences if rules.outside(comments, f.start)]
     events: list[Fence | Marker | Problem | Tab] = [
         *(item for item in markers if item.start not in hidden),
         *(tab for tab in iter_tabs(text) if rules.outside(inside, tab.start)),
@@ -551,7 +610,7 @@ def read_cells(
         replace(c, page_markers=tuple(page.page_markers))
         for c in sorted([*page.cells, *sessions], key=lambda c: c.start)
     ]
-    page.fences = fences
+    page.fences = sorted([*fences, *(c.code for c in sessions)], key=lambda f: f.start)
     drawn = {m.words[0] for c in page.cells for m in c.markers if m.directive == "figure"}
     page.problems += rules.figures_without_markers(text, drawn, comments)
     page.problems.sort(key=lambda p: p.start)

@@ -56,10 +56,23 @@ def receive(stream: BinaryIO) -> dict[str, Any] | None:
 
 # --- what a cell may touch --------------------------------------------------------------------
 
-_WRITE_EVENTS = frozenset(
-    "os.remove os.rename os.rmdir os.mkdir os.truncate os.symlink os.link os.chmod os.chown "
-    "os.utime shutil.rmtree shutil.copyfile shutil.move".split()
-)
+_WRITE_EVENTS: dict[str, tuple[tuple[int, int | None], ...]] = {
+    "os.remove": ((0, 1),),
+    "os.rmdir": ((0, 1),),
+    "os.mkdir": ((0, 2),),
+    "os.rename": ((0, 2), (1, 3)),
+    "os.link": ((0, 2), (1, 3)),
+    "os.symlink": ((0, None), (1, 2)),
+    "os.chmod": ((0, 2),),
+    "os.chown": ((0, 3),),
+    "os.utime": ((0, 3),),
+    "os.truncate": ((0, None),),
+    "shutil.rmtree": ((0, 1),),
+    "shutil.copyfile": ((0, None), (1, None)),
+    "shutil.move": ((0, None), (1, None)),
+}
+"""The audit events that change files: for each path they name, its place among the event's
+arguments and that of the folder descriptor a relative one is read from (``dir_fd``)."""
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
 _CACHE_FOLDERS = frozenset(
     ".cache .config .local .ipython .jupyter .matplotlib .git .mypy_cache .pytest_cache "
@@ -123,7 +136,13 @@ class Guard:
             if relative is not None:
                 self.reads.add(relative)
         elif event in _WRITE_EVENTS:
-            for path in args[:2]:
+            for at, fd_at in _WRITE_EVENTS[event]:
+                path, fd = args[at] if at < len(args) else None, None
+                if fd_at is not None and fd_at < len(args):
+                    fd = args[fd_at]
+                if isinstance(fd, int) and fd >= 0 and isinstance(path, (str, bytes)):
+                    with contextlib.suppress(OSError):  # a name in a folder opened before
+                        path = os.path.join(os.readlink(f"/proc/self/fd/{fd}"), os.fsdecode(path))
                 relative = self._inside(path)
                 if relative is not None:
                     self._refuse(relative)
@@ -195,11 +214,18 @@ def make_shell() -> Any:
 
     class KeptValue(DisplayHook):
         value: str | None = None
+        session = False  # a `>>>` example: its value shown even after a `;`, as doctest shows it
+
+        def quiet(self) -> bool:
+            return not self.session and super().quiet()
 
         def write_output_prompt(self) -> None:
             pass
 
         def write_format_data(self, format_dict: dict[str, Any], md_dict: Any = None) -> None:
+            if self.session:  # each value in its place among the prints, as doctest has it
+                print(format_dict.get("text/plain"))
+                return
             self.value = format_dict.get("text/plain")
             outputs = shell.display_pub.outputs
             if outputs is not None:  # a notebook's: its whole result
@@ -217,6 +243,8 @@ def make_shell() -> Any:
     shell.enable_matplotlib = lambda gui=None: (gui, "agg")
     # the child formats errors itself
     shell.showtraceback = shell.showsyntaxerror = lambda *args, **kwargs: None
+    # help (``len?``) goes to Jupyter's pager, apart from the cell's outputs: here, nowhere
+    shell.set_hook("show_in_pager", lambda *args, **kwargs: None)
     offset = _LineOffset()
     shell.ast_transformers.append(offset)
     shell.convdocs_offset = offset
@@ -333,6 +361,7 @@ class Document:
     def __init__(self, shell: Any, guard: Guard) -> None:
         self.shell, self.guard = shell, guard
         self.inline = False
+        self.namespaces: dict[str, ModuleType] = {}
 
     def run(
         self,
@@ -341,6 +370,7 @@ class Document:
         first_line: int,
         session: bool = False,
         notebook: bool = False,
+        namespace: str = "",
     ) -> dict[str, Any]:
         """Run a cell as Jupyter would: what it wrote to each stream, in order, its value as the
         display formatter shows it, an error, the figure it drew and what else it changed.
@@ -348,8 +378,16 @@ class Document:
         an exception it raises is data (``exception``, as Python's last traceback line has it),
         not an error. What it showed is kept as Jupyter stores outputs; for a ``notebook``'s
         cell with its displays and result, with all their data, in order among the streams,
-        and its figures drawn by the inline backend, as displays."""
+        and its figures drawn by the inline backend, as displays. A ``namespace`` other than ""
+        is one of the document's own, apart from its cells' (the sessions of a project that
+        runs them as doctest does, ``evaluate.run_twice``)."""
         shell = self.shell
+        if namespace and namespace not in self.namespaces:  # with IPython's own names
+            self.namespaces[namespace] = ModuleType("__main__")
+            vars(self.namespaces[namespace]).update(shell.user_ns_hidden)
+        main = shell.user_module
+        shell.user_module = self.namespaces.get(namespace, main)
+        shell.user_ns = vars(shell.user_module)
         outputs: list[dict[str, Any]] = []
         if notebook and not self.inline:
             self.inline = True
@@ -357,6 +395,11 @@ class Document:
         shell.display_pub.outputs = outputs if notebook else None
         shell.displayhook.value = None
         shell.display_formatter.formatters["text/plain"].pprint = not session
+        # a `>>>` example shows every expression's value, in a loop's body too, as doctest's
+        # ``single`` mode does; a cell, its last one's
+        doctest = session and not notebook  # (a notebook's raises-exception cell is a cell)
+        shell.displayhook.session = doctest
+        shell.ast_node_interactivity = "all" if doctest else "last_expr"
         shell.convdocs_offset.lines = first_line - 1
         shell.compile.get_code_name = lambda raw, transformed, number: filename
         before = _hooks()
@@ -366,10 +409,12 @@ class Document:
             result = shell.run_cell(code, store_history=True)
         finally:
             sys.stdout, sys.stderr = saved
+            shell.user_module, shell.user_ns = main, vars(main)
         raised = result.error_in_exec
         exception = None
         if session and raised is not None and not isinstance(raised, SystemExit):
-            exception = "".join(traceback.format_exception_only(type(raised), raised))
+            # its last line, as doctest compares it (a SyntaxError's caret lines left out)
+            exception = traceback.format_exception_only(type(raised), raised)[-1]
             result.error_in_exec = None
         error = _describe(result, filename, code, first_line)
         changes = [name for name, hook in _hooks().items() if hook is not before.get(name)]

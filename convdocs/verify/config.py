@@ -9,6 +9,7 @@ rtol = 1e-6                     # the default tolerance for floats in outputs (a
 atol = 1e-8
 timeout = 60                    # seconds a cell may run
 outputs = ["text", "Output:"]   # the forms of an output block (see below)
+unchecked = "fail"              # a block shown and not run fails ("skip": it is reported as skipped)
 ```
 
 ``outputs`` lists what an output block may look like, besides a ``text`` fence right after its
@@ -17,6 +18,13 @@ lines that may stand between the cell and its block (``"Output:"``, also written
 The update mode writes a new block as a fence of the first language listed. The default,
 ``cells.OUTPUTS``, takes ``text``, ``output`` and bare fences, and the labels Output, Out,
 Result, 输出 and 结果.
+
+``unchecked`` says what a block shown and not run is (a block in another language than Python,
+a ``text`` block after no cell, a code block the reader does not read, a notebook's markdown
+cell with Python): ``"fail"``, a failure unless a skip marker says why, as the stamps need it,
+so it is the default of a table that names a ``record``; ``"skip"``, the default otherwise, a
+skipped example whose reason names the block, and a cell without an output block is run, and
+what it prints is not compared (nothing shows it), as phmdoctest and sybil do.
 
 A project without the table gets nothing collected: the plugin stays out of its way.
 """
@@ -37,7 +45,8 @@ from convdocs.verify.rules import ATOL_CEILING, RTOL_CEILING
 DEVICE_ENV = "CONVDOCS_DEVICE"
 """The environment variable that names the device (``--device`` wins; the documents see it too)."""
 TABLE = "[tool.convdocs.verify]"
-KEYS = frozenset({"paths", "rtol", "atol", "timeout", "record", "outputs"})
+KEYS = frozenset({"paths", "rtol", "atol", "timeout", "record", "outputs", "unchecked"})
+UNCHECKED = ("fail", "skip")
 DEFAULT_TIMEOUT = 60.0
 TIMEOUT_CEILING = 24 * 3600.0
 _OUTPUT = re.compile(r"[\w+#.-]*|[^\W_][^:\n]*:")  # a fence language, or a label line
@@ -59,6 +68,7 @@ class ProjectConfig:
     timeout: float = DEFAULT_TIMEOUT
     record: Path | None = None
     outputs: tuple[str, ...] = OUTPUTS
+    unchecked: str = "fail"
 
     def covers(self, path: Path) -> bool:
         """Whether ``path`` is one of the listed files or lies in one of the listed folders."""
@@ -143,6 +153,10 @@ def load_project(root: Path) -> ProjectConfig | None:
         f"{where}: outputs must be a list of fence languages (such as 'output', or '' for a bare "
         f"fence) and label lines ending in ':' (such as 'Output:'), got {outputs!r}",
     )
+    unchecked = table.get("unchecked", "skip" if record is None else "fail")
+    _require(
+        unchecked in UNCHECKED, f"{where}: unchecked must be 'fail' or 'skip', got {unchecked!r}"
+    )
     return ProjectConfig(
         root,
         paths,
@@ -151,6 +165,7 @@ def load_project(root: Path) -> ProjectConfig | None:
         number(where, "timeout", table.get("timeout", DEFAULT_TIMEOUT)),
         record,
         tuple(outputs),
+        unchecked,
     )
 
 
@@ -168,6 +183,8 @@ class Settings:
     device: str = "cpu"
     update: bool = False
     shadow: bool = True
+    doctest_flags: int = 0
+    """The doctest flags the pytest run sets for every session (its ``doctest_optionflags``)."""
     """Whether each document also runs under the hidden seed (``runner.DocumentRun``). Only a
     caller that checks something else than seeds turns it off (the mutation tests do); the
     pytest plugin never does."""

@@ -10,7 +10,9 @@ read the record through it, so the three can never disagree about what a page ho
 from __future__ import annotations
 
 import ast
+import bisect
 import contextlib
+import dataclasses
 import doctest
 import functools
 import hashlib
@@ -18,7 +20,8 @@ import itertools
 import json
 import os
 import re
-from collections.abc import Iterable, Iterator, Mapping
+import textwrap
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,7 +36,7 @@ from convdocs.verify.cells import (
     read_cells,
     split_lines,
 )
-from convdocs.verify.config import load_project
+from convdocs.verify.config import ProjectConfig, load_project
 from convdocs.verify.notebook import NotebookCell, read_notebook
 from convdocs.verify.rendered import disagreements
 
@@ -117,8 +120,12 @@ def kind_of(path: str | Path) -> str | None:
     return _KINDS.get(Path(path).suffix)
 
 
-def read_source(path: str | Path, text: str | None = None) -> Source:
-    """Read a document (from ``text`` when given, else from the file) into a ``Source``.
+def read_source(
+    path: str | Path, text: str | None = None, project: ProjectConfig | None = None
+) -> Source:
+    """Read a document (from ``text`` when given, else from the file) into a ``Source``, as
+    ``project`` asks (its output forms, what a block shown and not run is), by default as the
+    table of the project it lies in asks, or a strict one without it.
 
     Raises:
         ValueError: if ``path`` is not a kind of document the checker reads.
@@ -128,21 +135,25 @@ def read_source(path: str | Path, text: str | None = None) -> Source:
         raise ValueError(f"{path} is not a document: expected one of {', '.join(sorted(SUFFIXES))}")
     if text is None:
         text = Path(path).read_text(encoding="utf-8")
-    project = load_project(project_root_of(Path(path))) if kind == "page" else None
-    return _read(str(path), kind, text, project.outputs if project else OUTPUTS)
+    if project is None:
+        project = load_project(project_root_of(Path(path)))
+    outputs, unchecked = (project.outputs, project.unchecked) if project else (OUTPUTS, "fail")
+    return _read(str(path), kind, text, outputs, unchecked)
 
 
 @functools.lru_cache(maxsize=256)
-def _read(path: str, kind: str, text: str, outputs: tuple[str, ...]) -> Source:
+def _read(path: str, kind: str, text: str, outputs: tuple[str, ...], unchecked: str) -> Source:
     """``read_source`` of a text read before (the site's hook asks for a page several times, and
     rendering it for the cross-check is most of the cost): a ``Source`` is immutable."""
     if kind == "notebook":
-        return _notebook_source(path, text)
+        return _notebook_source(path, text, unchecked)
     if kind == "docstring":
-        return _docstring_source(path, text)
-    page = read_cells(text, outputs=outputs)
+        return _docstring_source(path, text, unchecked)
+    page = read_cells(text, unchecked=unchecked, outputs=outputs)
     problems = [*page.problems, *_missing_examples_from(Path(path), page.page_markers)]
-    if not problems:
+    # the cross-check with the site's rendering; a project that lets blocks go unchecked may
+    # be read on GitHub or PyPI, each rendering otherwise: its fences in comments are skipped
+    if unchecked == "fail" and not problems:
         problems += _not_as_shown(Path(path), text, page.fences)
     examples: list[Example] = sorted([*page.cells, *problems, *page.claims], key=lambda e: e.start)
     return Source(str(path), kind, text, tuple(examples), tuple(page.page_markers))
@@ -173,8 +184,10 @@ def _missing_examples_from(path: Path, markers: Iterable[Marker]) -> list[Proble
 
 def _not_as_shown(path: Path, text: str, fences: list[Fence]) -> list[Problem]:
     """Where the site renders the page's code blocks otherwise than the reader reads them: one
-    problem at the end of the page, naming each place."""
-    found = disagreements(text, [(f.line, f.body) for f in fences], project_root_of(path))
+    problem at the end of the page, naming each place. An unfenced session is compared as its
+    block shows it, without its indentation."""
+    bodies = [(f.line, f.body if f.fence else textwrap.dedent(f.indent + f.body)) for f in fences]
+    found = disagreements(text, bodies, project_root_of(path))
     if not found:
         return []
     message = "the document's code blocks are not what its Markdown renders:\n" + "\n".join(
@@ -188,21 +201,27 @@ def _unreadable(path: str, kind: str, text: str, message: str) -> Source:
     return Source(path, kind, text, (Problem(message, 0, min(1, len(text)), 1),))
 
 
-def _notebook_source(path: str, text: str) -> Source:
+def _notebook_source(path: str, text: str, unchecked: str) -> Source:
     try:
-        notebook = read_notebook(text, path)
+        notebook = read_notebook(text, path, unchecked)
     except ValueError as error:
         return _unreadable(path, "notebook", text, str(error))
     examples: list[Example] = sorted([*notebook.cells, *notebook.problems], key=lambda e: e.start)
     return Source(path, "notebook", text, tuple(examples), (), notebook.tolerances)
 
 
-def _docstring_nodes(tree: ast.Module) -> Iterator[ast.Constant]:
+def _docstring_nodes(tree: ast.Module, nested: bool = True) -> Iterator[ast.Constant]:
     """The string constants that documentation tools read as docstrings: the first statement
     of a module, class or function, and the string right after an assignment in a module or
-    class body (an attribute docstring, which mkdocstrings renders too)."""
-    for node in ast.walk(tree):
-        if not isinstance(node, (ast.AsyncFunctionDef, ast.FunctionDef, ast.ClassDef, ast.Module)):
+    class body (an attribute docstring, which mkdocstrings renders too); without ``nested``,
+    none inside a function's body, which doctest does not collect."""
+    functions = (ast.AsyncFunctionDef, ast.FunctionDef)
+    todo: list[ast.AST] = [tree]
+    while todo:
+        node = todo.pop()
+        if nested or not isinstance(node, functions):
+            todo += ast.iter_child_nodes(node)
+        if not isinstance(node, (*functions, ast.ClassDef, ast.Module)):
             continue
         for previous, statement in itertools.pairwise([None, *node.body]):
             attribute = isinstance(node, (ast.Module, ast.ClassDef)) and isinstance(
@@ -214,9 +233,9 @@ def _docstring_nodes(tree: ast.Module) -> Iterator[ast.Constant]:
                     yield value
 
 
-def docstrings(text: str) -> Iterator[tuple[int, int, str, bool, str]]:
-    """Every docstring of a module's source: ``(start, end, value, raw, quote)``, where
-    ``text[start:end]`` is the docstring as written between its quotes."""
+def docstrings(text: str, nested: bool = True) -> Iterator[tuple[int, int, str, bool, str]]:
+    """Every docstring of a module's source (``_docstring_nodes``): ``(start, end, value, raw,
+    quote)``, where ``text[start:end]`` is the docstring as written between its quotes."""
     tree = ast.parse(text)
     lines = [line.encode("utf-8") for line in split_lines(text)]
     starts = [0, *itertools.accumulate(map(len, lines))]
@@ -225,7 +244,7 @@ def docstrings(text: str) -> Iterator[tuple[int, int, str, bool, str]]:
     def offset(lineno: int, col_offset: int) -> int:  # an AST position counts UTF-8 bytes
         return len(data[: starts[lineno - 1] + col_offset].decode("utf-8", errors="ignore"))
 
-    for constant in _docstring_nodes(tree):
+    for constant in _docstring_nodes(tree, nested):
         value = constant.value
         assert isinstance(value, str)
         begin = offset(constant.lineno, constant.col_offset)
@@ -243,27 +262,72 @@ _ESCAPES = (
 )
 
 
-def _docstring_source(path: str, text: str) -> Source:
+def _docstring_source(path: str, text: str, unchecked: str) -> Source:
     examples: list[Example] = []
     markers: list[Marker] = []
     try:
-        found = list(docstrings(text))
+        found = sorted(docstrings(text, nested=unchecked == "fail"))
     except SyntaxError as error:
         return _unreadable(path, "docstring", text, f"{path} does not compile: {error}")
     spans = tuple((start, end, raw, quote) for start, end, _, raw, quote in found)
     for start, end, value, _, _ in found:
         written = text[start:end]
+        # as doctest reads it: its value, where escapes keep its lines (an update refuses it)
+        as_read = value if unchecked == "skip" and _same_lines(written, value) else written
         # the module's text up to the docstring blanked (lines kept): positions are the module's
-        page = read_cells(re.sub(r"[^\r\n]", " ", text[:start]) + written, True)
+        page = read_cells(re.sub(r"[^\r\n]", " ", text[:start]) + as_read, True, unchecked)
         if not page.cells and not page.problems and not page.claims:
             continue
-        if written != value:
+        if as_read != value:
             examples.append(Problem.within(text, _ESCAPES, start, end))
             continue
+        if as_read != written:
+            move = _mover(written, value, start)
+            page.cells = [_moved(c, move) for c in page.cells]
+            page.problems = [_moved(p, move) for p in page.problems]
+            page.claims = [_moved(c, move) for c in page.claims]
         examples += [*page.cells, *page.problems, *page.claims]
         markers += page.page_markers
     examples.sort(key=lambda e: e.start)
     return Source(path, "docstring", text, tuple(examples), tuple(markers), docstrings=spans)
+
+
+def _same_lines(written: str, value: str) -> bool:
+    return len(split_lines(written)) == len(split_lines(value))
+
+
+def _mover(written: str, value: str, start: int) -> Callable[[int], int]:
+    """Where an offset in ``start`` blanks and then ``value`` lies in the module, whose
+    docstring is ``written`` from ``start`` on, with the same lines: on the same line, at the
+    same column or at the line's end."""
+    value_lines, written_lines = split_lines(value), split_lines(written)
+    value_at = list(itertools.accumulate(map(len, value_lines), initial=start))
+    written_at = list(itertools.accumulate(map(len, written_lines), initial=start))
+
+    def move(offset: int) -> int:
+        if offset < start:
+            return offset
+        line = max(bisect.bisect_right(value_at, offset) - 1, 0)
+        if line >= len(written_lines):
+            return written_at[-1]
+        return written_at[line] + min(offset - value_at[line], len(written_lines[line]))
+
+    return move
+
+
+def _moved(item: Any, move: Callable[[int], int]) -> Any:
+    """``item`` (an example, or a part of one) with its offsets moved by ``move``."""
+    changes: dict[str, Any] = {}
+    for name in ("start", "end", "body_start", "body_end"):
+        if name in {f.name for f in dataclasses.fields(item)}:
+            changes[name] = move(getattr(item, name))
+    for name in ("code", "output"):
+        if getattr(item, name, None) is not None:
+            changes[name] = _moved(getattr(item, name), move)
+    if isinstance(item, Cell):
+        changes["markers"] = tuple(_moved(m, move) for m in item.markers)
+        changes["device_outputs"] = tuple((k, _moved(f, move)) for k, f in item.device_outputs)
+    return dataclasses.replace(item, **changes)
 
 
 def _marker_text(marker: Marker) -> str:

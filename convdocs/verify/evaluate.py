@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import pytest
 
 from convdocs.verify import tolerances
-from convdocs.verify.cells import Cell, Claim, Fence, Marker, Problem
+from convdocs.verify.cells import Cell, Claim, Fence, Marker, Problem, doctest_parser
 from convdocs.verify.compare import compare_outputs
 from convdocs.verify.documents import figure_file
 from convdocs.verify.edits import (
@@ -101,8 +101,11 @@ def skip_example(reason: str, outcome: Outcome) -> NoReturn:
 
 
 def evaluate_problem(outcome: Outcome) -> str:
-    """A problem is always a failure, naming the document and line."""
+    """A problem is a failure, naming the document and line; one that the project's table lets
+    pass (``unchecked = "skip"``) is a skipped example, saying why."""
     problem: Problem = outcome.example.parsed
+    if problem.skipped:
+        skip_example(f"not run: {problem.message}", outcome)
     return f"{outcome.page}:{problem.line}: {problem.message}"
 
 
@@ -218,6 +221,7 @@ def run_twice(
     doctest: bool = False,
     compared: bool = True,
     notebook: bool = False,
+    namespace: str = "",
 ) -> tuple[Ran | None, str | None]:
     """Run ``code`` in the document's process, and in its shadow process, whose random
     generators started from another hidden seed.
@@ -236,6 +240,7 @@ def run_twice(
         first_line=first_line,
         session=doctest,
         notebook=notebook,
+        namespace=namespace,
     )
     replies = run.request_both(request, outcome.settings.project.timeout)
     failure, ran, visible = None, None, replies[0]
@@ -281,6 +286,19 @@ def run_twice(
     return (None, f"{page}:{first_line}: the cell {failure}") if failure else (ran, None)
 
 
+def _namespace(outcome: Outcome, cell: Cell, session: bool) -> str:
+    """Where a document's example runs: in the document's namespace; or, in a project that
+    lets blocks go unchecked (``unchecked = "skip"``), as doctest runs it: a page's sessions in
+    one of their own (a README's Python block may rebind a name its sessions use), and each
+    docstring's examples in one of the docstring's, with its module's names."""
+    if outcome.settings.project.unchecked != "skip":
+        return ""
+    if not outcome.page.endswith(".py"):
+        return "sessions" if session else ""
+    spans = outcome.example.document.source.docstrings
+    return next((f"docstring@{s}" for s, e, *_ in spans if s <= cell.start < e), "docstring")
+
+
 def _check_figure(outcome: Outcome, marker: Marker, drawn: Drawn) -> str | None:
     page, path, target = outcome.page, outcome.example.document.path, marker.words[0]
     problem = figure_problem(page, path, outcome.example.document.text, target, drawn)
@@ -318,7 +336,14 @@ def evaluate_cell(outcome: Outcome) -> str | None:
     tolerance = tolerances.for_cell(cell, settings.device_kind, settings.project)
     if cell.session:
         return _evaluate_session(outcome, cell, tolerance)
-    ran, failure = run_twice(outcome, cell.code.body, cell.code.body_line, tolerance)
+    namespace = _namespace(outcome, cell, session=False)
+    if namespace.startswith("docstring") and (
+        failure := _module_namespace(outcome, outcome.page, namespace)
+    ):
+        return failure
+    ran, failure = run_twice(
+        outcome, cell.code.body, cell.code.body_line, tolerance, namespace=namespace
+    )
     if ran is None or failure:
         return failure
     actual = outcome.printed = ran.output
@@ -334,12 +359,20 @@ def evaluate_cell(outcome: Outcome) -> str | None:
         )
 
     shown = cell.output_for(settings.device_kind)
+    lenient = settings.project.unchecked == "skip"
+    if shown is None and lenient:
+        return None  # it ran; nothing shows what it prints, so nothing is compared
     expected = shown.body if shown is not None else ""
+    if lenient:  # what it wrote to stdout and its value, as phmdoctest compares, will do too
+        printed = ran.results
+        if compare_outputs(expected, printed, rtol=tolerance.rtol, atol=tolerance.atol):
+            outcome.printed = printed
+            return None
     result = compare_outputs(expected, actual, rtol=tolerance.rtol, atol=tolerance.atol)
     if result:
         return None
     if settings.update and (cell.device_outputs or settings.writes_shared_outputs):
-        return _queue_output(outcome, cell, shown, actual)
+        return _queue_output(outcome, cell, shown, printed if lenient else actual)
     where = (shown or cell.code).line
     label = f" ({DEVICE_NAMES[settings.device_kind]} tab)" if cell.device_outputs else ""
     hint = (
@@ -360,11 +393,9 @@ def evaluate_cell(outcome: Outcome) -> str | None:
 def _evaluate_session(outcome: Outcome, cell: Cell, tolerance: tolerances.Tolerance) -> str | None:
     """Run a ``>>>`` session example by example, as doctest reads it (sybil's doctest parser),
     in the document's process; fail once, at the first example that prints otherwise."""
-    from sybil.parsers.abstract.doctest import DocTestStringParser
-
     page, body = outcome.page, cell.code.body
     try:
-        regions = list(DocTestStringParser()(body, page))
+        regions = list(doctest_parser()(body, page))
     except ValueError as error:  # doctest's own words: a prompt without its space, an indent
         return f"{page}:{cell.code.body_line}: doctest cannot read this session: {error}"
     covered = {
@@ -376,6 +407,8 @@ def _evaluate_session(outcome: Outcome, cell: Cell, tolerance: tolerances.Tolera
     stray = [
         n for n, text in enumerate(lines) if n not in covered and not _PROMPT_ONLY.fullmatch(text)
     ]
+    if not cell.code.fence or outcome.settings.project.unchecked == "skip":
+        stray = []  # a docstring's, or as doctest reads a session: the rest is prose
     if stray or not regions:  # shown in the block, yet no example runs or compares it
         n = stray[0] if stray else 0
         return (
@@ -384,17 +417,24 @@ def _evaluate_session(outcome: Outcome, cell: Cell, tolerance: tolerances.Tolera
         )
     if cell.marker("figure") is not None:
         return f"{page}:{cell.line}: a figure marker applies to a python cell, not to a session"
+    namespace = _namespace(outcome, cell, session=True)
     # a docstring's session sees its module's names, as doctest's does
-    if page.endswith(".py") and (failure := _module_namespace(outcome, page)):
+    if page.endswith(".py") and (failure := _module_namespace(outcome, page, namespace)):
         return failure
-    printed, rewrites = [], []
+    printed, rewrites, flags = [], [], outcome.settings.doctest_flags
     for region in regions:
         shown: doctest.Example = region.parsed
         line = cell.code.body_line + shown.lineno
         if shown.options.get(doctest.SKIP):  # shown with its `# doctest: +SKIP`, as doctest does
             continue
         ran, failure = run_twice(
-            outcome, shown.source, line, tolerance, doctest=True, compared=False
+            outcome,
+            shown.source,
+            line,
+            tolerance,
+            doctest=True,
+            compared=False,
+            namespace=namespace,
         )
         if ran is None or failure:
             return failure
@@ -406,7 +446,7 @@ def _evaluate_session(outcome: Outcome, cell: Cell, tolerance: tolerances.Tolera
             outcome.settings.writes_shared_outputs
             and shown.exc_msg is None
             and ran.exception is None
-            and _doctest_difference(shown, ran, tolerance)
+            and _doctest_difference(shown, ran, tolerance, flags)
         ):
             rewrites.append((region, ran.results))
             shown = doctest.Example(
@@ -416,7 +456,7 @@ def _evaluate_session(outcome: Outcome, cell: Cell, tolerance: tolerances.Tolera
             (ran, ""),
             (ran.shadow, " when the document runs again under a hidden seed"),
         ):
-            difference = "" if run is None else _doctest_difference(shown, run, tolerance)
+            difference = "" if run is None else _doctest_difference(shown, run, tolerance, flags)
             if difference:
                 return f"{source}{when}\n{difference}"
     outcome.printed = "".join(printed)
@@ -442,19 +482,21 @@ _PROMPT_ONLY = re.compile(r"[ \t]*(?:(?:>>>|\.\.\.)(?:[ \t]+#.*)?)?[ \t]*")
 """A session line that need not be covered by an example: blank, or a prompt with a comment."""
 
 
-def _module_namespace(outcome: Outcome, page: str) -> str | None:
-    """Put the names of the docstring's module (``page``, a .py file of the project) into its
-    document's namespace, once: a docstring's doctest runs in a copy of its module's globals."""
+def _module_namespace(outcome: Outcome, page: str, namespace: str) -> str | None:
+    """Put the names of the docstring's module (``page``, a .py file of the project) into the
+    document's ``namespace``, once: a docstring's doctest runs in a copy of its module's
+    globals (``__name__`` and ``__file__`` included)."""
     run = outcome.run
-    if run.module_loaded:
+    if namespace in run.module_loaded:
         return None
-    run.module_loaded = True
+    run.module_loaded.add(namespace)
     name = page.removesuffix(".py").removesuffix("/__init__").removeprefix("src/").replace("/", ".")
     code = (
         f"import importlib as _m\nglobals().update({{k: v for k, v in vars(_m.import_module("
-        f"{name!r})).items() if not k.startswith('__')}})\ndel _m"
+        f"{name!r})).items() if k != '__builtins__'}})\ndel _m"
     )
     request = {"op": "run", "code": code, "filename": page, "first_line": 1}
+    request["namespace"] = namespace
     for reply in run.request_both(request, outcome.settings.project.timeout):
         error = str(reply) if isinstance(reply, ProcessEnded) else reply["error"]
         if error:
@@ -462,28 +504,41 @@ def _module_namespace(outcome: Outcome, page: str) -> str | None:
     return None
 
 
+@functools.cache
+def _checker() -> doctest.OutputChecker:
+    """doctest's output checker, as pytest's doctests have it (``ALLOW_UNICODE``,
+    ``ALLOW_BYTES`` and ``NUMBER`` too), or doctest's own."""
+    try:
+        from _pytest.doctest import _get_checker
+    except ImportError:
+        return doctest.OutputChecker()
+    return _get_checker()
+
+
 DOCTEST_FLAGS = doctest.ELLIPSIS
 """The doctest flags every session has (an example turns others on with ``# doctest: +FLAG``):
 ``...`` in an expected output stands for any text, as most projects' doctests configure."""
 
 
-def _doctest_difference(shown: doctest.Example, ran: Ran, tolerance: tolerances.Tolerance) -> str:
+def _doctest_difference(
+    shown: doctest.Example, ran: Ran, tolerance: tolerances.Tolerance, project_flags: int = 0
+) -> str:
     """Why ``ran`` is not what ``shown`` expects, or "": what it wrote to stdout and its value
     (as doctest, which leaves stderr to the terminal: a warning is no output of a session)
     within the tolerance (device-neutral, as for cells), or as doctest's own checker accepts it (``ELLIPSIS``,
     ``NORMALIZE_WHITESPACE`` and the other flags the example turns on); an expected exception
     by its last traceback line (only its type with ``IGNORE_EXCEPTION_DETAIL``)."""
-    flags = DOCTEST_FLAGS
+    flags = DOCTEST_FLAGS | project_flags
     for flag, on in shown.options.items():
         flags = flags | flag if on else flags & ~flag
-    checker = doctest.OutputChecker()
+    checker = _checker()
     if shown.exc_msg is not None:
         if ran.exception is None:
             return f"expected it to raise {shown.exc_msg.strip()}; it raised nothing and printed:\n{ran.output}"
         if flags & doctest.IGNORE_EXCEPTION_DETAIL:
             same = (
-                ran.exception.split(":")[0].split(".")[-1]
-                == shown.exc_msg.split(":")[0].split(".")[-1]
+                ran.exception.split(":")[0].strip().split(".")[-1]
+                == shown.exc_msg.split(":")[0].strip().split(".")[-1]
             )
         else:
             same = checker.check_output(shown.exc_msg, ran.exception, flags)
@@ -506,7 +561,7 @@ def _unwritable(example: Any, new: str) -> str | None:
     """Why ``new`` cannot be written into this document as it is (the document has problems, a
     control character a page cannot show, text that is not valid Unicode, a docstring's quotes
     or escapes), or None."""
-    if any(isinstance(e, Problem) for e in example.document.source.examples):
+    if any(isinstance(e, Problem) and not e.skipped for e in example.document.source.examples):
         return (
             "the update writes nothing into a document with problems (its rendering may not show "
             "this block as the checker reads it): fix them first"
@@ -524,6 +579,12 @@ def _unwritable(example: Any, new: str) -> str | None:
         if start <= example.region.start < end:
             if quote in new:
                 return f"the output contains {quote}, which would end the docstring; the update cannot write it"
+            if "\\" in example.document.text[start:end] and not raw:
+                return (
+                    "this docstring has escape sequences, so the checker ran it as Python reads "
+                    "it, and the update cannot write it as written: make it a raw docstring "
+                    '(r"""...""") and update again'
+                )
             if "\\" in new and not raw:
                 return (
                     "the output contains a backslash, which this docstring would read as an escape: "
@@ -591,7 +652,8 @@ def evaluate_notebook_cell(outcome: Outcome) -> str | None:
     tolerance = tolerances.for_notebook(
         example.document.source.tolerances, settings.device_kind, settings.project
     )
-    if "nbval-skip" in cell.tags and cell.expected:
+    lenient = settings.project.unchecked == "skip"
+    if "nbval-skip" in cell.tags and cell.expected and not lenient:
         return f"{where}: the cell is tagged nbval-skip, yet it shows stored outputs nothing checks"
     if "nbval-skip" in cell.tags:
         skip_example("not run: the cell is tagged nbval-skip", outcome)
@@ -612,13 +674,19 @@ def evaluate_notebook_cell(outcome: Outcome) -> str | None:
     outcome.printed = "".join(text for name, text in now if name == "output")
     if ran.drawn.count:  # not shown by the inline backend (the cell chose another)
         return f"{where}: the cell draws a figure that it does not show, so nothing checks it"
+    if not cell.executed and lenient:
+        return None  # it ran; the notebook stores no run of it to compare, as nbval reads it
+    if not compared and lenient:
+        return None  # it ran, and its tag says its outputs are not compared, as nbval has it
     if not compared:  # it ran; its outputs are shown unchecked: say so
         skip_example("ran, outputs not compared: the cell is tagged nbval-ignore-output", outcome)
     # where a warning was raised: a temporary file of Jupyter's kernel, or the notebook here
     at = re.compile(rf"^\S*?(?:ipykernel_\d+[/\\]\d+\.py|{re.escape(outcome.page)}):\d+: ", re.M)
     names = dict.fromkeys([*STREAMS, *(k for k, _ in cell.expected), *(k for k, _ in now)])
     strict = settings.device_kind == "cpu"  # where stored outputs are written
-    found = (_difference(n, cell.expected, now, tolerance, strict, at) for n in names)
+    # a project that lets blocks go unchecked compares images by number, as nbval (which
+    # leaves them out): another matplotlib draws them a pixel apart
+    found = (_difference(n, cell.expected, now, tolerance, strict, at, lenient) for n in names)
     difference = next(filter(None, found), "")
     if not (difference or cell.problem):
         return None
@@ -636,6 +704,7 @@ def _difference(
     tolerance: tolerances.Tolerance,
     strict: bool,
     at: re.Pattern[str],
+    count_images: bool = False,
 ) -> str:
     """Why what a notebook cell shows now of ``name`` (a stream, or a data type of its
     displays) is not what it stored, or "": images pixel by pixel (``strict``, see
@@ -645,6 +714,8 @@ def _difference(
     differs = f"the stored {name} differs from what the cell shows"
     if name in IMAGES and len(stored) != len(shown):
         return f"{differs}: it stored {len(stored)} and shows {len(shown)}"
+    if name in IMAGES and count_images:
+        return ""
     if name in IMAGES:
         for number, (old, new) in enumerate(zip(stored, shown, strict=True), start=1):
             reason = image_difference(b64decode(old), b64decode(new), DEFAULT_TOL, strict)

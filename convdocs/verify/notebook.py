@@ -44,9 +44,12 @@ class NotebookCell:
     tags: tuple[str, ...] = ()
     """The cell's tags; nbval's are honoured: ``nbval-skip`` (not run, said so),
     ``nbval-ignore-output`` (run, outputs not compared, said so), ``raises-exception`` or
-    ``nbval-raises-exception`` (must raise the stored error)."""
+    ``nbval-raises-exception`` (must raise the stored error), and so are its comment markers
+    (``# NBVAL_SKIP``...)."""
     expected_error: str = ""
     """The stored error of a cell that must raise, as ``ename: evalue``."""
+    executed: bool = True
+    """Whether the notebook stores a run of the cell (an execution count, or outputs)."""
 
     @property
     def raises(self) -> bool:
@@ -111,8 +114,10 @@ def shown_by(outputs: list[dict], raises: bool = False) -> tuple[tuple[tuple[str
     return tuple(shown), problem
 
 
-def read_notebook(text: str, path: str = "notebook") -> Notebook:
-    """Read a notebook's JSON text into its code cells, with their places in the file.
+def read_notebook(text: str, path: str = "notebook", unchecked: str = "fail") -> Notebook:
+    """Read a notebook's JSON text into its code cells, with their places in the file; with
+    ``unchecked="skip"``, a markdown cell's Python is a skipped example, and a cell whose
+    metadata hides its code runs as any other.
 
     Raises:
         ValueError: if the text is not a notebook written by nbformat.
@@ -152,7 +157,7 @@ def read_notebook(text: str, path: str = "notebook") -> Notebook:
                 f"{path}: cell {index}: expected its source as text, got {source!r:.80}"
             )
         if cell.get("cell_type") in ("markdown", "raw"):
-            problems += _markdown_cell_problems(_text(source), start, end, line)
+            problems += _markdown_cell_problems(_text(source), start, end, line, unchecked)
         if cell.get("cell_type") != "code":
             continue
         if not _list_of(outputs, dict):
@@ -162,14 +167,32 @@ def read_notebook(text: str, path: str = "notebook") -> Notebook:
         metadata = cell.get("metadata") if isinstance(cell.get("metadata"), Mapping) else {}
         tags = metadata.get("tags", [])
         tags = tuple(t for t in tags if isinstance(t, str)) if isinstance(tags, list) else ()
+        tags += tuple(_COMMENT_TAGS[c] for c in _comments(_text(source)) if c in _COMMENT_TAGS)
         expected, problem = shown_by(outputs, bool(RAISES & set(tags)))
         errors = [o for o in outputs if o.get("output_type") == "error"]
         stored = f"{errors[0].get('ename')}: {errors[0].get('evalue')}" if errors else ""
-        fault, code = _hidden_source(metadata), _text(source)
+        fault, code = _hidden_source(metadata) if unchecked == "fail" else "", _text(source)
+        executed = cell.get("execution_count") is not None or bool(outputs)
         found.append(
-            NotebookCell(index, code, expected, start, end, line, problem, fault, tags, stored)
+            NotebookCell(
+                index, code, expected, start, end, line, problem, fault, tags, stored, executed
+            )
         )
     return Notebook(tuple(found), tuple(tolerances), tuple(problems))
+
+
+_COMMENT_TAGS = {
+    "NBVAL_IGNORE_OUTPUT": "nbval-ignore-output",
+    "PYTEST_VALIDATE_IGNORE_OUTPUT": "nbval-ignore-output",
+    "NBVAL_RAISES_EXCEPTION": "raises-exception",
+    "NBVAL_SKIP": "nbval-skip",
+}
+"""nbval's comment markers (a comment line ``# NBVAL_SKIP``), as the tags they stand for."""
+
+
+def _comments(code: str) -> list[str]:
+    """The text of each comment line of ``code``, as nbval reads its markers."""
+    return [s.lstrip("#").strip() for s in map(str.strip, code.splitlines()) if s.startswith("#")]
 
 
 _HIDING_TAGS = frozenset(
@@ -194,9 +217,12 @@ def _hidden_source(metadata: Mapping[str, Any]) -> str:
     return hidden and f"the cell's metadata hides its code from readers ({hidden}), yet it runs"
 
 
-def _markdown_cell_problems(source: str, start: int, end: int, line: int) -> list[Problem]:
-    """A markdown cell's Python fences and ``>>>`` lines are shown but never run: each is a problem."""
-    page = read_cells(source, reasons=False)
+def _markdown_cell_problems(
+    source: str, start: int, end: int, line: int, unchecked: str
+) -> list[Problem]:
+    """A markdown cell's Python fences and ``>>>`` lines are shown but never run: one problem
+    names them all (a skipped example, with ``unchecked="skip"``)."""
+    page = read_cells(source, unchecked=None)
     messages = [
         f"a python fence at line {c.code.line} of this markdown cell is shown but never run: "
         'put the code in a code cell, or a <!-- convdocs: skip reason="..." --> before it'
@@ -207,7 +233,8 @@ def _markdown_cell_problems(source: str, start: int, end: int, line: int) -> lis
         f"line {n} of this markdown cell: {fault}" for c in page.cells for n, fault in c.faults
     ]
     messages += [f"line {p.line} of this markdown cell: {p.message}" for p in page.problems]
-    return [Problem("; ".join(messages), start, end, line)] if messages else []
+    skipped = unchecked == "skip"
+    return [Problem("; ".join(messages), start, end, line, skipped)] if messages else []
 
 
 def with_outputs(text: str, new_outputs: Mapping[int, tuple[dict, ...]]) -> str:

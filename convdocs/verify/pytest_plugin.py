@@ -109,7 +109,9 @@ def pytest_configure(config: pytest.Config) -> None:
         record.load(project.record)  # a broken record is a clear error now, not at the end
     except record.RecordError as error:
         raise pytest.UsageError(str(error)) from None
-    session = Session(Settings(project, requested_device(config), update))
+    session = Session(
+        Settings(project, requested_device(config), update, doctest_flags=_doctest_flags(config))
+    )
     for sybil in session.sybils.values():
         sybil.grouped = workerinput is not None
     config.stash[SESSION] = session
@@ -119,6 +121,16 @@ def pytest_configure(config: pytest.Config) -> None:
     dist = getattr(config.option, "dist", "no")
     if getattr(config.option, "numprocesses", None) and dist in ("no", "load"):
         config.option.dist = "loadgroup"
+
+
+def _doctest_flags(config: pytest.Config) -> int:
+    """The doctest flags of the run's ``doctest_optionflags`` (pytest's own reading of them)."""
+    try:
+        from _pytest.doctest import get_optionflags
+
+        return get_optionflags(config)
+    except (ImportError, ValueError):  # (pytest's doctest plugin turned off: no such setting)
+        return 0
 
 
 _DEVICE_BEFORE = pytest.StashKey["str | None"]()

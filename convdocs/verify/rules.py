@@ -57,6 +57,9 @@ class Problem:
     start: int
     end: int
     line: int
+    skipped: bool = False
+    """A block shown and not run in a project whose table says ``unchecked = "skip"``: the
+    example is skipped, with ``message`` as its reason, instead of failing."""
 
     @classmethod
     def within(cls, text: str, message: str, start: int, end: int) -> Problem:
@@ -144,11 +147,13 @@ def hidden_markers(
     fences: list[tuple[int, int]],
     comments: list[tuple[int, int]],
     markers: Iterable[tuple[int, int]],
+    prompts: bool = True,
 ) -> tuple[list[Problem], set[int]]:
     """Markers a reader cannot see (inside another HTML comment), ``>>>`` sessions outside a
     cell (shown as Python, never run), and a byte-order mark.
 
-    ``fences``, ``comments`` (``comment_spans``) and ``markers`` are ``(start, end)``. Returns the findings and the start offsets
+    ``fences``, ``comments`` (``comment_spans``) and ``markers`` are ``(start, end)``; without
+    ``prompts``, a ``>>>`` that starts no example is prose, as doctest reads it. Returns the findings and the start offsets
     of the hidden markers (which the reader must then leave out). A fence in a comment is found
     by the cross-check with the rendered page (``rendered``), which does not show it.
     """
@@ -165,7 +170,7 @@ def hidden_markers(
         if any(s <= start < e and (s, e) != (start, end) for s, e in comments)
     }
     lines_seen = set()
-    for m in _DOCTEST_LINE.finditer(text):
+    for m in _DOCTEST_LINE.finditer(text) if prompts else ():
         line = text.count("\n", 0, m.start())
         if outside(fences + comments, m.start()) and line not in lines_seen:
             lines_seen.add(line)

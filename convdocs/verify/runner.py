@@ -69,9 +69,11 @@ class Zygote:
         environment: dict[str, str],
         timeout: float,
         workdir: str | None = None,
+        path: tuple[str, ...] = (),
     ) -> DocumentProcess:
         """A new child for one document, working in ``workdir`` (a notebook's folder), else in
-        a new, empty temporary folder, removed with the child."""
+        a new, empty temporary folder, removed with the child; ``path``: folders its imports
+        look in first, before this process's ``sys.path``."""
         control = self._start()
         temporary = workdir is None
         workdir = tempfile.mkdtemp(prefix="convdocs-document-") if workdir is None else workdir
@@ -82,7 +84,7 @@ class Zygote:
             "seed": seed,
             "workdir": workdir,
             "environment": environment,
-            "path": [os.path.abspath(entry) for entry in sys.path],
+            "path": [*path, *(os.path.abspath(entry) for entry in sys.path)],
         }
         try:
             socket.send_fds(control, [json.dumps(start).encode("utf-8")], [theirs.fileno()])
@@ -252,18 +254,24 @@ class DocumentRun:
         timeout: float,
         shadow: bool = True,
         workdir: str | None = None,
+        path: tuple[str, ...] = (),
     ) -> None:
         environment = {DEVICE_ENV: device}
         options: dict[str, Any] = dict(
-            root=root, device=device, environment=environment, timeout=timeout, workdir=workdir
+            root=root,
+            device=device,
+            environment=environment,
+            timeout=timeout,
+            workdir=workdir,
+            path=path,
         )
         self.visible = zygote.fork(seed=VISIBLE_SEED, **options)
         self.shadow: DocumentProcess | None = (
             zygote.fork(seed=HIDDEN_SEED, **options) if shadow else None
         )
         self.shadow_broken = False
-        self.module_loaded = False
-        """Whether a docstring's module names are in the namespace (``evaluate``)."""
+        self.module_loaded: set[str] = set()
+        """The namespaces that hold the names of a docstring's module (``evaluate``)."""
         self.reads: set[str] = set()
         """The project files the document's process has read or imported (``Guard.loaded``)."""
 

@@ -27,6 +27,8 @@ from convdocs.verify.compare import DEFAULT_ATOL, DEFAULT_RTOL
 from convdocs.verify.config import (
     DEFAULT_TIMEOUT,
     DEVICE_ENV,
+    UNCHECKED,
+    ConfigError,
     ProjectConfig,
     Settings,
     device_named,
@@ -112,7 +114,7 @@ class Session:
             self.device_from_run = False
             device = device_named(os.environ.get(DEVICE_ENV) or "cpu", f"--device (${DEVICE_ENV})")
             self.settings = dataclasses.replace(self.settings, device=device)
-        source = read_source(document.path, document.text)
+        source = read_source(document.path, document.text, self.settings.project)
         document.source = source  # type: ignore[attr-defined]
         self.preload |= third_party_imports(source, self.settings.project.root)
         # the original whose run vouches for it, unless this run rewrites outputs
@@ -201,15 +203,19 @@ class Session:
         if run is None:
             self.close()  # a Sybil of a project's own has no teardown for us
             project = self.settings.project
-            notebook = kind_of(example.path) == "notebook"
+            kind, folder = kind_of(example.path), os.path.dirname(os.path.abspath(example.path))
+            relative = os.path.relpath(os.path.abspath(example.path), project.root)
+            src = project.root / "src" if relative.startswith("src" + os.sep) else project.root
             run = DocumentRun(
                 zygote_for(self.preload),
                 root=project.root,
                 device=self.settings.device,
                 timeout=project.timeout,
                 shadow=self.settings.shadow,
-                # a notebook runs in its folder, as Jupyter runs it (reads work, writes do not)
-                workdir=os.path.dirname(os.path.abspath(example.path)) if notebook else None,
+                # a notebook runs in its folder, as Jupyter runs it (reads work, writes do not),
+                # and imports from it; a module's docstrings import it as pytest's doctests do
+                workdir=folder if kind == "notebook" else None,
+                path={"notebook": (folder,), "docstring": (str(src),)}.get(str(kind), ()),
             )
             self._runs[key] = run
             hello = run.hello
@@ -290,7 +296,7 @@ class Session:
             names = {o["device_name"] for o in ran}
             if counts["failed"] or not counts["passed"] or len(texts) != 1 or len(names) != 1:
                 continue
-            source = read_source(root / path, next(iter(texts)))
+            source = read_source(root / path, next(iter(texts)), self.settings.project)
             if counts["passed"] + counts["skipped"] != source.example_count:
                 continue
             record.note_run(
@@ -325,6 +331,7 @@ def parsers(
     atol: float = DEFAULT_ATOL,
     device: str | None = None,
     timeout: float = DEFAULT_TIMEOUT,
+    unchecked: str = "skip",
 ) -> list[Callable[[Document], Iterator[Region]]]:
     """convdocs's readers as sybil parsers, for a ``Sybil`` in a project's own conftest.py:
     each Markdown page, notebook or module a Sybil hands them is read and checked as the table's
@@ -332,14 +339,20 @@ def parsers(
     ``atol`` on ``device``), without the table's record or update mode. Without ``device``, the
     documents run where the pytest run asks: ``--device``, else $CONVDOCS_DEVICE, else the CPU
     (read when the first document is collected, after pytest has read its options).
+    ``unchecked`` is the table's key (``config``): by default a block shown and not run is a
+    skipped example.
 
     Raises:
-        ConfigError (a ValueError): for a tolerance or timeout that is not a number in its
-            range; ValueError: for a device that is not cpu or cuda[:N].
+        ConfigError (a ValueError): for an ``unchecked`` other than fail or skip, or a
+            tolerance or timeout that is not a number in its range; ValueError: for a device
+            that is not cpu or cuda[:N].
     """
     folder, where = Path(root).resolve(), "parsers()"
     rtol, atol = number(where, "rtol", rtol), number(where, "atol", atol)
-    project = ProjectConfig(folder, (folder,), rtol, atol, number(where, "timeout", timeout))
+    if unchecked not in UNCHECKED:
+        raise ConfigError(f"{where}: unchecked must be 'fail' or 'skip', got {unchecked!r}")
+    timeout = number(where, "timeout", timeout)
+    project = ProjectConfig(folder, (folder,), rtol, atol, timeout, unchecked=unchecked)
     session = Session(
         Settings(project, device_named(device, "parsers() device") if device is not None else "cpu")
     )
