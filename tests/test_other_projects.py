@@ -277,3 +277,49 @@ def test_the_peer_skip_markers_skip_the_next_block(tmp_path):
         ("skipped", "not run: <!--phmdoctest-skip-->"),
         ("skipped", "not run: <!-- skip: next -->"),
     ]
+
+
+def test_a_marker_between_a_cell_and_a_fence_leaves_the_fence_apart(tmp_path):
+    """A skip marker right before what would be a cell's output block: the block is not its
+    output, and the document is read (no overlapping examples stop the collection)."""
+    text = "```python\nimport random\nrandom.random()\n```\n\n<!--phmdoctest-skip-->\n```\n0.123\n```\n"
+    assert judge(tmp_path, "page.md", text) == [("passed", "")]
+    text = '```python\nprint(1)\n```\n\n<!-- convdocs: skip reason="x" -->\n```\n1\n```\n'
+    strict = judge(tmp_path, "page.md", text, 'unchecked = "fail"\n')
+    failure_lines(strict, "*page.md:1: the output differs*", "*(no output block)*")
+
+
+def test_prompts_inside_a_python_fence_s_docstring_run_as_code(tmp_path):
+    """IPython strips prompts only from a cell's first two lines: a docstring's further down is
+    code, as phmdoctest runs it."""
+    text = '```python\ndef f():\n    """\n    >>> f()\n    1\n    """\n    return 1\nprint(f())\n```\n\n```\n1\n```\n'
+    assert judge(tmp_path, "page.md", text, 'unchecked = "fail"\n') == [("passed", "")]
+    stripped = "```python\nx = 1\n>>> x\n```\n"
+    failure_lines(
+        judge(tmp_path, "page.md", stripped, 'unchecked = "fail"\n'),
+        "*this python fence has `>>>` or `In [[]n]:` prompts after its first line*",
+    )
+
+
+def test_a_fence_in_a_note_is_no_output_of_the_cell_before_it(tmp_path):
+    text = "```python\nprint(2)\n```\n\n!!! note\n\n    A warning:\n\n    ```\n    UserWarning\n    ```\n"
+    found = judge(tmp_path, "page.md", text)
+    assert found[0] == ("passed", ""), found
+
+
+def test_a_project_s_cells_run_in_its_root(tmp_path):
+    (tmp_path / "data.txt").write_text("42\n")
+    text = "```python\nprint(open('data.txt').read())\n```\n\n```\n42\n```\n"
+    assert judge(tmp_path, "page.md", text) == [("passed", "")]
+
+
+def test_a_docstring_continued_with_backslashes_runs_as_python_reads_it(tmp_path):
+    module = 'def f():\n    """\\\n    >>> f() == \\\n    2\n    True\n    >>> f()\n    3\n    """\n    return 2\n'
+    found = judge(tmp_path, "mod.py", module)
+    # (the line is counted in the docstring as Python reads it: one continuation less)
+    failure_lines(found, "*mod.py:5: the session's example >>> f()*", "*expected '3', got '2'*")
+
+
+def test_a_docstring_assigned_to_doc_is_collected(tmp_path):
+    module = 'def double(x):\n    return 2 * x\n\n\ndouble.__doc__ = """Twice x.\n\n>>> double(2)\n5\n"""\n'
+    failure_lines(judge(tmp_path, "mod.py", module), "*expected '5', got '4'*")

@@ -38,7 +38,25 @@ from convdocs.verify import rules
 from convdocs.verify.rules import DEVICE_TABS, Problem, fence_language, language_kind
 
 PAGE_DIRECTIVES = frozenset({"page-tolerance", "examples-from"})
-_PROMPTS = re.compile(r"^[ \t]*(?:>>>|In \[\d*\]:)(?: |$)", re.M)
+_SESSION_LINE = re.compile(r"^[ \t]*>>>(?: |$)", re.M)
+
+
+def _prompts_stripped(code: str) -> bool:
+    """Whether IPython strips ``>>>`` or ``In [n]:`` prompts from ``code`` before it runs it
+    (its own transforms: a prompt on the first or second line)."""
+    try:
+        from IPython.core.inputtransformer2 import (
+            classic_prompt,
+            ipython_prompt,
+            leading_empty_lines,
+        )
+    except ImportError:  # (what they test)
+        lines = code.lstrip("\n").splitlines()[:2]
+        return any(re.match(r"(>>>|\.\.\.)( |$)|In \[\d+\]: ", line) for line in lines)
+    lines = leading_empty_lines(code.splitlines(keepends=True))
+    return classic_prompt(lines) != lines or ipython_prompt(lines) != lines
+
+
 OUTPUTS = ("text", "output", "", "Output:", "Out:", "Result:", "输出:", "结果:")
 """The forms of an output block (a project's table may list others, ``outputs``): fence
 languages (``""`` a bare fence; a ``text`` fence always is one) of a block right after its cell,
@@ -407,9 +425,12 @@ class _Reader:
         self.open_tab, self.last_end = tab, tab.end
 
     def fence(self, fence: Fence) -> None:
-        if fence.kind in ("python", "other") and fence.body.lstrip().startswith(">>>"):
-            fence = replace(fence, kind="console")  # a session, highlighted as Python or not
-        elif fence.kind == "python" and _PROMPTS.search(fence.body) and not self.pending:
+        lenient = self.unchecked == "skip"
+        if (fence.kind in ("python", "other") and fence.body.lstrip().startswith(">>>")) or (
+            lenient and fence.kind == "other" and _SESSION_LINE.search(fence.body)
+        ):  # a session, highlighted as Python or not (a project's own: `>>>` on any line)
+            fence = replace(fence, kind="console")
+        elif fence.kind == "python" and _prompts_stripped(fence.body) and not self.pending:
             self.close_cell()  # IPython would strip the prompts and run the lines shown as output
             self.problem(
                 "this python fence has `>>>` or `In [n]:` prompts after its first line, which "
@@ -435,10 +456,11 @@ class _Reader:
         output = (
             before is not None
             and not before.device_outputs
+            and not self.pending  # a marker between them: the block is not the cell's output
             and (fence.kind == "text" or (fence.kind == "other" and fence.lang in self.languages))
             and (
                 right_after
-                or self.unchecked == "skip"  # the next fence, whatever prose stands between
+                or (lenient and fence.indent == before.code.indent)  # whatever prose between
                 or bool(self.label.fullmatch(self.text, self.last_end, fence.start))
             )
         )  # an output block, also as a bare or `output` fence, or under an Output: label
@@ -447,9 +469,8 @@ class _Reader:
         after_output = self.last_output_end is not None and self.blank(
             self.last_output_end, fence.start
         )
-        session = fence.kind in ("python2", "console") or bool(
-            re.search(r"^\s*>>>(?: |$)", fence.body, re.M)
-        )  # a session, or a problem of its own, below
+        session = fence.kind in ("python2", "console") or bool(_SESSION_LINE.search(fence.body))
+        # (a session, or a problem of its own, below)
         not_run = fence.kind not in ("python", "text", "console")
         skipped = not_run and [m.directive for m in self.pending] == ["skip"]
         if skipped:

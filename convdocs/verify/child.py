@@ -472,7 +472,10 @@ class Document:
     def serve(self, sock: socket.socket) -> None:
         stream = sock.makefile("rb")
         while True:
-            request = receive(stream)
+            try:
+                request = receive(stream)
+            except OSError:  # the checker hung up (a failed example ends the document)
+                return
             if request is None:
                 return
             op = request.pop("op", None)

@@ -10,7 +10,6 @@ read the record through it, so the three can never disagree about what a page ho
 from __future__ import annotations
 
 import ast
-import bisect
 import contextlib
 import dataclasses
 import doctest
@@ -213,8 +212,9 @@ def _notebook_source(path: str, text: str, unchecked: str) -> Source:
 def _docstring_nodes(tree: ast.Module, nested: bool = True) -> Iterator[ast.Constant]:
     """The string constants that documentation tools read as docstrings: the first statement
     of a module, class or function, and the string right after an assignment in a module or
-    class body (an attribute docstring, which mkdocstrings renders too); without ``nested``,
-    none inside a function's body, which doctest does not collect."""
+    class body (an attribute docstring, which mkdocstrings renders too), or assigned to an
+    ``__doc__`` in a module's body (``f.__doc__ = "..."``, which doctest collects); without
+    ``nested``, none inside a function's body, which doctest does not collect."""
     functions = (ast.AsyncFunctionDef, ast.FunctionDef)
     todo: list[ast.AST] = [tree]
     while todo:
@@ -228,9 +228,12 @@ def _docstring_nodes(tree: ast.Module, nested: bool = True) -> Iterator[ast.Cons
                 previous, (ast.Assign, ast.AnnAssign)
             )
             value = getattr(statement, "value", None)
-            if (previous is None or attribute) and isinstance(statement, ast.Expr):
-                if isinstance(value, ast.Constant) and isinstance(value.value, str):
-                    yield value
+            if isinstance(node, ast.Module) and isinstance(statement, ast.Assign):
+                shown = any(getattr(t, "attr", "") == "__doc__" for t in statement.targets)
+            else:
+                shown = (previous is None or attribute) and isinstance(statement, ast.Expr)
+            if shown and isinstance(value, ast.Constant) and isinstance(value.value, str):
+                yield value
 
 
 def docstrings(text: str, nested: bool = True) -> Iterator[tuple[int, int, str, bool, str]]:
@@ -270,63 +273,77 @@ def _docstring_source(path: str, text: str, unchecked: str) -> Source:
     except SyntaxError as error:
         return _unreadable(path, "docstring", text, f"{path} does not compile: {error}")
     spans = tuple((start, end, raw, quote) for start, end, _, raw, quote in found)
-    for start, end, value, _, _ in found:
+    for start, end, value, raw, _ in found:
         written = text[start:end]
-        # as doctest reads it: its value, where escapes keep its lines (an update refuses it)
-        as_read = value if unchecked == "skip" and _same_lines(written, value) else written
-        # the module's text up to the docstring blanked (lines kept): positions are the module's
-        page = read_cells(re.sub(r"[^\r\n]", " ", text[:start]) + as_read, True, unchecked)
+        # as doctest reads it: its value (an update refuses to write into it)
+        move = _mover(written, value, start) if written != value and not raw else None
+        as_read = value if unchecked == "skip" and move is not None else written
+        # the module's text up to the docstring blanked (lines kept): positions are the module's;
+        # its value starts a line, as doctest reads it (after `"""\`, its first line is the next)
+        blank = re.sub(r"[^\r\n]", " ", text[:start])
+        if as_read is value and (newline := blank.rfind("\n")) >= 0:
+            blank = blank[:newline] + blank[newline + 1 :] + "\n"
+        page = read_cells(blank + as_read, True, unchecked)
         if not page.cells and not page.problems and not page.claims:
             continue
         if as_read != value:
             examples.append(Problem.within(text, _ESCAPES, start, end))
             continue
-        if as_read != written:
-            move = _mover(written, value, start)
-            page.cells = [_moved(c, move) for c in page.cells]
-            page.problems = [_moved(p, move) for p in page.problems]
-            page.claims = [_moved(c, move) for c in page.claims]
+        if as_read != written and move is not None:  # where each example is written
+            page.cells = [_moved(c, move, text) for c in page.cells]
+            page.problems = [_moved(p, move, text) for p in page.problems]
+            page.claims = [_moved(c, move, text) for c in page.claims]
         examples += [*page.cells, *page.problems, *page.claims]
         markers += page.page_markers
     examples.sort(key=lambda e: e.start)
     return Source(path, "docstring", text, tuple(examples), tuple(markers), docstrings=spans)
 
 
-def _same_lines(written: str, value: str) -> bool:
-    return len(split_lines(written)) == len(split_lines(value))
+_ESCAPE = re.compile(
+    r"\\(?:\r\n|N\{[^}\n]*\}|x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|[0-7]{1,3}|.)", re.S
+)
 
 
-def _mover(written: str, value: str, start: int) -> Callable[[int], int]:
-    """Where an offset in ``start`` blanks and then ``value`` lies in the module, whose
-    docstring is ``written`` from ``start`` on, with the same lines: on the same line, at the
-    same column or at the line's end."""
-    value_lines, written_lines = split_lines(value), split_lines(written)
-    value_at = list(itertools.accumulate(map(len, value_lines), initial=start))
-    written_at = list(itertools.accumulate(map(len, written_lines), initial=start))
+def _mover(written: str, value: str, start: int) -> Callable[[int], int] | None:
+    """Where an offset in ``start`` blanks and then ``value`` (what Python reads from the plain
+    docstring ``written``, from ``start`` on in the module) lies in the module: each character
+    of ``value`` where its escape or itself is written. None when they do not line up."""
+    places: list[int] = []
+    done = 0
+    for m in _ESCAPE.finditer(written):
+        places += range(done, m.start())
+        escape = m.group()
+        known = escape[1] in "\r\n\\'\"abfnrtvNxuU01234567"
+        if escape[1:] not in ("\n", "\r\n"):  # a line continuation reads as nothing
+            places += [m.start()] * (1 if known else len(escape))
+        done = m.end()
+    places += [*range(done, len(written)), len(written)]
+    if len(places) != len(value) + 1:
+        return None
+    return lambda offset: (
+        offset if offset < start else start + places[min(offset - start, len(value))]
+    )
 
-    def move(offset: int) -> int:
-        if offset < start:
-            return offset
-        line = max(bisect.bisect_right(value_at, offset) - 1, 0)
-        if line >= len(written_lines):
-            return written_at[-1]
-        return written_at[line] + min(offset - value_at[line], len(written_lines[line]))
 
-    return move
-
-
-def _moved(item: Any, move: Callable[[int], int]) -> Any:
-    """``item`` (an example, or a part of one) with its offsets moved by ``move``."""
+def _moved(item: Any, move: Callable[[int], int], text: str) -> Any:
+    """``item`` (an example, or a part of one) with its offsets moved by ``move`` into
+    ``text``, and its lines theirs there."""
     changes: dict[str, Any] = {}
+    names = {f.name for f in dataclasses.fields(item)}
     for name in ("start", "end", "body_start", "body_end"):
-        if name in {f.name for f in dataclasses.fields(item)}:
+        if name in names:
             changes[name] = move(getattr(item, name))
+    for name, at in (("line", "start"), ("body_line", "body_start")):
+        if name in names:
+            changes[name] = text.count("\n", 0, changes[at]) + 1
     for name in ("code", "output"):
         if getattr(item, name, None) is not None:
-            changes[name] = _moved(getattr(item, name), move)
+            changes[name] = _moved(getattr(item, name), move, text)
     if isinstance(item, Cell):
-        changes["markers"] = tuple(_moved(m, move) for m in item.markers)
-        changes["device_outputs"] = tuple((k, _moved(f, move)) for k, f in item.device_outputs)
+        changes["markers"] = tuple(_moved(m, move, text) for m in item.markers)
+        changes["device_outputs"] = tuple(
+            (k, _moved(f, move, text)) for k, f in item.device_outputs
+        )
     return dataclasses.replace(item, **changes)
 
 

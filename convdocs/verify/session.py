@@ -206,6 +206,7 @@ class Session:
             kind, folder = kind_of(example.path), os.path.dirname(os.path.abspath(example.path))
             relative = os.path.relpath(os.path.abspath(example.path), project.root)
             src = project.root / "src" if relative.startswith("src" + os.sep) else project.root
+            lenient_root = str(project.root) if project.unchecked == "skip" else None
             run = DocumentRun(
                 zygote_for(self.preload),
                 root=project.root,
@@ -214,7 +215,8 @@ class Session:
                 shadow=self.settings.shadow,
                 # a notebook runs in its folder, as Jupyter runs it (reads work, writes do not),
                 # and imports from it; a module's docstrings import it as pytest's doctests do
-                workdir=folder if kind == "notebook" else None,
+                # (a project's own docs: in its root, where pytest runs them and peers do)
+                workdir=folder if kind == "notebook" else lenient_root,
                 path={"notebook": (folder,), "docstring": (str(src),)}.get(str(kind), ()),
             )
             self._runs[key] = run
