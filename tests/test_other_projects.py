@@ -323,3 +323,10 @@ def test_a_docstring_continued_with_backslashes_runs_as_python_reads_it(tmp_path
 def test_a_docstring_assigned_to_doc_is_collected(tmp_path):
     module = 'def double(x):\n    return 2 * x\n\n\ndouble.__doc__ = """Twice x.\n\n>>> double(2)\n5\n"""\n'
     failure_lines(judge(tmp_path, "mod.py", module), "*expected '5', got '4'*")
+
+
+def test_an_option_doctest_does_not_know_is_one_failure_not_a_crash(tmp_path):
+    text = "```python\nprint(1)\n```\n\n```\n1\n```\n\n    >>> 1 + 1  # doctest: +BOGUS\n    2\n"
+    found = judge(tmp_path, "page.md", text)
+    assert found[0] == ("passed", "")
+    failure_lines(found, "*page.md:9: doctest cannot read the `>>>` examples here*'+BOGUS'*")

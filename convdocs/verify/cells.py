@@ -605,8 +605,9 @@ def read_cells(
         sessions = _sessions_outside_fences(text, fences, comments, docstring)
     except ValueError as error:  # doctest's own words: an unknown option, a prompt's indent
         message = f"doctest cannot read the `>>>` examples here: {error}"
-        begin = len(text) - len(text.lstrip())  # (a docstring's text starts blank)
-        sessions, findings = [], [*findings, Problem.within(text, message, begin, len(text))]
+        first = _SESSION_LINE.search(text)  # (at the end: no other example holds it)
+        line = text.count("\n", 0, first.start() if first else len(text)) + 1
+        sessions, findings = [], [*findings, Problem(message, len(text), len(text), line)]
     spans = [(c.code.start, c.code.end) for c in sessions]
     findings = [f for f in findings if rules.outside(spans, f.start)]
     reader = _Reader(text, unchecked, outputs)
