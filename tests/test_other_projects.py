@@ -330,3 +330,36 @@ def test_an_option_doctest_does_not_know_is_one_failure_not_a_crash(tmp_path):
     found = judge(tmp_path, "page.md", text)
     assert found[0] == ("passed", "")
     failure_lines(found, "*page.md:9: doctest cannot read the `>>>` examples here*'+BOGUS'*")
+
+
+def test_a_notebook_goes_on_after_a_cell_that_only_printed_otherwise(tmp_path):
+    """A cell whose output varies fails, and the notebook goes on, as nbval's does; a module
+    that prints as it is imported prints in its cell; a display updated in place adds no
+    output to the cell that updates it."""
+    code = nbformat.v4.new_code_cell
+    cells = [
+        code("import random\nx = random.random()\nx", outputs=_out("0.5"), execution_count=1),
+        code("y = 2\ny", outputs=_out("2", 2), execution_count=2),
+        code("import this", execution_count=3),
+        code("h = display('a', display_id=True)\nh.update('b')", execution_count=4),
+    ]
+    path = _notebook(tmp_path, cells)
+    found = judged(tmp_path, path)
+    assert [outcome for outcome, _ in found] == ["failed", "passed", "failed", "failed"], found
+    failure_lines(found, "*the cell prints something else when the document runs a second time*")
+    assert "The Zen of Python" in found[2][1]  # imported here, not ahead of the notebook
+    assert "'b'" not in found[3][1] and "'a'" in found[3][1], found[3][1]
+
+
+def test_a_stored_error_ends_the_notebook_visibly(tmp_path):
+    code = nbformat.v4.new_code_cell
+    error = nbformat.v4.new_output("error", ename="ValueError", evalue="x", traceback=[])
+    cells = [
+        code(
+            "class Special(Exception): pass\nraise Special('x')", outputs=[error], execution_count=1
+        ),
+        code("Special", outputs=_out("__main__.Special", 2), execution_count=2),
+    ]
+    found = judged(tmp_path, _notebook(tmp_path, cells))
+    assert [outcome for outcome, _ in found] == ["failed", "skipped"], found
+    assert "a notebook's later cells build on it" in found[1][1]

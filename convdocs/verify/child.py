@@ -207,6 +207,8 @@ def make_shell() -> Any:
         outputs: list[dict[str, Any]] | None = None
 
         def publish(self, data: dict[str, Any], *args: Any, **kwargs: Any) -> None:
+            if kwargs.get("update"):  # an earlier display changed in place: no output here
+                return
             if self.outputs is None:
                 super().publish(data, *args, **kwargs)
             else:

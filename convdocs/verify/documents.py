@@ -19,6 +19,7 @@ import itertools
 import json
 import os
 import re
+import sys
 import textwrap
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -405,6 +406,8 @@ def third_party_imports(source: Source, root: Path) -> set[str]:
     roots, found = (root, root / "src"), set()
     for name in _wanted_modules(source):
         top = name.partition(".")[0]
+        if top in sys.stdlib_module_names:  # quick to import, and some print as they do
+            continue
         if any((r / f"{top}.py").is_file() or (r / top / "__init__.py").is_file() for r in roots):
             continue  # the project's own
         with contextlib.suppress(ImportError, ValueError):

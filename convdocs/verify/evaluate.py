@@ -226,7 +226,8 @@ def run_twice(
     """Run ``code`` in the document's process, and in its shadow process, whose random
     generators started from another hidden seed.
 
-    Returns the visible run (None when the cell failed) and a failure (None when all holds):
+    Returns the visible run (None when the cell failed, but for a shadow that printed
+    otherwise) and a failure (None when all holds):
     the cell raised or ended its process, left something behind in it (an exit handler, a
     profiler, a signal handler), changed the project's files, or the shadow printed otherwise.
     """
@@ -243,7 +244,7 @@ def run_twice(
         namespace=namespace,
     )
     replies = run.request_both(request, outcome.settings.project.timeout)
-    failure, ran, visible = None, None, replies[0]
+    failure, ran, visible, varies = None, None, replies[0], None
     if isinstance(visible, ProcessEnded):
         failure = outcome.ended = str(visible)
     elif visible["error"]:
@@ -270,6 +271,7 @@ def run_twice(
                 ran.compared, other.compared, rtol=tolerance.rtol, atol=tolerance.atol
             )
             if not result:
+                varies = ran  # (it ran: what it left in its process stands)
                 failure = (
                     "prints something else when the document runs a second time with its random "
                     "generators seeded differently: its output depends on a seed the reader cannot "
@@ -279,11 +281,12 @@ def run_twice(
                     f"{other.output}"
                 )
     if touched := changed_files(files_before, project_files(root)):
+        varies = None
         failure = (
             f"changed files of the project ({', '.join(touched[:5])}): "
             "examples may not write into the project, by any means"
         )
-    return (None, f"{page}:{first_line}: the cell {failure}") if failure else (ran, None)
+    return (varies, f"{page}:{first_line}: the cell {failure}") if failure else (ran, None)
 
 
 def _namespace(outcome: Outcome, cell: Cell, session: bool) -> str:
@@ -653,7 +656,8 @@ def evaluate_notebook_cell(outcome: Outcome) -> str | None:
     where = f"{outcome.page}:{example.line} (cell {cell.index})"
     if cell.fault:
         return f"{where}: {cell.fault}"
-    if cell.problem and not settings.writes_shared_outputs:
+    if cell.problem and not settings.writes_shared_outputs:  # (a stored error: not run)
+        outcome.ended = "failed, and a notebook's later cells build on it"
         return f"{where}: {cell.problem}"
     tolerance = tolerances.for_notebook(
         example.document.source.tolerances, settings.device_kind, settings.project
@@ -673,8 +677,9 @@ def evaluate_notebook_cell(outcome: Outcome) -> str | None:
         failure = (
             f"the cell raised {ran.exception.strip()}; its stored error is {cell.expected_error}"
         )
-    if ran is None or failure:  # later cells build on this one: they are not run
-        outcome.ended = "failed, and a notebook's later cells build on it"
+    if ran is None or failure:  # later cells build on this one: they are not run, unless it
+        if ran is None or not lenient:  # ran and only printed otherwise (nbval goes on)
+            outcome.ended = "failed, and a notebook's later cells build on it"
         return f"{where}: {failure}"
     now = ran.shown
     outcome.printed = "".join(text for name, text in now if name == "output")
