@@ -126,14 +126,14 @@ def test_evaluate_passes_over_a_skipped_example(project):
 def test_a_sessions_imports_are_its_documents_dependencies(project):
     """A ``>>>`` session that imports a project module depends on it, as a cell does: its run
     reports the module among the files the record's fingerprint covers, and the warm process
-    imports third-party modules for it."""
+    imports third-party modules for it (not the standard library's, quick to import)."""
     from convdocs.verify.config import Settings, load_project
     from convdocs.verify.documents import read_source, third_party_imports
     from convdocs.verify.session import Session
 
     (project / "helper.py").write_text("import json\n\nVALUE = 1\n")
     page = project / "docs" / "page.md"
-    page.write_text("```pycon\n>>> import helper\n>>> helper.VALUE\n1\n>>> import json\n```\n")
+    page.write_text("```pycon\n>>> import helper\n>>> helper.VALUE\n1\n>>> import sybil\n```\n")
     settings = Settings(load_project(project))  # type: ignore[arg-type]
     session = Session(settings)
     try:
@@ -142,7 +142,7 @@ def test_a_sessions_imports_are_its_documents_dependencies(project):
         session.close()
     (observed,) = session.observed.values()
     assert observed["reads"] == ["helper.py"]
-    assert "json" in third_party_imports(read_source(page), project)
+    assert "sybil" in third_party_imports(read_source(page), project)
 
 
 def test_a_session_compares_stdout_and_values_not_stderr_as_doctest_does(
