@@ -316,7 +316,7 @@ def _mover(written: str, value: str, start: int) -> Callable[[int], int] | None:
         escape = m.group()
         known = escape[1] in "\r\n\\'\"abfnrtvNxuU01234567"
         if escape[1:] not in ("\n", "\r\n"):  # a line continuation reads as nothing
-            places += [m.start()] * (1 if known else len(escape))
+            places += [m.start()] if known else range(m.start(), m.end())  # (\d stays)
         done = m.end()
     places += [*range(done, len(written)), len(written)]
     if len(places) != len(value) + 1:
