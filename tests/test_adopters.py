@@ -64,6 +64,7 @@ def test_the_docs_show_the_example_conftest_as_it_is():
         ({"atol": "0"}, "parsers(): atol must be a number, got '0'"),
         ({"timeout": 0}, "parsers(): timeout must be more than 0 seconds, got 0"),
         ({"device": "tpu"}, "parsers() device expects cpu, cuda or cuda:N, got 'tpu'"),
+        ({"unchecked": "no"}, "parsers(): unchecked must be 'fail' or 'skip', got 'no'"),
     ],
 )
 def test_bad_parser_options_are_clear_errors(options, message):

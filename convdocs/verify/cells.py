@@ -44,15 +44,8 @@ _SESSION_LINE = re.compile(r"^[ \t]*>>>(?: |$)", re.M)
 def _prompts_stripped(code: str) -> bool:
     """Whether IPython strips ``>>>`` or ``In [n]:`` prompts from ``code`` before it runs it
     (its own transforms: a prompt on the first or second line)."""
-    try:
-        from IPython.core.inputtransformer2 import (
-            classic_prompt,
-            ipython_prompt,
-            leading_empty_lines,
-        )
-    except ImportError:  # (what they test)
-        lines = code.lstrip("\n").splitlines()[:2]
-        return any(re.match(r"(>>>|\.\.\.)( |$)|In \[\d+\]: ", line) for line in lines)
+    from IPython.core.inputtransformer2 import classic_prompt, ipython_prompt, leading_empty_lines
+
     lines = leading_empty_lines(code.splitlines(keepends=True))
     return classic_prompt(lines) != lines or ipython_prompt(lines) != lines
 

@@ -46,7 +46,6 @@ DEVICE_ENV = "CONVDOCS_DEVICE"
 """The environment variable that names the device (``--device`` wins; the documents see it too)."""
 TABLE = "[tool.convdocs.verify]"
 KEYS = frozenset({"paths", "rtol", "atol", "timeout", "record", "outputs", "unchecked"})
-UNCHECKED = ("fail", "skip")
 DEFAULT_TIMEOUT = 60.0
 TIMEOUT_CEILING = 24 * 3600.0
 _OUTPUT = re.compile(r"[\w+#.-]*|[^\W_][^:\n]*:")  # a fence language, or a label line
@@ -108,6 +107,17 @@ def device_named(name: object, where: str) -> str:
     return "cuda:0" if name == "cuda" else name
 
 
+def unchecked_named(value: object, where: str) -> str:
+    """``value`` as what a block shown and not run is: ``fail`` or ``skip``.
+
+    Raises:
+        ConfigError: naming ``where`` and what was given.
+    """
+    if value not in ("fail", "skip"):
+        raise ConfigError(f"{where}: unchecked must be 'fail' or 'skip', got {value!r}")
+    return str(value)
+
+
 def load_project(root: Path) -> ProjectConfig | None:
     """Read ``root/pyproject.toml``'s table; None when the file or the table is missing.
 
@@ -153,10 +163,7 @@ def load_project(root: Path) -> ProjectConfig | None:
         f"{where}: outputs must be a list of fence languages (such as 'output', or '' for a bare "
         f"fence) and label lines ending in ':' (such as 'Output:'), got {outputs!r}",
     )
-    unchecked = table.get("unchecked", "skip" if record is None else "fail")
-    _require(
-        unchecked in UNCHECKED, f"{where}: unchecked must be 'fail' or 'skip', got {unchecked!r}"
-    )
+    unchecked = unchecked_named(table.get("unchecked", "fail" if record else "skip"), where)
     return ProjectConfig(
         root,
         paths,

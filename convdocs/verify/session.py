@@ -27,12 +27,11 @@ from convdocs.verify.compare import DEFAULT_ATOL, DEFAULT_RTOL
 from convdocs.verify.config import (
     DEFAULT_TIMEOUT,
     DEVICE_ENV,
-    UNCHECKED,
-    ConfigError,
     ProjectConfig,
     Settings,
     device_named,
     number,
+    unchecked_named,
 )
 from convdocs.verify.documents import SUFFIXES, Source, kind_of, read_source, third_party_imports
 from convdocs.verify.edits import EditQueue, read_text
@@ -351,9 +350,7 @@ def parsers(
     """
     folder, where = Path(root).resolve(), "parsers()"
     rtol, atol = number(where, "rtol", rtol), number(where, "atol", atol)
-    if unchecked not in UNCHECKED:
-        raise ConfigError(f"{where}: unchecked must be 'fail' or 'skip', got {unchecked!r}")
-    timeout = number(where, "timeout", timeout)
+    timeout, unchecked = number(where, "timeout", timeout), unchecked_named(unchecked, where)
     project = ProjectConfig(folder, (folder,), rtol, atol, timeout, unchecked=unchecked)
     session = Session(
         Settings(project, device_named(device, "parsers() device") if device is not None else "cpu")
