@@ -51,13 +51,13 @@ def main() -> None:
     started = time.perf_counter()
     zygote = Zygote(["torch", "numpy", "IPython"])
     first = DocumentRun(zygote, root=ROOT, device="cpu", timeout=60)
-    assert first.request(CELL, 60)["value"] == "2"
+    assert first.request(CELL)["value"] == "2"
     first.close()
     zygote_start = time.perf_counter() - started
 
     def fork_both() -> None:
         run = DocumentRun(zygote, root=ROOT, device="cpu", timeout=60)
-        replies = run.request_both(CELL, 60)
+        replies = run.request_both(CELL)
         assert all(isinstance(r, dict) and r["value"] == "2" for r in replies), replies
         run.close()
 
@@ -65,7 +65,7 @@ def main() -> None:
         process = zygote.fork(
             root=ROOT, device="cpu", seed=0, environment={"CONVDOCS_DEVICE": "cpu"}, timeout=60
         )
-        assert process.request(CELL, 60)["value"] == "2"
+        assert process.request(CELL)["value"] == "2"
         process.close()
 
     def spawn() -> None:

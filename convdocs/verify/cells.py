@@ -26,7 +26,6 @@ Nothing is left out silently.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import re
 import shlex
@@ -534,12 +533,10 @@ class _Reader:
 def doctest_parser() -> Any:
     """sybil's doctest parser, with pytest's doctest flags known (``ALLOW_UNICODE``,
     ``ALLOW_BYTES``, ``NUMBER``), as pytest's own doctests read them."""
+    from _pytest.doctest import _get_flag_lookup
     from sybil.parsers.abstract.doctest import DocTestStringParser
 
-    with contextlib.suppress(ImportError):
-        from _pytest.doctest import _get_flag_lookup
-
-        _get_flag_lookup()  # registers them with doctest
+    _get_flag_lookup()  # registers them with doctest
     return DocTestStringParser()
 
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import pytest
+from _pytest.doctest import _get_checker
 
 from convdocs.verify import tolerances
 from convdocs.verify.cells import Cell, Claim, Fence, Marker, Problem, doctest_parser
@@ -116,9 +117,7 @@ def evaluate_claim(outcome: Outcome) -> str | None:
     where, run = f"{outcome.page}:{claim.line}", outcome.run
     for literal, expression in claim.claims:
         try:
-            reply = run.request(
-                {"op": "eval", "expression": expression}, outcome.settings.project.timeout
-            )
+            reply = run.request({"op": "eval", "expression": expression})
         except ProcessEnded as error:
             return f"{where}: the prose claim {literal}={expression} cannot be evaluated: the expression {error}"
         if "error" in reply:
@@ -141,7 +140,7 @@ def evaluate_claim(outcome: Outcome) -> str | None:
 def _check_source(outcome: Outcome, cell: Cell, marker: Marker) -> str | None:
     page = outcome.page
     request = {"op": "source", "dotted": marker.words[0]}  # (a ProcessEnded: see ``guarded``)
-    reply = outcome.run.request(request, outcome.settings.project.timeout)
+    reply = outcome.run.request(request)
     if "error" in reply:
         return f"{page}:{marker.line}: {reply['error']}"
     wanted = str(reply["source"])
@@ -243,7 +242,7 @@ def run_twice(
         notebook=notebook,
         namespace=namespace,
     )
-    replies = run.request_both(request, outcome.settings.project.timeout)
+    replies = run.request_both(request)
     failure, ran, visible, varies = None, None, replies[0], None
     if isinstance(visible, ProcessEnded):
         failure = outcome.ended = str(visible)
@@ -506,22 +505,11 @@ def _module_namespace(outcome: Outcome, page: str, namespace: str) -> str | None
     )
     request = {"op": "run", "code": code, "filename": page, "first_line": 1}
     request["namespace"] = namespace
-    for reply in run.request_both(request, outcome.settings.project.timeout):
+    for reply in run.request_both(request):
         error = str(reply) if isinstance(reply, ProcessEnded) else reply["error"]
         if error:
             return f"{page}:1: its module {name} cannot be imported: {error}"
     return None
-
-
-@functools.cache
-def _checker() -> doctest.OutputChecker:
-    """doctest's output checker, as pytest's doctests have it (``ALLOW_UNICODE``,
-    ``ALLOW_BYTES`` and ``NUMBER`` too), or doctest's own."""
-    try:
-        from _pytest.doctest import _get_checker
-    except ImportError:
-        return doctest.OutputChecker()
-    return _get_checker()
 
 
 DOCTEST_FLAGS = doctest.ELLIPSIS
@@ -540,7 +528,7 @@ def _doctest_difference(
     flags = DOCTEST_FLAGS | project_flags
     for flag, on in shown.options.items():
         flags = flags | flag if on else flags & ~flag
-    checker = _checker()
+    checker = _get_checker()  # pytest's (ALLOW_UNICODE, ALLOW_BYTES and NUMBER too)
     if shown.exc_msg is not None:
         if ran.exception is None:
             return f"expected it to raise {shown.exc_msg.strip()}; it raised nothing and printed:\n{ran.output}"
@@ -685,10 +673,8 @@ def evaluate_notebook_cell(outcome: Outcome) -> str | None:
     outcome.printed = "".join(text for name, text in now if name == "output")
     if ran.drawn.count:  # not shown by the inline backend (the cell chose another)
         return f"{where}: the cell draws a figure that it does not show, so nothing checks it"
-    if not cell.executed and lenient:
-        return None  # it ran; the notebook stores no run of it to compare, as nbval reads it
-    if not compared and lenient:
-        return None  # it ran, and its tag says its outputs are not compared, as nbval has it
+    if lenient and not (cell.executed and compared):
+        return None  # it ran; nbval compares nothing of a cell never run, or tagged so
     if not compared:  # it ran; its outputs are shown unchecked: say so
         skip_example("ran, outputs not compared: the cell is tagged nbval-ignore-output", outcome)
     # where a warning was raised: a temporary file of Jupyter's kernel, or the notebook here

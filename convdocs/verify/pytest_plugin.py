@@ -210,16 +210,7 @@ class _Hooks:
         return report
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        observation: Any = next(
-            (value for key, value in report.user_properties if key == "convdocs"), None
-        )
-        self.session.note_outcome(
-            report.nodeid,
-            passed=report.when == "call" and report.passed,
-            failed=report.failed,
-            skipped=report.skipped,
-            observation=observation,
-        )
+        self.session.note_outcome(report)
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:

@@ -98,12 +98,10 @@ def language_kind(lang: str) -> str:
     block), ``python2``, ``console`` (a ``>>>`` session), or ``other``."""
     if lang == "text":
         return "text"
-    try:
-        from pygments.lexers import get_lexer_by_name
-        from pygments.lexers.python import Python2Lexer, PythonConsoleLexer, PythonLexer
-        from pygments.util import ClassNotFound
-    except ImportError:  # without Pygments the site shows no highlighting: Python by name only
-        return "python" if lang in ("python", "py", "python3", "py3") else "other"
+    from pygments.lexers import get_lexer_by_name  # (IPython's dependency)
+    from pygments.lexers.python import Python2Lexer, PythonConsoleLexer, PythonLexer
+    from pygments.util import ClassNotFound
+
     try:
         lexer = get_lexer_by_name(lang)
     except ClassNotFound:

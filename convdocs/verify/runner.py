@@ -181,8 +181,8 @@ class DocumentProcess:
             raise self._end(_GONE)
         return reply
 
-    def request(self, message: dict[str, Any], timeout: float) -> dict[str, Any]:
-        """Send ``message``; the reply, or ``ProcessEnded``."""
+    def request(self, message: dict[str, Any]) -> dict[str, Any]:
+        """Send ``message``; the reply within the document's timeout, or ``ProcessEnded``."""
         if self.ended is not None:
             raise ProcessEnded(self.ended)
         self.hello  # noqa: B018 (the greeting comes first on the socket)
@@ -190,7 +190,7 @@ class DocumentProcess:
             send(self.sock, message)
         except OSError:
             raise self._end(_GONE) from None
-        return self._receive(timeout)
+        return self._receive(self.timeout)
 
     def kill(self) -> None:
         self.stream.close()
@@ -275,20 +275,13 @@ class DocumentRun:
         self.reads: set[str] = set()
         """The project files the document's process has read or imported (``Guard.loaded``)."""
 
-    @property
-    def hello(self) -> dict[str, Any]:
-        """What the document's process said of itself before any example ran."""
-        return self.visible.hello
-
-    def request(self, message: dict[str, Any], timeout: float) -> dict[str, Any]:
+    def request(self, message: dict[str, Any]) -> dict[str, Any]:
         """A request to the visible process alone."""
-        reply = self.visible.request(message, timeout)
+        reply = self.visible.request(message)
         self.reads.update(reply.get("reads", ()))
         return reply
 
-    def request_both(
-        self, message: dict[str, Any], timeout: float
-    ) -> list[dict[str, Any] | ProcessEnded]:
+    def request_both(self, message: dict[str, Any]) -> list[dict[str, Any] | ProcessEnded]:
         """Send ``message`` to the visible process, then to the shadow (one after the other:
         two processes that each use every core slow each other down many times over); each
         reply, or the ``ProcessEnded`` of its process. The shadow is left out once it has failed."""
@@ -298,7 +291,7 @@ class DocumentRun:
         replies: list[dict[str, Any] | ProcessEnded] = []
         for process in processes:
             try:
-                replies.append(process.request(message, timeout))
+                replies.append(process.request(message))
             except ProcessEnded as ended:
                 replies.append(ended)
             if not isinstance(replies[0], dict) or replies[0].get("error"):

@@ -219,7 +219,7 @@ class Session:
                 path={"notebook": (folder,), "docstring": (str(src),)}.get(str(kind), ()),
             )
             self._runs[key] = run
-            hello = run.hello
+            hello = run.visible.hello
             if "error" in hello or hello.get("device") != self.settings.device:
                 self.end_document(example, str(hello.get("error", "the device is not the run's")))
                 raise ProcessEnded(str(hello.get("error", "runs on another device")))
@@ -227,8 +227,7 @@ class Session:
 
     def end_document(self, example: Any, why: str) -> None:
         """Stop the document's processes; its later examples are skipped, saying why."""
-        if (run := self._runs.pop(id(example.namespace), None)) is not None:
-            run.close()
+        self._close(id(example.namespace))
         where = (
             f"{os.path.relpath(example.document.path, self.settings.project.root)}:{example.line}"
         )
@@ -236,14 +235,17 @@ class Session:
 
     def teardown_document(self, namespace: dict[str, Any]) -> None:
         """After a document: end its processes."""
-        if (run := self._runs.pop(id(namespace), None)) is not None:
-            run.close()
+        self._close(id(namespace))
         self._ended.pop(id(namespace), None)
 
     def close(self) -> None:
         """End the processes of documents still open (at the end of the run)."""
         for key in list(self._runs):
-            self._runs.pop(key).close()
+            self._close(key)
+
+    def _close(self, key: int) -> None:
+        if (run := self._runs.pop(key, None)) is not None:
+            run.close()
 
     def observe(self, example: Any, output: str | None) -> None:
         """Note what an example printed, the text it was collected from, which project files its
@@ -254,30 +256,34 @@ class Session:
             "text": example.document.text,
             "output": output,
             "reads": sorted(run.reads) if run is not None else [],
-            "device_name": run.hello.get("device_name") if run is not None else None,
-            "versions": run.hello.get("versions") if run is not None else None,
+            "device_name": run.visible.hello.get("device_name") if run is not None else None,
+            "versions": run.visible.hello.get("versions") if run is not None else None,
         }
 
     # --- outcomes and the end of the run ----------------------------------------------------
 
-    def note_outcome(
-        self,
-        nodeid: str,
-        passed: bool,
-        failed: bool,
-        skipped: bool,
-        observation: dict[str, Any] | None = None,
-    ) -> None:
-        """Count one report of a sybil item (``path::sybil:...``), with what it printed and read."""
-        path, _, name = nodeid.partition("::")
+    def note_outcome(self, report: Any) -> None:
+        """Count one report of a sybil item (``path::sybil:...``), with what it printed and read
+        (``pytest_plugin._Hooks`` attaches it to the report)."""
+        path, _, name = report.nodeid.partition("::")
         if not name.startswith("sybil:"):
             return
         counts = self.outcomes.setdefault(path, {"passed": 0, "failed": 0, "skipped": 0})
-        outcome = "failed" if failed else "passed" if passed else "skipped" if skipped else ""
+        passed = report.when == "call" and report.passed
+        outcome = (
+            "failed"
+            if report.failed
+            else "passed"
+            if passed
+            else "skipped"
+            if report.skipped
+            else ""
+        )
         if outcome:
             counts[outcome] += 1
-        if observation is not None:
-            self.observations.setdefault(path, []).append(observation)
+        for key, observation in report.user_properties:
+            if key == "convdocs":
+                self.observations.setdefault(path, []).append(observation)
 
     def write_record(self) -> None:
         """Record each document whose examples all ran in this session and none failed, from
