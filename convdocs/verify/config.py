@@ -190,11 +190,11 @@ class Settings:
     device: str = "cpu"
     update: bool = False
     shadow: bool = True
-    doctest_flags: int = 0
-    """The doctest flags the pytest run sets for every session (its ``doctest_optionflags``)."""
     """Whether each document also runs under the hidden seed (``runner.DocumentRun``). Only a
     caller that checks something else than seeds turns it off (the mutation tests do); the
     pytest plugin never does."""
+    doctest_flags: int = 0
+    """The doctest flags the pytest run sets for every session (its ``doctest_optionflags``)."""
 
     @property
     def device_kind(self) -> str:
