@@ -19,6 +19,8 @@ import pytest
 from convdocs.verify.config import ConfigError, load_project
 from tests.conftest import counted, failure_lines, judged
 
+pytest_plugins = ["pytester"]
+
 
 def _project(tmp_path: Path, name: str, text: str, table: str = "") -> Path:
     (tmp_path / "pyproject.toml").write_text(f'[tool.convdocs.verify]\npaths = ["{name}"]\n{table}')
@@ -220,9 +222,9 @@ def test_docstrings_run_as_doctest_runs_them(tmp_path):
     failure_lines(judge(tmp_path, "mod.py", wrong), '*mod.py:14:*>>> lines("")*')
 
 
-def _notebook(tmp_path: Path, cells: list, **notebook_options) -> Path:
+def _notebook(tmp_path: Path, cells: list, table: str = "", **notebook_options) -> Path:
     notebook = nbformat.v4.new_notebook(cells=cells, **notebook_options)
-    (tmp_path / "pyproject.toml").write_text('[tool.convdocs.verify]\npaths = ["nb"]\n')
+    (tmp_path / "pyproject.toml").write_text(f'[tool.convdocs.verify]\npaths = ["nb"]\n{table}')
     (tmp_path / "nb").mkdir()
     (tmp_path / "nb" / "helper.py").write_text("VALUE = 42\n")
     path = tmp_path / "nb" / "n.ipynb"
@@ -351,15 +353,87 @@ def test_a_notebook_goes_on_after_a_cell_that_only_printed_otherwise(tmp_path):
     assert "'b'" not in found[3][1] and "'a'" in found[3][1], found[3][1]
 
 
-def test_a_stored_error_ends_the_notebook_visibly(tmp_path):
+def test_a_stored_error_ends_a_strict_notebook_visibly(tmp_path):
     code = nbformat.v4.new_code_cell
     error = nbformat.v4.new_output("error", ename="ValueError", evalue="x", traceback=[])
     cells = [
-        code(
-            "class Special(Exception): pass\nraise Special('x')", outputs=[error], execution_count=1
-        ),
-        code("Special", outputs=_out("__main__.Special", 2), execution_count=2),
+        code("raise ValueError('x')", outputs=[error], execution_count=1),
+        code("1", outputs=_out("1", 2), execution_count=2),
     ]
-    found = judged(tmp_path, _notebook(tmp_path, cells))
+    found = judged(tmp_path, _notebook(tmp_path, cells, 'unchecked = "fail"\n'))
     assert [outcome for outcome, _ in found] == ["failed", "skipped"], found
     assert "a notebook's later cells build on it" in found[1][1]
+
+
+def test_a_projects_notebook_may_show_an_error_on_purpose(tmp_path):
+    """A stored error is one the cell must raise again, as if tagged raises-exception; one that
+    the cell no longer raises, or raises otherwise, fails, and the notebook goes on, as nbval's."""
+    code = nbformat.v4.new_code_cell
+    error = nbformat.v4.new_output("error", ename="KeyError", evalue="'b'", traceback=[])
+    cells = [
+        code("d = {'a': 1}\nd['b']", outputs=[error], execution_count=1),
+        code("d['a']", outputs=_out("1", 2), execution_count=2),
+        code("d.get('b')", outputs=[error], execution_count=3),
+        code("d['c']", outputs=[error], execution_count=4),
+        code("len(d)", outputs=_out("1", 5), execution_count=5),
+    ]
+    found = judged(tmp_path, _notebook(tmp_path, cells))
+    assert [o for o, _ in found] == ["passed", "passed", "failed", "failed", "passed"], found
+    assert "raises-exception, but it raised nothing" in found[2][1]
+    assert "the cell raised KeyError: 'c'; its stored error is KeyError: 'b'" in found[3][1]
+
+
+DISPLAY_HOOKS = """\
+A mapping that makes a key of every name asked for, and a display hook of the session's own:
+
+```pycon
+>>> class Auto(dict):
+...     def __getattr__(self, name):
+...         return self.setdefault(name, {})
+>>> a = Auto()
+>>> a.foo
+{}
+>>> a
+{'foo': {}}
+>>> import sys
+>>> sys.displayhook = lambda value: print("value:", repr(value))
+>>> 1 + 1
+value: 2
+```
+"""
+
+
+def test_a_session_shows_each_value_as_doctest_shows_it(tmp_path):
+    """A value is shown by ``sys.displayhook`` alone, as doctest shows it: nothing probes it for
+    IPython's display methods (which ``Auto`` would answer by making keys), and a hook that the
+    session installs shows the values after it."""
+    for strict in ("", 'unchecked = "fail"\n'):
+        found = judge(tmp_path, "README.md", DISPLAY_HOOKS, strict)
+        assert counted(found) == {"passed": 1}, found
+    wrong = DISPLAY_HOOKS.replace("value: 2", "2")
+    failure_lines(judge(tmp_path, "README.md", wrong), "*expected '2', got 'value'*")
+
+
+def test_sessions_see_the_doctest_namespace_of_the_projects_conftest(pytester):
+    """pytest's ``doctest_namespace``, filled by an autouse fixture of the project's conftest.py:
+    a module is imported in the document's process, another value sent there pickled."""
+    pytester.makeconftest(
+        """
+        import math
+        import pytest
+
+        @pytest.fixture(autouse=True)
+        def names(doctest_namespace):
+            doctest_namespace["M"] = math
+            doctest_namespace["limits"] = {"low": 1}
+        """
+    )
+    pytester.makepyprojecttoml('[tool.convdocs.verify]\npaths = ["README.md"]\n')
+    readme = ">>> M.floor(2.5)\n2\n>>> limits['low']\n1\n"
+    pytester.makefile(".md", README=f"```pycon\n{readme}```\n")
+    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)
+    wrong = readme.replace("(2.5)\n2", "(2.5)\n3")
+    pytester.makefile(".md", README=f"```pycon\n{wrong}```\n")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*expected '3', got '2'*"])

@@ -31,7 +31,7 @@ import threading
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
+from types import ModuleType, SimpleNamespace
 from typing import Any, BinaryIO
 
 # --- messages, for both sides ---------------------------------------------------------------
@@ -216,18 +216,11 @@ def make_shell() -> Any:
 
     class KeptValue(DisplayHook):
         value: str | None = None
-        session = False  # a `>>>` example: its value shown even after a `;`, as doctest shows it
-
-        def quiet(self) -> bool:
-            return not self.session and super().quiet()
 
         def write_output_prompt(self) -> None:
             pass
 
         def write_format_data(self, format_dict: dict[str, Any], md_dict: Any = None) -> None:
-            if self.session:  # each value in its place among the prints, as doctest has it
-                print(format_dict.get("text/plain"))
-                return
             self.value = format_dict.get("text/plain")
             outputs = shell.display_pub.outputs
             if outputs is not None:  # a notebook's: its whole result
@@ -364,6 +357,7 @@ class Document:
         self.shell, self.guard = shell, guard
         self.inline = False
         self.namespaces: dict[str, ModuleType] = {}
+        self.displayhooks: dict[str, Any] = {}
 
     def run(
         self,
@@ -376,8 +370,8 @@ class Document:
     ) -> dict[str, Any]:
         """Run a cell as Jupyter would: what it wrote to each stream, in order, its value as the
         display formatter shows it, an error, the figure it drew and what else it changed.
-        ``session``: a ``>>>`` example, run as doctest does: its value as ``repr`` shows it, and
-        an exception it raises is data (``exception``, as Python's last traceback line has it),
+        ``session``: a ``>>>`` example, run as doctest runs it (``_as_doctest``), and an
+        exception it raises is data (``exception``, as Python's last traceback line has it),
         not an error. What it showed is kept as Jupyter stores outputs; for a ``notebook``'s
         cell with its displays and result, with all their data, in order among the streams,
         and its figures drawn by the inline backend, as displays. A ``namespace`` other than ""
@@ -396,19 +390,16 @@ class Document:
             _inline_figures(shell)
         shell.display_pub.outputs = outputs if notebook else None
         shell.displayhook.value = None
-        shell.display_formatter.formatters["text/plain"].pprint = not session
-        # a `>>>` example shows every expression's value, in a loop's body too, as doctest's
-        # ``single`` mode does; a cell, its last one's
-        doctest = session and not notebook  # (a notebook's raises-exception cell is a cell)
-        shell.displayhook.session = doctest
-        shell.ast_node_interactivity = "all" if doctest else "last_expr"
         shell.convdocs_offset.lines = first_line - 1
         shell.compile.get_code_name = lambda raw, transformed, number: filename
         before = _hooks()
         saved = sys.stdout, sys.stderr
         sys.stdout, sys.stderr = _Stream("stdout", outputs), _Stream("stderr", outputs)
         try:
-            result = shell.run_cell(code, store_history=True)
+            if session and not notebook:  # (a notebook's raises-exception cell is a cell)
+                result = self._as_doctest(code, filename, first_line, namespace)
+            else:
+                result = shell.run_cell(code, store_history=True)
         finally:
             sys.stdout, sys.stderr = saved
             shell.user_module, shell.user_ns = main, vars(main)
@@ -432,6 +423,29 @@ class Document:
             "figures": _figures(),
             "reads": self.guard.loaded(),
         }
+
+    def _as_doctest(self, code: str, filename: str, first_line: int, namespace: str) -> Any:
+        """Run a ``>>>`` example as doctest runs it, without IPython: compiled in ``single``
+        mode, each expression's value shown by ``sys.displayhook``, which the examples of a
+        namespace may replace (``init_printing`` does) and which is Python's own until they do."""
+        result = SimpleNamespace(error_before_exec=None, error_in_exec=None)
+        try:
+            tree = ast.increment_lineno(ast.parse(code, filename, "single"), first_line - 1)
+            compiled = compile(tree, filename, "single", dont_inherit=True)
+        except (SyntaxError, ValueError) as error:
+            result.error_before_exec = error
+            return result
+        saved, sys.displayhook = (
+            sys.displayhook,
+            self.displayhooks.get(namespace, sys.__displayhook__),
+        )
+        try:
+            exec(compiled, self.shell.user_ns)
+        except BaseException as error:  # (an exit too: see ``_describe``)
+            result.error_in_exec = error
+        finally:
+            self.displayhooks[namespace], sys.displayhook = sys.displayhook, saved
+        return result
 
     def evaluate(self, expression: str) -> dict[str, Any]:
         """The value of an expression in the document's namespace, as a number if it is one."""

@@ -17,10 +17,12 @@ import difflib
 import doctest
 import functools
 import os
+import pickle
 import re
 import traceback
 from base64 import b64decode
 from dataclasses import dataclass, field, replace
+from types import ModuleType
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import pytest
@@ -339,9 +341,7 @@ def evaluate_cell(outcome: Outcome) -> str | None:
     if cell.session:
         return _evaluate_session(outcome, cell, tolerance)
     namespace = _namespace(outcome, cell, session=False)
-    if namespace.startswith("docstring") and (
-        failure := _module_namespace(outcome, outcome.page, namespace)
-    ):
+    if namespace.startswith("docstring") and (failure := _doctest_globals(outcome, namespace)):
         return failure
     shown = cell.output_for(settings.device_kind)
     lenient = settings.project.unchecked == "skip"
@@ -426,8 +426,8 @@ def _evaluate_session(outcome: Outcome, cell: Cell, tolerance: tolerances.Tolera
     if cell.marker("figure") is not None:
         return f"{page}:{cell.line}: a figure marker applies to a python cell, not to a session"
     namespace = _namespace(outcome, cell, session=True)
-    # a docstring's session sees its module's names, as doctest's does
-    if page.endswith(".py") and (failure := _module_namespace(outcome, page, namespace)):
+    # a session sees pytest's doctest_namespace, and a docstring's its module's names, as doctest's
+    if failure := _doctest_globals(outcome, namespace):
         return failure
     printed, rewrites, flags = [], [], outcome.settings.doctest_flags
     for region in regions:
@@ -490,25 +490,39 @@ _PROMPT_ONLY = re.compile(r"[ \t]*(?:(?:>>>|\.\.\.)(?:[ \t]+#.*)?)?[ \t]*")
 """A session line that need not be covered by an example: blank, or a prompt with a comment."""
 
 
-def _module_namespace(outcome: Outcome, page: str, namespace: str) -> str | None:
-    """Put the names of the docstring's module (``page``, a .py file of the project) into the
-    document's ``namespace``, once: a docstring's doctest runs in a copy of its module's
-    globals (``__name__`` and ``__file__`` included)."""
-    run = outcome.run
+def _doctest_globals(outcome: Outcome, namespace: str) -> str | None:
+    """Put into the document's ``namespace``, once, what a doctest there sees beside its own
+    names: pytest's ``doctest_namespace`` (which a project's conftest.py fills: modules are
+    imported, other values sent pickled), and in a docstring of a module (a .py file of the
+    project), a copy of that module's globals (``__name__`` and ``__file__`` included)."""
+    run, page = outcome.run, outcome.page
     if namespace in run.module_loaded:
         return None
     run.module_loaded.add(namespace)
-    name = page.removesuffix(".py").removesuffix("/__init__").removeprefix("src/").replace("/", ".")
-    code = (
-        f"import importlib as _m\nglobals().update({{k: v for k, v in vars(_m.import_module("
-        f"{name!r})).items() if k != '__builtins__'}})\ndel _m"
-    )
-    request = {"op": "run", "code": code, "filename": page, "first_line": 1}
+    code = ["import importlib as _m, pickle as _p"]
+    for key, value in outcome.example.namespace.get("doctest_namespace", {}).items():
+        module = isinstance(value, ModuleType)
+        try:
+            data = value.__name__ if module else pickle.dumps(value)
+        except Exception as error:  # (what cannot be pickled raises anything)
+            return f"{page}:1: doctest_namespace[{key!r}] cannot be sent to the document's process: {error}"
+        code.append(
+            f"globals()[{key!r}] = {'_m.import_module' if module else '_p.loads'}({data!r})"
+        )
+    if page.endswith(".py"):
+        name = page.removesuffix(".py").removesuffix("/__init__").removeprefix("src/")
+        code.append(
+            f"globals().update({{k: v for k, v in vars(_m.import_module("
+            f"{name.replace('/', '.')!r})).items() if k != '__builtins__'}})"
+        )
+    if len(code) == 1:
+        return None
+    code.append("del _m, _p")
+    request = {"op": "run", "code": "\n".join(code), "filename": page, "first_line": 1}
     request["namespace"] = namespace
     for reply in run.request_both(request):
-        error = str(reply) if isinstance(reply, ProcessEnded) else reply["error"]
-        if error:
-            return f"{page}:1: its module {name} cannot be imported: {error}"
+        if failed := str(reply) if isinstance(reply, ProcessEnded) else reply["error"]:
+            return f"{page}:1: what its doctests see (its module, doctest_namespace) cannot be loaded: {failed}"
     return None
 
 

@@ -114,6 +114,8 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     for sybil in session.sybils.values():
         sybil.grouped = workerinput is not None
+        if config.pluginmanager.has_plugin("doctest"):  # sessions see it, as pytest's doctests
+            sybil.fixtures = ("doctest_namespace",)
     config.stash[SESSION] = session
     config.pluginmanager.register(_Hooks(session, config), "convdocs-verify-session")
     # A document's examples share its processes: on xdist workers their names end in
@@ -208,6 +210,13 @@ class _Hooks:
             if observation is not None:
                 report.user_properties.append(("convdocs", observation))
         return report
+
+    def pytest_itemcollected(self, item: pytest.Item) -> None:
+        """An example's document sees pytest's ``doctest_namespace`` as pytest's doctests do:
+        after the project's autouse fixtures (its conftest.py's) have filled it."""
+        if "doctest_namespace" in getattr(item, "fixturenames", ()) and hasattr(item, "example"):
+            found = item.session._fixturemanager.getfixtureinfo(node=item, func=None, cls=None)
+            item.request_fixtures(("doctest_namespace", *found.initialnames))  # type: ignore[attr-defined]
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         self.session.note_outcome(report)
