@@ -212,21 +212,23 @@ def project_files(root: Path) -> Files:
     the environment), to see whether an example changed any, by whatever means."""
     found: Files = {}
     prefixes = {os.path.abspath(p) for p in (sys.prefix, sys.base_prefix)}
-    for folder, folders, files in os.walk(root):
-        folders[:] = [
-            name
-            for name in folders
-            if not name.startswith(".")
-            and name != "__pycache__"
-            and os.path.abspath(os.path.join(folder, name)) not in prefixes
-        ]
-        for name in files:
-            path = os.path.join(folder, name)
-            try:
-                info = os.stat(path)
-            except OSError:
-                continue
-            found[os.path.relpath(path, root)] = (info.st_size, info.st_mtime_ns)
+    folders = [(str(root), "")]
+    while folders:
+        folder, relative = folders.pop()
+        with contextlib.suppress(OSError), os.scandir(folder) as entries:
+            for entry in entries:
+                with contextlib.suppress(OSError):
+                    if not entry.is_dir(follow_symlinks=True):
+                        info = entry.stat()
+                        found[relative + entry.name] = (info.st_size, info.st_mtime_ns)
+                    elif (
+                        entry.is_symlink()
+                        or entry.name.startswith(".")
+                        or entry.name == "__pycache__"
+                    ):
+                        continue  # (a link to a folder is not followed, as os.walk does)
+                    elif os.path.abspath(entry.path) not in prefixes:
+                        folders.append((entry.path, f"{relative}{entry.name}{os.sep}"))
     return found
 
 
