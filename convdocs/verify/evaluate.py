@@ -234,7 +234,7 @@ def run_twice(
     """
     __tracebackhide__ = True
     run, page, root = outcome.run, outcome.page, outcome.settings.project.root
-    files_before = run.files if run.files is not None else project_files(root)
+    files_before = project_files(root)
     request = dict(
         op="run",
         code=code,
@@ -281,10 +281,7 @@ def run_twice(
                     f"first difference: {result}\n--- first run\n{ran.output}--- second run\n"
                     f"{other.output}"
                 )
-    # the files after this example are the next one's before: a write between the two (by a
-    # request that imports a module, say) is caught there
-    run.files = project_files(root)
-    if touched := changed_files(files_before, run.files):
+    if touched := changed_files(files_before, project_files(root)):
         varies = None
         failure = (
             f"changed files of the project ({', '.join(touched[:5])}): "

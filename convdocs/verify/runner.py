@@ -276,8 +276,6 @@ class DocumentRun:
         """The namespaces that hold the names of a docstring's module (``evaluate``)."""
         self.reads: set[str] = set()
         """The project files the document's process has read or imported (``Guard.loaded``)."""
-        self.files: Files | None = None
-        """The project's files after the document's last example (``project_files``)."""
 
     def request(self, message: dict[str, Any]) -> dict[str, Any]:
         """A request to the visible process alone."""
