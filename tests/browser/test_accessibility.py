@@ -160,12 +160,13 @@ _MARK_SAME_STYLE = """mark => {
 }"""
 # MathJax writes each formula twice: as glyphs, whose letters are CSS content (no text for the
 # rule to measure), and as MathML for screen readers (``mjx-assistive-mml``), clipped to nothing
-# on the screen, so that the rule measures none of it, after deciding so element by element
-# (thousands on a page of formulas). The rule skips it at once
-# (``test_axe_measures_no_text_of_mathjax_assistive_mathml`` shows that this skips nothing the
-# rule would measure).
+# on the screen, so that the rule measures none of either, after deciding so element by element
+# (thousands on a page of formulas). The rule skips all that is inside a formula
+# (``mjx-container``) at once: ``test_axe_measures_no_text_of_mathjax_assistive_mathml`` and
+# ``test_axe_measures_no_text_inside_a_mathjax_formula`` show that this skips nothing the rule would
+# measure.
 _SKIP_MARKED = """mark => axe.configure({
-    rules: [{id: "color-contrast", selector: `*:not([${mark}]):not(mjx-assistive-mml *)`}],
+    rules: [{id: "color-contrast", selector: `*:not([${mark}]):not(mjx-container *)`}],
 })"""
 
 
@@ -360,7 +361,8 @@ def test_a_low_contrast_code_token_is_still_found(low_contrast_scans, change):
     assert any("color-contrast (serious)" in line for line in seen["findings"]), seen
 
 
-_ASSISTIVE = "mjx-assistive-mml"
+_ASSISTIVE = "mjx-assistive-mml"  # the MathML of a formula, for screen readers
+_FORMULA = "mjx-container"  # a whole formula: its glyphs and its assistive MathML
 _CONTRAST_ON = """async where => {
     // axe's own colour-contrast rule, as axe ships it: every element, none skipped
     axe.reset();
@@ -371,14 +373,13 @@ _CONTRAST_ON = """async where => {
 }"""
 
 
-def test_axe_measures_no_text_of_mathjax_assistive_mathml(context, axe_source):
-    """axe's colour-contrast rule, unchanged, measures no element inside MathJax's assistive
-    MathML (every result type empty), even where its text is made unreadable: the scans skip
-    nothing by leaving it out."""
-    page = context.new_page()
+def _measured_in_formulas(page, where: str) -> list[list[int]]:
+    """What axe's colour-contrast rule, unchanged, measures in ``where`` (a selector of MathJax's
+    elements) and inside it, on the cross-correlation page: the count of each result type, as
+    built and then with every formula's text and glyphs made unreadable."""
     page.goto("cross-correlation/")
     settle(page)
-    page.evaluate(axe_source)
+    page.evaluate(_axe_source())
     texts = page.evaluate(
         """sel => Array.from(document.querySelectorAll(`${sel} *`))
             .filter(e => Array.from(e.childNodes).some(n => n.nodeType === 3 && n.data.trim()))
@@ -386,12 +387,29 @@ def test_axe_measures_no_text_of_mathjax_assistive_mathml(context, axe_source):
         _ASSISTIVE,
     )
     assert texts > 100, f"only {texts} elements with text in MathJax's assistive MathML"
+    assert page.evaluate("sel => document.querySelectorAll(`${sel} *`).length", where) > 100
     assert page.evaluate(_CONTRAST_ON, "article")[0] > 50  # the rule measures the prose
-    assert page.evaluate(_CONTRAST_ON, _ASSISTIVE) == [0, 0, 0]
+    as_built = page.evaluate(_CONTRAST_ON, where)
     page.evaluate(
         """sel => { const s = document.createElement("style");
             s.textContent = `${sel}, ${sel} * { color: #f4f4f4 !important; }`;
             document.head.append(s); }""",
-        _ASSISTIVE,
+        _FORMULA,
     )
-    assert page.evaluate(_CONTRAST_ON, _ASSISTIVE) == [0, 0, 0]
+    return [as_built, page.evaluate(_CONTRAST_ON, where)]
+
+
+def test_axe_measures_no_text_of_mathjax_assistive_mathml(context):
+    """axe's colour-contrast rule, unchanged, measures no element inside MathJax's assistive
+    MathML (every result type empty), even where its text is made unreadable: the scans skip
+    nothing by leaving it out."""
+    page = context.new_page()
+    assert _measured_in_formulas(page, _ASSISTIVE) == [[0, 0, 0], [0, 0, 0]]
+
+
+def test_axe_measures_no_text_inside_a_mathjax_formula(context):
+    """Nor any element of the glyphs MathJax draws (whose letters are CSS content, not text), nor
+    any other inside a formula (every result type empty), even where the glyphs are made
+    unreadable: the scans skip nothing by leaving out every formula's insides."""
+    page = context.new_page()
+    assert _measured_in_formulas(page, _FORMULA) == [[0, 0, 0], [0, 0, 0]]
