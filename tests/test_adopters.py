@@ -11,6 +11,7 @@ import pytest
 
 from convdocs.verify.cells import Cell
 from convdocs.verify.documents import read_source
+from tests.conftest import counted, judged
 
 pytest_plugins = ["pytester"]
 
@@ -77,14 +78,15 @@ def test_bad_parser_options_are_clear_errors(options, message):
     assert fnmatchcase(str(error.value), message), str(error.value)
 
 
-def test_the_peer_comparison_covers_every_case_and_tool():
+def test_the_peer_comparison_covers_every_case_and_tool(tmp_path):
     """``convdocs/data/checkers.json`` (``scripts/compare-peers.py``) holds a run of every tool on
-    every case of the corpus, and convdocs's own row says what this checker does now."""
+    every case of the corpus, and convdocs's own row says what this checker does now: each case
+    judged again, as written and with 42 changed to 41, as the script runs it."""
     import json
 
     data = json.loads((ROOT / "convdocs" / "data" / "checkers.json").read_text())
-    cases = sorted(p.name for p in (ROOT / "benchmarks" / "peer-corpus").iterdir() if p.is_dir())
-    assert sorted(data["cases"]) == cases
+    cases = sorted(p for p in (ROOT / "benchmarks" / "peer-corpus").iterdir() if p.is_dir())
+    assert sorted(data["cases"]) == [case.name for case in cases]
     tools = {"convdocs", "doctest", "sybil", "phmdoctest", "pytest-examples", "nbval"}
     assert all(set(seen) == tools for seen in data["cases"].values())
     outcomes = {"passes", "fails", "catches", "misses", "-"}
@@ -93,3 +95,22 @@ def test_the_peer_comparison_covers_every_case_and_tool():
         for seen in data["cases"].values()
         for result in seen.values()
     )
+    for case in cases:
+        seen = {}
+        for variant, (ok, bad) in {
+            "right": ("passes", "fails"),
+            "changed": ("misses", "catches"),
+        }.items():
+            folder = tmp_path / variant / case.name
+            shutil.copytree(case, folder)
+            (folder / "pyproject.toml").write_text('[tool.convdocs.verify]\npaths = ["."]\n')
+            found = []
+            for path in sorted(folder.iterdir()):
+                if path.name == "pyproject.toml":
+                    continue
+                if variant == "changed":
+                    path.write_text(path.read_text().replace("42", "41"))
+                found += judged(folder, path)
+            outcome = counted(found)
+            seen[variant] = bad if outcome.get("failed") else ok if outcome.get("passed") else "-"
+        assert seen == data["cases"][case.name]["convdocs"], case.name
