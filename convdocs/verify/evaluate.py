@@ -496,9 +496,9 @@ def _doctest_globals(outcome: Outcome, namespace: str) -> str | None:
     imported, other values sent pickled), and in a docstring of a module (a .py file of the
     project), a copy of that module's globals (``__name__`` and ``__file__`` included)."""
     run, page = outcome.run, outcome.page
-    if namespace in run.module_loaded:
+    if namespace in run.prepared:
         return None
-    run.module_loaded.add(namespace)
+    run.prepared.add(namespace)
     code = ["import importlib as _m, pickle as _p"]
     for key, value in outcome.example.namespace.get("doctest_namespace", {}).items():
         module = isinstance(value, ModuleType)

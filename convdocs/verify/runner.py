@@ -221,13 +221,12 @@ def project_files(root: Path) -> Files:
                     if not entry.is_dir(follow_symlinks=True):
                         info = entry.stat()
                         found[relative + entry.name] = (info.st_size, info.st_mtime_ns)
-                    elif (
+                    elif not (  # a link to a folder is not followed, as os.walk does
                         entry.is_symlink()
                         or entry.name.startswith(".")
                         or entry.name == "__pycache__"
+                        or os.path.abspath(entry.path) in prefixes
                     ):
-                        continue  # (a link to a folder is not followed, as os.walk does)
-                    elif os.path.abspath(entry.path) not in prefixes:
                         folders.append((entry.path, f"{relative}{entry.name}{os.sep}"))
     return found
 
@@ -272,8 +271,9 @@ class DocumentRun:
             zygote.fork(seed=HIDDEN_SEED, **options) if shadow else None
         )
         self.shadow_broken = False
-        self.module_loaded: set[str] = set()
-        """The namespaces that hold the names of a docstring's module (``evaluate``)."""
+        self.prepared: set[str] = set()
+        """The namespaces given what a doctest sees beside its own names (its module's names,
+        pytest's ``doctest_namespace``: ``evaluate._doctest_globals``)."""
         self.reads: set[str] = set()
         """The project files the document's process has read or imported (``Guard.loaded``)."""
 

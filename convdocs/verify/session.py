@@ -269,18 +269,12 @@ class Session:
         if not name.startswith("sybil:"):
             return
         counts = self.outcomes.setdefault(path, {"passed": 0, "failed": 0, "skipped": 0})
-        passed = report.when == "call" and report.passed
-        outcome = (
-            "failed"
-            if report.failed
-            else "passed"
-            if passed
-            else "skipped"
-            if report.skipped
-            else ""
-        )
-        if outcome:
-            counts[outcome] += 1
+        if report.failed:
+            counts["failed"] += 1
+        elif report.when == "call" and report.passed:
+            counts["passed"] += 1
+        elif report.skipped:
+            counts["skipped"] += 1
         for key, observation in report.user_properties:
             if key == "convdocs":
                 self.observations.setdefault(path, []).append(observation)
